@@ -1,0 +1,25 @@
+import Table from 'cli-table3';
+import { prepareModel, resolveModel } from '../../model/index.js';
+import { activationHealth, HEALTHY_STD_RANGE, isHealthy } from '../../weights/index.js';
+import { printJson } from '../format.js';
+
+/** `formbench check`: per-layer activation scale and subnormal fraction of a model run once. */
+export async function checkCommand(spec: string, o: { batch: number; json?: boolean }): Promise<boolean> {
+  const model = resolveModel(spec);
+  const report = await activationHealth(await prepareModel(model), { batch: o.batch });
+  const healthy = isHealthy(report);
+  if (o.json) {
+    printJson({ model: model.spec, healthy, healthyStdRange: HEALTHY_STD_RANGE, ...report });
+    return healthy;
+  }
+  const table = new Table({ head: ['layer', 'op', 'mean', 'std', 'subnormal', 'non-finite'], style: { compact: true } });
+  for (const l of report.layers) {
+    table.push([l.name, l.op, l.mean.toPrecision(3), l.std.toPrecision(3), `${(100 * l.subnormalFraction).toFixed(3)}%`, l.nonFinite]);
+  }
+  console.log(table.toString());
+  console.log(
+    `${model.spec}: ${healthy ? 'healthy' : 'UNHEALTHY'} (seeded N(0,1) input, batch ${report.batch}, onnxruntime CPU); ` +
+      `healthy = no NaN/Inf, no subnormals, every layer's std within ${HEALTHY_STD_RANGE[0]}…${HEALTHY_STD_RANGE[1]}`,
+  );
+  return healthy;
+}

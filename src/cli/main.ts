@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { UserError } from '../errors.js';
+import { analyzeCommand } from './commands/analyze.js';
+import { checkCommand } from './commands/check.js';
+import { exportCommand } from './commands/export.js';
+import { modelsCommand } from './commands/models.js';
+import { intList, positiveInt } from './options.js';
+
+/** Exit code for anything the user can fix: a bad spec, file, flag or value. */
+const USAGE_EXIT = 2;
+
+const program = new Command('formbench')
+  .description('How a network\'s form decides what hardware-specific acceleration buys it')
+  .exitOverride()
+  .showHelpAfterError(false);
+
+program
+  .command('models')
+  .description('list the model zoo (design patterns, spec syntax)')
+  .option('--json', 'machine-readable output')
+  .action(modelsCommand);
+
+program
+  .command('analyze')
+  .description('static cost per layer and in total: MACs, FLOPs, parameters, bytes, arithmetic intensity')
+  .argument('[specs...]', 'model specs (pattern/d<depth>/w<width>[/r<res>]) or .onnx files')
+  .option('--batch <n>', 'batch size', positiveInt, 1)
+  .option('--zoo', 'add the six patterns at every --depths × --widths')
+  .option('--depths <list>', 'depths for --zoo', intList, [10, 20, 30, 40, 50])
+  .option('--widths <list>', 'widths for --zoo', intList, [64])
+  .option('--check', 'also run each model once in onnxruntime and check activation health')
+  .option('--json', 'machine-readable output')
+  .action(async (specs: string[], options) => {
+    if (specs.length === 0 && !options.zoo) throw new UserError('analyze needs a model spec or --zoo', "e.g. 'formbench analyze standard/d10/w64' or 'formbench analyze --zoo'");
+    await analyzeCommand(specs, options);
+  });
+
+program
+  .command('check')
+  .description('run a model once and report each layer\'s activation std and subnormal fraction')
+  .argument('<spec>', 'model spec or .onnx file')
+  .option('--batch <n>', 'batch size', positiveInt, 1)
+  .option('--json', 'machine-readable output')
+  .action(async (spec: string, options) => {
+    if (!(await checkCommand(spec, options))) process.exitCode = 1;
+  });
+
+program
+  .command('export')
+  .description('write a model as ONNX (zoo weights seeded and BatchNorm-calibrated)')
+  .argument('<spec>', 'model spec or .onnx file')
+  .requiredOption('-o, --output <file>', 'ONNX file to write')
+  .option('--batch <n>', 'fix the batch size (default: symbolic N)', positiveInt)
+  .addOption(new Option('--opset <n>', 'ONNX opset to declare').argParser(positiveInt).default(17))
+  .action(exportCommand);
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  process.exitCode = report(e);
+}
+
+/** One line for user errors; the stack only for bugs. */
+function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // Commander has already printed its message (or help/version, which exit 0).
+    return e.exitCode === 0 ? 0 : USAGE_EXIT;
+  }
+  if (e instanceof UserError) {
+    process.stderr.write(`formbench: error: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    return USAGE_EXIT;
+  }
+  process.stderr.write(`formbench: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return 1;
+}

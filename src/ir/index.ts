@@ -1,0 +1,6 @@
+/** The graph IR: typed tensors, nodes, a DAG, shape inference and validation. */
+export * from './tensor.js';
+export * from './graph.js';
+export * from './infer.js';
+export * from './validate.js';
+export { opDef, supportedOps, type OpDef } from './ops/index.js';

@@ -1,0 +1,52 @@
+import { GraphError, topologicalOrder, type Graph, type Node } from './graph.js';
+import { opDef, ShapeError } from './ops/index.js';
+import type { Dim, TensorType } from './tensor.js';
+
+
+/** Values bound to symbolic dimensions, e.g. { N: 8 }. */
+export type DimBindings = Record<string, number>;
+
+export function bindShape(shape: Dim[], bindings: DimBindings): Dim[] {
+  return shape.map((d) => (typeof d === 'string' && bindings[d] !== undefined ? bindings[d]! : d));
+}
+
+export function nodeLabel(node: Node): string {
+  return `node '${node.name}' (${node.op})`;
+}
+
+/**
+ * Types of every value in the graph: inputs (with symbols bound), initializers, and each node's
+ * outputs in topological order. Throws a GraphError naming the first node whose inputs do not fit.
+ */
+export function inferShapes(graph: Graph, bindings: DimBindings = {}): Map<string, TensorType> {
+  const types = new Map<string, TensorType>();
+  for (const input of graph.inputs) {
+    types.set(input.name, { dtype: input.type.dtype, shape: bindShape(input.type.shape, bindings) });
+  }
+  for (const [name, t] of graph.initializers) types.set(name, { dtype: t.dtype, shape: [...t.dims] });
+  for (const node of topologicalOrder(graph)) {
+    const def = opDef(node.op);
+    if (!def) throw new GraphError(`${nodeLabel(node)}: operator '${node.op}' is not supported`);
+    const inputs = node.inputs.map((name) => {
+      if (!name) return undefined;
+      const t = types.get(name);
+      if (!t) throw new GraphError(`${nodeLabel(node)}: input '${name}' is not produced by any node, input or initializer`);
+      return t;
+    });
+    let outputs: TensorType[];
+    try {
+      outputs = def.infer({
+        node,
+        inputs,
+        constant: (i) => (node.inputs[i] ? graph.initializers.get(node.inputs[i]!) : undefined),
+      });
+    } catch (e) {
+      if (e instanceof ShapeError) throw new GraphError(`${nodeLabel(node)}: ${e.message}`);
+      throw e;
+    }
+    node.outputs.forEach((name, i) => {
+      if (name && outputs[i]) types.set(name, outputs[i]!);
+    });
+  }
+  return types;
+}

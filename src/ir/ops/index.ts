@@ -1,0 +1,7 @@
+// Importing this module registers every operator the IR supports.
+import './elementwise.js';
+import './nn.js';
+import './shape.js';
+
+export * from './registry.js';
+export { windowOf, windowOutput, type Window } from './nn.js';

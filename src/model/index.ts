@@ -1,0 +1,37 @@
+/**
+ * Resolving a model spec — a zoo name or a path to an .onnx file — to an IR graph. Zoo graphs
+ * come in two forms: `modelGraph` (structure and lazily generated weights, enough for static
+ * analysis) and `preparedModelGraph` (BatchNorm calibrated, ready to export and run).
+ */
+import { existsSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import type { Graph } from '../ir/index.js';
+import { readOnnxFile } from '../onnx/index.js';
+import { calibrateBatchNorm } from '../weights/index.js';
+import { buildZooModel, type ZooModel } from '../zoo/index.js';
+
+export function isOnnxPath(spec: string): boolean {
+  return spec.toLowerCase().endsWith('.onnx');
+}
+
+export interface ResolvedModel {
+  spec: string;
+  source: 'zoo' | 'onnx';
+  graph: Graph;
+  zoo?: ZooModel;
+}
+
+export function resolveModel(spec: string): ResolvedModel {
+  if (isOnnxPath(spec)) {
+    if (!existsSync(spec)) throw new UserError(`no such file: ${spec}`, 'give a path to an existing .onnx file');
+    return { spec, source: 'onnx', graph: readOnnxFile(spec) };
+  }
+  const zoo = buildZooModel(spec);
+  return { spec: zoo.spec, source: 'zoo', graph: zoo.graph, zoo };
+}
+
+/** The graph with weights ready to run: zoo BatchNorms calibrated, ONNX files as they are. */
+export async function prepareModel(model: ResolvedModel): Promise<Graph> {
+  if (!model.zoo) return model.graph;
+  return calibrateBatchNorm(model.graph, { gains: model.zoo.bnGains });
+}

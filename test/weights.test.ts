@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { activationHealth, calibrateBatchNorm, isHealthy, Rng } from '../src/weights/index.js';
+import { buildZooModel, PATTERNS } from '../src/zoo/index.js';
+
+async function calibratedHealth(spec: string, batch = 1) {
+  const model = buildZooModel(spec);
+  const graph = await calibrateBatchNorm(model.graph, { gains: model.bnGains });
+  return activationHealth(graph, { batch });
+}
+
+describe('seeded random numbers', () => {
+  it('repeat for the same seed and stream, and are standard normal', () => {
+    const a = new Rng(3, 'w').fillNormal(new Float32Array(100_001), 1);
+    const b = new Rng(3, 'w').fillNormal(new Float32Array(100_001), 1);
+    const c = new Rng(3, 'v').fillNormal(new Float32Array(100_001), 1);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    const mean = a.reduce((s, x) => s + x, 0) / a.length;
+    const variance = a.reduce((s, x) => s + (x - mean) ** 2, 0) / a.length;
+    assert.ok(Math.abs(mean) < 0.01, `mean ${mean}`);
+    assert.ok(Math.abs(variance - 1) < 0.02, `variance ${variance}`);
+  });
+});
+
+describe('calibrated random weights keep activations healthy', () => {
+  for (const pattern of PATTERNS) {
+    it(`${pattern}: 50 blocks at width 64, 224×224, batch 2`, async () => {
+      const h = await calibratedHealth(`${pattern}/d50/w64`, 2);
+      assert.ok(isHealthy(h), JSON.stringify({ minStd: h.minStd, maxStd: h.maxStd, sub: h.maxSubnormalFraction, nonFinite: h.nonFinite }));
+      // Every BatchNorm output in a non-residual position is normalised to unit spread.
+      const bn = h.layers.filter((l) => l.op === 'BatchNormalization');
+      const spread = bn.map((l) => l.std);
+      assert.ok(Math.min(...spread) > 0.1 && Math.max(...spread) < 3, `BN std ${Math.min(...spread)}…${Math.max(...spread)}`);
+      // Block outputs stay near unit scale at the end of the stack.
+      const last = h.layers.filter((l) => l.name.startsWith('block50.')).at(-1)!;
+      assert.ok(last.std > 0.2 && last.std < 5, `block50 output std ${last.std}`);
+    });
+  }
+
+  for (const pattern of PATTERNS) {
+    it(`${pattern}: depth 1 at width 32 and depth 50 at width 512 (32×32)`, async () => {
+      for (const spec of [`${pattern}/d1/w32`, `${pattern}/d50/w512/r32`]) {
+        const h = await calibratedHealth(spec);
+        assert.ok(isHealthy(h), `${spec}: ${JSON.stringify({ minStd: h.minStd, maxStd: h.maxStd, sub: h.maxSubnormalFraction })}`);
+      }
+    });
+  }
+
+  it('an uncalibrated residual stack is flagged as unhealthy', async () => {
+    const h = await activationHealth(buildZooModel('bottleneck/d50/w64/r64').graph);
+    assert.equal(isHealthy(h), false);
+    assert.ok(h.maxStd > 1e3, `max std ${h.maxStd}`);
+  });
+});
