@@ -27,7 +27,7 @@ describe('calibrated random weights keep activations healthy', () => {
   for (const pattern of PATTERNS) {
     it(`${pattern}: 50 blocks at width 64, 224×224, batch 2`, async () => {
       const h = await calibratedHealth(`${pattern}/d50/w64`, 2);
-      assert.ok(isHealthy(h), JSON.stringify({ minStd: h.minStd, maxStd: h.maxStd, sub: h.maxSubnormalFraction, nonFinite: h.nonFinite }));
+      assert.ok(isHealthy(h), JSON.stringify({ minStd: h.minStd, maxStd: h.maxStd, sub: h.maxSubnormalFraction, nonFiniteLayers: h.nonFiniteLayers }));
       // Every BatchNorm output in a non-residual position is normalised to unit spread.
       const bn = h.layers.filter((l) => l.op === 'BatchNormalization');
       const spread = bn.map((l) => l.std);

@@ -1,5 +1,5 @@
-import { inferShapes, type Graph } from '../ir/index.js';
-import { runOnce } from './ort-run.js';
+import { type Graph } from '../ir/index.js';
+import { GraphExtender, runOnce } from './ort-run.js';
 import { seededNormal } from './random.js';
 
 /** Smallest positive normal float32; nonzero values below it are subnormal (slow on CPUs). */
@@ -12,8 +12,8 @@ export interface LayerHealth {
   std: number;
   /** Fraction of values that are nonzero and smaller in magnitude than the smallest normal float. */
   subnormalFraction: number;
-  /** Count of NaN or infinite values. */
-  nonFinite: number;
+  /** True when the layer holds NaN or infinite values (its sums are not finite). */
+  nonFinite: boolean;
 }
 
 export interface HealthReport {
@@ -24,14 +24,15 @@ export interface HealthReport {
   minStd: number;
   maxStd: number;
   maxSubnormalFraction: number;
-  nonFinite: number;
+  /** Layers holding NaN or infinite values. */
+  nonFiniteLayers: number;
 }
 
 /** Healthy: no NaN/Inf, no subnormals, every layer's spread within these bounds. */
 export const HEALTHY_STD_RANGE: [number, number] = [1e-3, 1e3];
 
 export function isHealthy(r: HealthReport): boolean {
-  return r.nonFinite === 0 && r.maxSubnormalFraction === 0 && r.minStd >= HEALTHY_STD_RANGE[0] && r.maxStd <= HEALTHY_STD_RANGE[1];
+  return r.nonFiniteLayers === 0 && r.maxSubnormalFraction === 0 && r.minStd >= HEALTHY_STD_RANGE[0] && r.maxStd <= HEALTHY_STD_RANGE[1];
 }
 
 export interface HealthOptions {
@@ -41,53 +42,57 @@ export interface HealthOptions {
 }
 
 /**
- * Runs the model once in onnxruntime on a seeded N(0,1) input with every layer's output exposed,
- * and reports each layer's activation mean, standard deviation and subnormal fraction.
+ * Runs the model once in onnxruntime on a seeded N(0,1) input and reports each layer's activation
+ * mean, standard deviation and subnormal fraction. The statistics are computed inside the graph
+ * (reductions appended to every layer's output), so only a few scalars per layer come back.
  */
 export async function activationHealth(graph: Graph, options: HealthOptions = {}): Promise<HealthReport> {
   const batch = options.batch ?? 1;
   const seed = options.seed ?? 1;
-  const input = graph.inputs[0]!;
-  const batchSymbol = input.type.shape[0];
-  const types = inferShapes(graph, typeof batchSymbol === 'string' ? { [batchSymbol]: batch } : {});
-  const dims = input.type.shape.map((d, i) => (i === 0 ? batch : d)) as number[];
-  const probed = graph.nodes.filter((n) => types.get(n.outputs[0]!)?.dtype === 'float32');
-  const declared = new Set(graph.outputs.map((o) => o.name));
-  const withOutputs: Graph = {
-    ...graph,
-    outputs: [
-      ...graph.outputs,
-      ...probed.filter((n) => !declared.has(n.outputs[0]!)).map((n) => ({ name: n.outputs[0]!, type: types.get(n.outputs[0]!)! })),
-    ],
-  };
-  const data = seededNormal(seed, 'input', dims.reduce((a, b) => a * b, 1), 1);
-  const values = await runOnce(withOutputs, { name: input.name, dims, data }, probed.map((n) => n.outputs[0]!));
-  const layers = probed.map((n) => ({ name: n.name, op: n.op, ...summarize(values.get(n.outputs[0]!)!) }));
+  const probe = new GraphExtender(graph, batch);
+  const scalarMean = { keepdims: { type: 'int' as const, value: 0 } };
+  const toFloat = { to: { type: 'int' as const, value: 1 } };
+  const minNormal = probe.scalar('health.min_normal', FLOAT32_MIN_NORMAL);
+  const zero = probe.scalar('health.zero', 0);
+  const probes: { name: string; op: string; mean: string; meanSquare: string; subnormal: string }[] = [];
+  for (const node of graph.nodes) {
+    probe.keep(node);
+    const x = node.outputs[0]!;
+    if (probe.types.get(x)?.dtype !== 'float32') continue;
+    const p = `health.${node.name}`;
+    const abs = probe.add('Abs', `${p}.abs`, [x]);
+    const tiny = probe.add('And', `${p}.tiny`, [probe.add('Less', `${p}.lt`, [abs, minNormal]), probe.add('Greater', `${p}.gt`, [abs, zero])]);
+    probes.push({
+      name: node.name,
+      op: node.op,
+      mean: probe.expose(probe.add('ReduceMean', `${p}.mean`, [x], scalarMean)),
+      meanSquare: probe.expose(probe.add('ReduceMean', `${p}.ms`, [probe.add('Mul', `${p}.sq`, [x, x])], scalarMean)),
+      subnormal: probe.expose(probe.add('ReduceMean', `${p}.sub`, [probe.add('Cast', `${p}.subf`, [tiny], toFloat)], scalarMean)),
+    });
+  }
+  const data = seededNormal(seed, 'input', probe.input.dims.reduce((a, b) => a * b, 1), 1);
+  const values = await runOnce(probe.graph, { ...probe.input, data }, probes.flatMap((p) => [p.mean, p.meanSquare, p.subnormal]));
+  const layers: LayerHealth[] = probes.map((p) => {
+    const mean = values.get(p.mean)![0]!;
+    const meanSquare = values.get(p.meanSquare)![0]!;
+    const nonFinite = !Number.isFinite(mean) || !Number.isFinite(meanSquare);
+    return {
+      name: p.name,
+      op: p.op,
+      mean,
+      std: nonFinite ? Number.NaN : Math.sqrt(Math.max(0, meanSquare - mean * mean)),
+      subnormalFraction: values.get(p.subnormal)![0]!,
+      nonFinite,
+    };
+  });
+  const finite = layers.filter((l) => !l.nonFinite);
   return {
     batch,
     seed,
     layers,
-    minStd: Math.min(...layers.map((l) => l.std)),
-    maxStd: Math.max(...layers.map((l) => l.std)),
+    minStd: Math.min(...finite.map((l) => l.std)),
+    maxStd: Math.max(...finite.map((l) => l.std)),
     maxSubnormalFraction: Math.max(0, ...layers.map((l) => l.subnormalFraction)),
-    nonFinite: layers.reduce((a, l) => a + l.nonFinite, 0),
+    nonFiniteLayers: layers.length - finite.length,
   };
-}
-
-function summarize(v: Float32Array): Omit<LayerHealth, 'name' | 'op'> {
-  let sum = 0;
-  let sumSq = 0;
-  let finite = 0;
-  let subnormal = 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    if (!Number.isFinite(x)) continue;
-    finite++;
-    sum += x;
-    sumSq += x * x;
-    if (x !== 0 && Math.abs(x) < FLOAT32_MIN_NORMAL) subnormal++;
-  }
-  const mean = finite > 0 ? sum / finite : Number.NaN;
-  const variance = finite > 0 ? Math.max(0, sumSq / finite - mean * mean) : Number.NaN;
-  return { mean, std: Math.sqrt(variance), subnormalFraction: v.length ? subnormal / v.length : 0, nonFinite: v.length - finite };
 }

@@ -1,7 +1,47 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
-import type { Graph } from '../ir/index.js';
+import { ConstTensor, inferShapes, type Attrs, type Graph, type Node, type TensorType } from '../ir/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
+
+/**
+ * A copy of a graph with extra nodes and outputs, for in-graph statistics: calibration and the
+ * activation check compute their numbers inside onnxruntime and read back only scalars, so a
+ * deep network's gigabytes of intermediate activations never leave the runtime.
+ */
+export class GraphExtender {
+  readonly graph: Graph;
+  readonly types: Map<string, TensorType>;
+  readonly input: { name: string; dims: number[] };
+
+  constructor(source: Graph, batch: number) {
+    const first = source.inputs[0]!;
+    const lead = first.type.shape[0];
+    this.types = inferShapes(source, typeof lead === 'string' ? { [lead]: batch } : {});
+    this.input = { name: first.name, dims: first.type.shape.map((d, i) => (i === 0 ? batch : d)) as number[] };
+    this.graph = { ...source, nodes: [], outputs: [...source.outputs], initializers: new Map(source.initializers) };
+  }
+
+  keep(node: Node): void {
+    this.graph.nodes.push(node);
+  }
+
+  /** Adds a node and returns its output's name (`output` overrides the default, the node's name). */
+  add(op: string, name: string, inputs: string[], attrs: Attrs = {}, output = name): string {
+    this.graph.nodes.push({ name, op, inputs, outputs: [output], attrs });
+    return output;
+  }
+
+  scalar(name: string, value: number): string {
+    this.graph.initializers.set(name, ConstTensor.fromFloat32([], Float32Array.of(value)));
+    return name;
+  }
+
+  /** Declares a value as a graph output (its type is inferred at export). */
+  expose(name: string): string {
+    this.graph.outputs.push({ name, type: { dtype: 'float32', shape: [] } });
+    return name;
+  }
+}
 
 /**
  * Runs a graph once in onnxruntime (CPU) and returns the requested float outputs. Used to
@@ -16,6 +56,7 @@ export async function runOnce(
   const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: os.availableParallelism(),
     graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
   });
   try {
     const feeds = { [input.name]: new ort.Tensor('float32', input.data, input.dims) };

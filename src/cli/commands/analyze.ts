@@ -59,7 +59,7 @@ function printHealthSummary(h: HealthReport): void {
   const verdict = isHealthy(h) ? 'healthy' : 'UNHEALTHY';
   console.log(
     `  activations (onnxruntime, seeded N(0,1) input): ${verdict}; per-layer std ${h.minStd.toPrecision(3)}…${h.maxStd.toPrecision(3)}, ` +
-      `subnormal ${(100 * h.maxSubnormalFraction).toFixed(3)}% at worst, non-finite ${h.nonFinite}`,
+      `subnormal ${(100 * h.maxSubnormalFraction).toFixed(3)}% at worst, layers with NaN/Inf ${h.nonFiniteLayers}`,
   );
 }
 
@@ -74,7 +74,7 @@ async function analyzeMany(specs: string[], o: AnalyzeOptions): Promise<void> {
       layers: layers.length,
       ...cost,
       ...(health
-        ? { health: { healthy: isHealthy(health), minStd: health.minStd, maxStd: health.maxStd, maxSubnormalFraction: health.maxSubnormalFraction, nonFinite: health.nonFinite } }
+        ? { health: { healthy: isHealthy(health), minStd: health.minStd, maxStd: health.maxStd, maxSubnormalFraction: health.maxSubnormalFraction, nonFiniteLayers: health.nonFiniteLayers } }
         : {}),
     });
     if (!o.json && process.stderr.isTTY) process.stderr.write(`\ranalysed ${rows.length}/${specs.length}`);

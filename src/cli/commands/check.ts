@@ -12,9 +12,9 @@ export async function checkCommand(spec: string, o: { batch: number; json?: bool
     printJson({ model: model.spec, healthy, healthyStdRange: HEALTHY_STD_RANGE, ...report });
     return healthy;
   }
-  const table = new Table({ head: ['layer', 'op', 'mean', 'std', 'subnormal', 'non-finite'], style: { compact: true } });
+  const table = new Table({ head: ['layer', 'op', 'mean', 'std', 'subnormal', 'NaN/Inf'], style: { compact: true } });
   for (const l of report.layers) {
-    table.push([l.name, l.op, l.mean.toPrecision(3), l.std.toPrecision(3), `${(100 * l.subnormalFraction).toFixed(3)}%`, l.nonFinite]);
+    table.push([l.name, l.op, l.mean.toPrecision(3), l.std.toPrecision(3), `${(100 * l.subnormalFraction).toFixed(3)}%`, l.nonFinite ? 'yes' : 'no']);
   }
   console.log(table.toString());
   console.log(

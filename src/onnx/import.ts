@@ -1,0 +1,282 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { UserError } from '../errors.js';
+import {
+  GraphError,
+  opDef,
+  supportedOps,
+  topologicalOrder,
+  validateGraph,
+  type AttrValue,
+  type ConstTensor,
+  type Dim,
+  type Graph,
+  type Node,
+  type TensorType,
+  type ValueInfo,
+} from '../ir/index.js';
+import { constFromSmall, evaluate, FOLD_ONLY, MAX_FOLD_ELEMENTS, smallFromConst, wantsFolding, type SmallTensor } from './fold.js';
+import { normalizeNode } from './normalize.js';
+import { ATTR_TYPE, ModelProto, toNumber, type AttributeMsg, type ModelMsg, type ValueInfoMsg } from './schema.js';
+import { dtypeOfCode, modelDirOf, tensorFromMsg } from './tensors.js';
+
+export interface ImportOptions {
+  /** Name of the file, for messages. */
+  source?: string;
+  /** Folder of the model file, for external tensor data. */
+  modelDir?: string;
+}
+
+/** Operators the importer accepts beyond the IR's own: folded away or turned into constants. */
+const IMPORT_ONLY = ['Constant', ...FOLD_ONLY];
+
+/** Reads an ONNX file into the IR. Weights stay views into the file's buffer. */
+export function readOnnxFile(path: string): Graph {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return fromOnnxBytes(bytes, { source: basename(path), modelDir: modelDirOf(path) });
+}
+
+export function fromOnnxBytes(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+  const source = options.source ?? 'the input';
+  const model = decode(bytes, source);
+  const opset = defaultOpset(model);
+  const g = model.graph!;
+
+  const initializers = new Map<string, ConstTensor>();
+  for (const t of g.initializer ?? []) initializers.set(t.name ?? '', tensorFromMsg(t, options.modelDir));
+  const inputs = (g.input ?? []).filter((i) => !initializers.has(i.name ?? '')).map((v) => valueInfo(v, source));
+  const outputs = (g.output ?? []).map((v) => valueInfo(v, source));
+
+  const tensorAttrs = new Map<Node, Map<string, ConstTensor>>();
+  const usedNames = new Set<string>();
+  const nodes: Node[] = (g.node ?? []).map((n, index) => {
+    const op = n.op_type ?? '';
+    let name = n.name || `${op}_${index}`;
+    while (usedNames.has(name)) name = `${name}_${index}`;
+    usedNames.add(name);
+    if (n.domain && n.domain !== 'ai.onnx') {
+      throw unsupported(op, name, `it is in the '${n.domain}' domain`);
+    }
+    const node: Node = { name, op, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs: {} };
+    const tensors = new Map<string, ConstTensor>();
+    for (const a of n.attribute ?? []) {
+      const converted = attribute(a, node, options.modelDir);
+      if (converted instanceof Map) converted.forEach((t, k) => tensors.set(k, t));
+      else if (converted) node.attrs[a.name ?? ''] = converted;
+    }
+    tensorAttrs.set(node, tensors);
+    normalizeNode(node, {
+      opset,
+      addConstant: (cname, tensor) => {
+        initializers.set(cname, tensor);
+        return cname;
+      },
+    });
+    return node;
+  });
+
+  const graph: Graph = {
+    name: g.name || source,
+    inputs,
+    outputs,
+    initializers,
+    nodes,
+    metadata: Object.fromEntries((model.metadata_props ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
+  };
+  foldConstants(graph, tensorAttrs);
+  elideIdentities(graph);
+  removeDeadCode(graph);
+  validateGraph(graph);
+  return graph;
+}
+
+function decode(bytes: Uint8Array, source: string): ModelMsg {
+  let model: ModelMsg;
+  try {
+    model = ModelProto.decode(bytes) as unknown as ModelMsg;
+  } catch (e) {
+    throw new UserError(`${source} is not a valid ONNX model (${(e as Error).message})`, 'check that the file is a complete .onnx file');
+  }
+  if (!model.graph || !(model.graph.node?.length ?? 0)) {
+    throw new UserError(`${source} is not a valid ONNX model (it has no graph nodes)`, 'check that the file is a complete .onnx file');
+  }
+  return model;
+}
+
+function defaultOpset(model: ModelMsg): number {
+  const entry = (model.opset_import ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return entry ? toNumber(entry.version) : 1;
+}
+
+function valueInfo(v: ValueInfoMsg, source: string): ValueInfo {
+  const t = v.type?.tensor_type;
+  if (!t) throw new UserError(`${source}: value '${v.name}' is not a tensor`, 'formbench reads models whose inputs and outputs are tensors');
+  const shape: Dim[] = (t.shape?.dim ?? []).map((d, i) => {
+    if (d.dim_param) return d.dim_param;
+    if (d.dim_value !== undefined && d.dim_value !== null && toNumber(d.dim_value) > 0) return toNumber(d.dim_value);
+    return `${v.name}_dim${i}`;
+  });
+  return { name: v.name ?? '', type: { dtype: dtypeOfCode(t.elem_type, `value '${v.name}'`), shape } };
+}
+
+function attribute(a: AttributeMsg, node: Node, modelDir: string | undefined): AttrValue | Map<string, ConstTensor> | undefined {
+  const name = a.name ?? '';
+  switch (a.type) {
+    case ATTR_TYPE.int:
+      return { type: 'int', value: toNumber(a.i) };
+    case ATTR_TYPE.float:
+      return { type: 'float', value: a.f ?? 0 };
+    case ATTR_TYPE.string:
+      return { type: 'string', value: Buffer.from(a.s ?? new Uint8Array()).toString('utf8') };
+    case ATTR_TYPE.ints:
+      return { type: 'ints', value: (a.ints ?? []).map((v) => toNumber(v)) };
+    case ATTR_TYPE.floats:
+      return { type: 'floats', value: a.floats ?? [] };
+    case ATTR_TYPE.strings:
+      return { type: 'strings', value: (a.strings ?? []).map((s) => Buffer.from(s).toString('utf8')) };
+    case ATTR_TYPE.tensor:
+      return new Map([[name, tensorFromMsg(a.t ?? {}, modelDir)]]);
+    default:
+      throw new GraphError(`node '${node.name}' (${node.op}): attribute '${name}' of type ${a.type} is not supported`);
+  }
+}
+
+function unsupported(op: string, name: string, why?: string): UserError {
+  return new UserError(
+    `unsupported operator '${op}' (node '${name}')${why ? `: ${why}` : ''}`,
+    `formbench imports ${supportedOps().join(', ')}; shape arithmetic (${IMPORT_ONLY.join(', ')}) is folded when shapes are static`,
+  );
+}
+
+/** The value of a Constant node (value tensor, or the scalar/list forms of opset 12+). */
+function constantValue(node: Node, tensors: Map<string, ConstTensor>): SmallTensor | ConstTensor {
+  const t = tensors.get('value');
+  if (t) return t;
+  const a = node.attrs;
+  const v = a['value_float'] ?? a['value_int'] ?? a['value_floats'] ?? a['value_ints'];
+  if (!v) throw unsupported('Constant', node.name, 'only tensor, float, int, floats and ints values are read');
+  const values = Array.isArray(v.value) ? (v.value as number[]) : [v.value as number];
+  const dtype = v.type === 'float' || v.type === 'floats' ? 'float32' : 'int64';
+  return { dtype, dims: Array.isArray(v.value) ? [values.length] : [], values };
+}
+
+/**
+ * Turns Constant nodes into initializers and evaluates shape arithmetic on constants, in
+ * topological order, tracking value types so Shape can read static shapes.
+ */
+function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTensor>>): void {
+  const types = new Map<string, TensorType>();
+  for (const i of graph.inputs) types.set(i.name, i.type);
+  for (const [name, t] of graph.initializers) types.set(name, { dtype: t.dtype, shape: [...t.dims] });
+  let order: Node[];
+  try {
+    order = topologicalOrder(graph);
+  } catch (e) {
+    throw e instanceof GraphError ? e : new GraphError((e as Error).message);
+  }
+  const kept: Node[] = [];
+  const setConstant = (name: string, t: ConstTensor) => {
+    graph.initializers.set(name, t);
+    types.set(name, { dtype: t.dtype, shape: [...t.dims] });
+  };
+  for (const node of order) {
+    if (node.op === 'Constant') {
+      const v = constantValue(node, tensorAttrs.get(node)!);
+      setConstant(node.outputs[0]!, 'values' in v ? constFromSmall(v) : v);
+      continue;
+    }
+    if (node.op === 'ReduceMean' && node.inputs[1]) {
+      const axes = graph.initializers.get(node.inputs[1]);
+      if (!axes) throw unsupported('ReduceMean', node.name, 'its axes input must be a constant');
+      node.attrs['axes'] = { type: 'ints', value: axes.integers() };
+      node.inputs = [node.inputs[0]!];
+    }
+    if (node.op === 'BatchNormalization' && node.outputs.length > 1) node.outputs = [node.outputs[0]!];
+    const constants = node.inputs.map((n) => (n ? graph.initializers.get(n) : undefined));
+    const def = opDef(node.op);
+    if (wantsFolding(node, constants)) {
+      const inputTypes = node.inputs.map((n) => (n ? types.get(n) : undefined));
+      const needsValues = node.op !== 'Shape' && node.op !== 'Size';
+      if (needsValues && node.inputs.some((n, i) => n && !constants[i])) {
+        throw unsupported(node.op, node.name, 'it computes on run-time values; formbench folds it only when its inputs are constant (export with static shapes)');
+      }
+      try {
+        const small = node.inputs.map((n, i) => (n && constants[i] ? smallFromConst(constants[i]!) : undefined));
+        const inferred = def ? def.infer({ node, inputs: inputTypes, constant: (i) => constants[i] })[0] : undefined;
+        const value = evaluate(node, small, inputTypes, {
+          ...(inferred ? { inferredDims: inferred.shape as number[] } : {}),
+          ...(tensorAttrs.get(node)?.get('value') ? { tensorAttr: tensorAttrs.get(node)!.get('value')! } : {}),
+        });
+        if (value.values.length > MAX_FOLD_ELEMENTS) throw new Error('the result is too large to fold');
+        setConstant(node.outputs[0]!, constFromSmall(value));
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        throw new GraphError(`node '${node.name}' (${node.op}): cannot fold: ${(e as Error).message}`);
+      }
+      continue;
+    }
+    if (!def) throw unsupported(node.op, node.name);
+    kept.push(node);
+    try {
+      const out = def.infer({ node, inputs: node.inputs.map((n) => (n ? types.get(n) : undefined)), constant: (i) => constants[i] });
+      node.outputs.forEach((name, i) => out[i] && types.set(name, out[i]!));
+    } catch (e) {
+      throw new GraphError(`node '${node.name}' (${node.op}): ${(e as Error).message}`);
+    }
+  }
+  graph.nodes = kept;
+}
+
+/** Identity and inference-mode Dropout pass their input through; rewire readers to the source. */
+function elideIdentities(graph: Graph): void {
+  const outputNames = new Set(graph.outputs.map((o) => o.name));
+  const alias = new Map<string, string>();
+  const resolve = (n: string) => {
+    let v = n;
+    while (alias.has(v)) v = alias.get(v)!;
+    return v;
+  };
+  graph.nodes = graph.nodes.filter((node) => {
+    if (node.op !== 'Identity' && node.op !== 'Dropout') return true;
+    if (node.outputs.slice(1).some((o) => o)) {
+      const mask = node.outputs[1]!;
+      if (graph.nodes.some((n) => n.inputs.includes(mask)) || outputNames.has(mask)) return true;
+    }
+    if (outputNames.has(node.outputs[0]!)) {
+      node.op = 'Identity';
+      node.inputs = [node.inputs[0]!];
+      node.outputs = [node.outputs[0]!];
+      node.attrs = {};
+      return true;
+    }
+    alias.set(node.outputs[0]!, node.inputs[0]!);
+    return false;
+  });
+  for (const node of graph.nodes) node.inputs = node.inputs.map((n) => (n ? resolve(n) : n));
+}
+
+/** Drops nodes and constants no graph output depends on (e.g. what folding left behind). */
+function removeDeadCode(graph: Graph): void {
+  const needed = new Set(graph.outputs.map((o) => o.name));
+  const live: Node[] = [];
+  for (const node of [...topologicalOrder(graph)].reverse()) {
+    if (!node.outputs.some((o) => needed.has(o))) continue;
+    live.push(node);
+    for (const i of node.inputs) if (i) needed.add(i);
+  }
+  const liveSet = new Set(live);
+  graph.nodes = graph.nodes.filter((n) => liveSet.has(n));
+  for (const name of [...graph.initializers.keys()]) if (!needed.has(name)) graph.initializers.delete(name);
+  for (const out of graph.outputs) {
+    const c = graph.initializers.get(out.name);
+    if (c && !graph.nodes.some((n) => n.outputs.includes(out.name))) {
+      throw new GraphError(`graph output '${out.name}' is a constant; formbench needs outputs computed from the inputs`);
+    }
+  }
+}
+
