@@ -17,6 +17,7 @@ import {
 } from '../ir/index.js';
 import { constFromSmall, evaluate, FOLD_ONLY, MAX_FOLD_ELEMENTS, smallFromConst, wantsFolding, type SmallTensor } from './fold.js';
 import { normalizeNode } from './normalize.js';
+import { hasSymbol, symbolicShape, symbolicStep, type SymbolicVector } from './symbolic.js';
 import { ATTR_TYPE, ModelProto, toNumber, type AttributeMsg, type ModelMsg, type ValueInfoMsg } from './schema.js';
 import { dtypeOfCode, modelDirOf, tensorFromMsg } from './tensors.js';
 
@@ -180,6 +181,7 @@ function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTen
     throw e instanceof GraphError ? e : new GraphError((e as Error).message);
   }
   const kept: Node[] = [];
+  const symbolic = new Map<string, SymbolicVector>();
   const setConstant = (name: string, t: ConstTensor) => {
     graph.initializers.set(name, t);
     types.set(name, { dtype: t.dtype, shape: [...t.dims] });
@@ -199,6 +201,26 @@ function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTen
     if (node.op === 'BatchNormalization' && node.outputs.length > 1) node.outputs = [node.outputs[0]!];
     const constants = node.inputs.map((n) => (n ? graph.initializers.get(n) : undefined));
     const def = opDef(node.op);
+    const shapeInput = node.op === 'Shape' ? types.get(node.inputs[0]!) : undefined;
+    if (shapeInput && hasSymbol(shapeInput.shape)) {
+      symbolic.set(node.outputs[0]!, symbolicShape(node, shapeInput));
+      continue;
+    }
+    const vectors = node.inputs.map((n) => (n ? symbolic.get(n) : undefined));
+    if (vectors.some((v) => v)) {
+      const step = symbolicStep(node, vectors, constants, types.get(node.inputs[0]!)?.shape);
+      if (step.kind === 'unsupported') {
+        throw unsupported(node.op, node.name, `${step.reason}; export the model with a static input shape, or flatten with torch.flatten(x, 1)`);
+      }
+      if (step.kind === 'vector') {
+        symbolic.set(node.outputs[0]!, step.value);
+        continue;
+      }
+      const shapeName = `${node.name}.shape`;
+      setConstant(shapeName, step.shape);
+      node.inputs[1] = shapeName;
+      constants[1] = step.shape;
+    }
     if (wantsFolding(node, constants)) {
       const inputTypes = node.inputs.map((n) => (n ? types.get(n) : undefined));
       const needsValues = node.op !== 'Shape' && node.op !== 'Size';
