@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { analyzeGraph } from '../src/analysis/index.js';
-import { readOnnxFile } from '../src/onnx/index.js';
+import { readOnnxFile, torchModuleOf } from '../src/onnx/index.js';
 
 const file = process.argv[2]!;
 const start = performance.now();
@@ -20,6 +20,9 @@ process.stdout.write(
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     macs: cost.macs,
     params: cost.params,
-    layers: cost.layers.filter((l) => l.op === 'Conv' || l.op === 'Gemm' || l.op === 'MatMul').map((l) => ({ macs: l.macs, params: l.params, outputShape: l.outputShape })),
+    uniqueParams: cost.uniqueParams,
+    layers: cost.layers
+      .filter((l) => l.op === 'Conv' || l.op === 'Gemm' || l.op === 'MatMul')
+      .map((l) => ({ module: torchModuleOf(l.name), macs: l.macs, params: l.params, outputShape: l.outputShape })),
   }),
 );

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { analyzeGraph } from '../src/analysis/index.js';
-import { readOnnxFile, toOnnxBytes } from '../src/onnx/index.js';
+import { readOnnxFile, toOnnxBytes, torchModuleOf } from '../src/onnx/index.js';
 import { seededNormal } from '../src/weights/index.js';
 
 /** Fixtures exported by PyTorch with PyTorch's own counts (scripts/torch/make_fixtures.py). */
@@ -17,19 +17,6 @@ interface Expected {
   fileParams: number;
   bnFolded: boolean;
   layers: { module: string; op: string; macs: number; params: number; outputShape: number[]; foldsBatchNorm?: boolean }[];
-}
-
-/**
- * The PyTorch module a scoped ONNX node name comes from: '/layer2/downsample/downsample.0/Conv'
- * → 'layer2.downsample.0' (a segment that extends the previous one replaces it).
- */
-function moduleOf(nodeName: string): string {
-  const path: string[] = [];
-  for (const segment of nodeName.split('/').slice(1, -1)) {
-    if (path.length > 0 && segment.startsWith(`${path[path.length - 1]}.`)) path[path.length - 1] = segment;
-    else path.push(segment);
-  }
-  return path.join('.');
 }
 
 const files = readdirSync(DIR).filter((f) => f.endsWith('.onnx'));
@@ -47,7 +34,7 @@ describe('ONNX files exported by PyTorch agree with PyTorch’s own counts', () 
       assert.equal(cost.params, expected.bnFolded ? expected.fileParams : expected.params);
       // Layer by layer, matched through the module scope PyTorch writes into node names.
       const layers = cost.layers.filter((l) => l.op === 'Conv' || l.op === 'Gemm' || l.op === 'MatMul');
-      const byModule = new Map(layers.map((l) => [moduleOf(l.name), l]));
+      const byModule = new Map(layers.map((l) => [torchModuleOf(l.name), l]));
       assert.deepEqual([...byModule.keys()].sort(), expected.layers.map((l) => l.module).sort());
       for (const want of expected.layers) {
         const got = byModule.get(want.module)!;

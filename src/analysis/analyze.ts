@@ -19,9 +19,9 @@ export interface LayerCost {
   outputShape: number[];
   macs: number;
   elementwiseOps: number;
-  /** Learned parameters first read by this layer (shared tensors count once). */
+  /** Learned parameters this layer reads (a tensor shared by several layers counts for each). */
   params: number;
-  /** Bytes of every constant tensor first read by this layer (parameters and BN statistics). */
+  /** Bytes of the constant tensors this layer reads (parameters and BN statistics). */
   weightBytes: number;
   /** Bytes of the activations this layer reads (non-constant inputs). */
   inputBytes: number;
@@ -36,7 +36,10 @@ export interface ModelCost {
   macs: number;
   flops: number;
   elementwiseOps: number;
+  /** Sum of the layers' parameters: a shared tensor counts once per layer that reads it. */
   params: number;
+  /** Parameters as stored: each distinct tensor once. */
+  uniqueParams: number;
   weightBytes: number;
   /** Sum of every layer's output bytes: the activation traffic of one forward pass. */
   activationBytes: number;
@@ -63,6 +66,7 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): ModelC
   const batch = options.batch ?? fixedBatch(graph) ?? 1;
   const types = inferShapes(graph, batchBindings(graph, batch));
   const seen = new Set<string>();
+  let uniqueParams = 0;
   const layers: LayerCost[] = [];
   for (const node of topologicalOrder(graph)) {
     const inputs = node.inputs.map((v) => (v ? types.get(v) : undefined));
@@ -79,10 +83,11 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): ModelC
         inputBytes += bytesOf(types.get(v)!);
         return;
       }
-      if (seen.has(v)) return;
-      seen.add(v);
       weightBytes += constant.byteLength;
-      if (paramInputs.includes(i) && constant.dtype.startsWith('float')) params += constant.elementCount;
+      if (!paramInputs.includes(i) || !constant.dtype.startsWith('float')) return;
+      params += constant.elementCount;
+      if (!seen.has(v)) uniqueParams += constant.elementCount;
+      seen.add(v);
     });
     const activationBytes = outputs.reduce((a, t) => a + bytesOf(t), 0);
     const flops = 2 * compute.macs + compute.elementwiseOps;
@@ -111,6 +116,7 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): ModelC
     flops: 2 * macs,
     elementwiseOps,
     params: sum((l) => l.params),
+    uniqueParams,
     weightBytes: sum((l) => l.weightBytes),
     activationBytes: sum((l) => l.activationBytes),
     peakActivationBytes: Math.max(0, ...layers.map((l) => l.activationBytes)),

@@ -1,3 +1,5 @@
+import Table from 'cli-table3';
+
 /** Human-readable numbers for terminal tables: SI prefixes for counts, binary units for bytes. */
 export function formatCount(n: number): string {
   const abs = Math.abs(n);
@@ -21,4 +23,14 @@ export function formatShape(shape: readonly (number | string)[]): string {
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A terminal table: colours only on a terminal, so piped output stays plain text. */
+export function makeTable(head: string[], colAligns?: ('left' | 'right')[]): Table.Table {
+  const plain = !process.stdout.isTTY;
+  return new Table({
+    head,
+    style: { compact: true, ...(plain ? { head: [], border: [] } : {}) },
+    ...(colAligns ? { colAligns } : {}),
+  });
 }

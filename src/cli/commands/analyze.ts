@@ -1,9 +1,8 @@
-import Table from 'cli-table3';
 import { analyzeGraph, BYTE_MODEL, type ModelCost } from '../../analysis/index.js';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { activationHealth, isHealthy, type HealthReport } from '../../weights/index.js';
 import { PATTERNS } from '../../zoo/index.js';
-import { formatBytes, formatCount, formatShape, printJson } from '../format.js';
+import { formatBytes, formatCount, formatShape, makeTable, printJson } from '../format.js';
 
 export interface AnalyzeOptions {
   batch: number;
@@ -34,11 +33,7 @@ async function analyzeOne(spec: string, o: AnalyzeOptions): Promise<void> {
     printJson({ model: model.spec, source: model.source, byteModel: BYTE_MODEL, ...cost, ...(health ? { health } : {}) });
     return;
   }
-  const table = new Table({
-    head: ['layer', 'op', 'output', 'MACs', 'elementwise', 'params', 'FLOP/B'],
-    colAligns: ['left', 'left', 'left', 'right', 'right', 'right', 'right'],
-    style: { compact: true },
-  });
+  const table = makeTable(['layer', 'op', 'output', 'MACs', 'elementwise', 'params', 'FLOP/B'], ['left', 'left', 'left', 'right', 'right', 'right', 'right']);
   for (const l of cost.layers) {
     table.push([l.name, l.op, formatShape(l.outputShape), formatCount(l.macs), formatCount(l.elementwiseOps), formatCount(l.params), l.arithmeticIntensity.toFixed(2)]);
   }
@@ -50,7 +45,8 @@ async function analyzeOne(spec: string, o: AnalyzeOptions): Promise<void> {
 function printTotals(spec: string, c: ModelCost): void {
   console.log(`${spec} at batch ${c.batch}: ${c.layers.length} layers`);
   console.log(`  MACs ${formatCount(c.macs)} (FLOPs ${formatCount(c.flops)}), elementwise ops ${formatCount(c.elementwiseOps)} (not in MACs)`);
-  console.log(`  parameters ${formatCount(c.params)} (${c.params.toLocaleString('en-US')}), weight bytes ${formatBytes(c.weightBytes)}`);
+  const shared = c.uniqueParams !== c.params ? `; ${c.uniqueParams.toLocaleString('en-US')} in distinct tensors, as the file stores them` : '';
+  console.log(`  parameters ${formatCount(c.params)} (${c.params.toLocaleString('en-US')}${shared}), weight bytes ${formatBytes(c.weightBytes)}`);
   console.log(`  activation bytes ${formatBytes(c.activationBytes)} in all, largest tensor ${formatBytes(c.peakActivationBytes)}`);
   console.log(`  arithmetic intensity ${c.arithmeticIntensity.toFixed(2)} FLOP/byte (${BYTE_MODEL})`);
 }
@@ -86,7 +82,7 @@ async function analyzeMany(specs: string[], o: AnalyzeOptions): Promise<void> {
   }
   const head = ['model', 'MACs', 'params', 'activations', 'FLOP/B'];
   if (o.check) head.push('act. std (min…max)', 'subnormal');
-  const table = new Table({ head, style: { compact: true }, colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'] });
+  const table = makeTable(head, ['left', 'right', 'right', 'right', 'right', 'right', 'right']);
   for (const r of rows) {
     const row = [r.model, formatCount(r.macs), formatCount(r.params), formatBytes(r.activationBytes), r.arithmeticIntensity.toFixed(2)];
     if (r.health) row.push(`${r.health.minStd.toPrecision(2)}…${r.health.maxStd.toPrecision(2)}`, `${(100 * r.health.maxSubnormalFraction).toFixed(2)}%`);

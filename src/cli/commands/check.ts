@@ -1,7 +1,6 @@
-import Table from 'cli-table3';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { activationHealth, HEALTHY_STD_RANGE, isHealthy } from '../../weights/index.js';
-import { printJson } from '../format.js';
+import { makeTable, printJson } from '../format.js';
 
 /** `formbench check`: per-layer activation scale and subnormal fraction of a model run once. */
 export async function checkCommand(spec: string, o: { batch: number; json?: boolean }): Promise<boolean> {
@@ -12,7 +11,7 @@ export async function checkCommand(spec: string, o: { batch: number; json?: bool
     printJson({ model: model.spec, healthy, healthyStdRange: HEALTHY_STD_RANGE, ...report });
     return healthy;
   }
-  const table = new Table({ head: ['layer', 'op', 'mean', 'std', 'subnormal', 'NaN/Inf'], style: { compact: true } });
+  const table = makeTable(['layer', 'op', 'mean', 'std', 'subnormal', 'NaN/Inf']);
   for (const l of report.layers) {
     table.push([l.name, l.op, l.mean.toPrecision(3), l.std.toPrecision(3), `${(100 * l.subnormalFraction).toFixed(3)}%`, l.nonFinite ? 'yes' : 'no']);
   }

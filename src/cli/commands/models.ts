@@ -1,6 +1,5 @@
-import Table from 'cli-table3';
 import { DEFAULT_KNOBS, DEFAULT_RESOLUTION, PATTERNS } from '../../zoo/index.js';
-import { printJson } from '../format.js';
+import { makeTable, printJson } from '../format.js';
 
 const BLOCKS: Record<(typeof PATTERNS)[number], { block: string; knobs: string }> = {
   standard: { block: 'Conv3×3 + BN + ReLU', knobs: '' },
@@ -17,7 +16,7 @@ export function modelsCommand(options: { json?: boolean }): void {
     printJson({ patterns: rows, defaultResolution: DEFAULT_RESOLUTION, defaultKnobs: DEFAULT_KNOBS });
     return;
   }
-  const table = new Table({ head: ['pattern', 'block (width C)', 'knobs (default)', 'example spec'] });
+  const table = makeTable(['pattern', 'block (width C)', 'knobs (default)', 'example spec']);
   for (const r of rows) table.push([r.pattern, r.block, r.knobs || '-', r.example]);
   console.log(table.toString());
   console.log(`Spec: <pattern>/d<depth>/w<width>[/r<resolution>][/<knob>=<n>]; resolution ${DEFAULT_RESOLUTION} by default; seed=<n> sets the weights' seed.`);
