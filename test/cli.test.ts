@@ -28,7 +28,8 @@ function assertUserError(r: Run, message: RegExp): void {
   assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
   assert.match(r.stderr, message);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('formbench: error')).length, 1);
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1, 'one line');
+  assert.match(r.stderr, /^formbench: error: /);
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'formbench-cli-'));

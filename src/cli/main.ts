@@ -68,8 +68,8 @@ function report(e: unknown): number {
     return e.exitCode === 0 ? 0 : USAGE_EXIT;
   }
   if (e instanceof UserError) {
-    process.stderr.write(`formbench: error: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    // One line: what is wrong, then how to fix it.
+    process.stderr.write(`formbench: error: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}\n`);
     return USAGE_EXIT;
   }
   process.stderr.write(`formbench: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

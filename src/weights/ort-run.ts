@@ -1,6 +1,7 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { ConstTensor, inferShapes, type Attrs, type Graph, type Node, type TensorType } from '../ir/index.js';
+import { UserError } from '../errors.js';
 import { toOnnxBytes } from '../onnx/index.js';
 
 /**
@@ -53,11 +54,18 @@ export async function runOnce(
   outputNames: string[],
 ): Promise<Map<string, Float32Array>> {
   const bytes = toOnnxBytes(graph, { batch: input.dims[0] });
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: os.availableParallelism(),
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-  });
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: os.availableParallelism(),
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    // The graph passed formbench's validation, so this is onnxruntime declining the model.
+    const reason = (e as Error).message.split('\n')[0];
+    throw new UserError(`onnxruntime cannot load '${graph.name}': ${reason}`, 'check the model with onnxruntime directly; formbench runs it through the CPU execution provider');
+  }
   try {
     const feeds = { [input.name]: new ort.Tensor('float32', input.data, input.dims) };
     const results = await session.run(feeds, outputNames);
