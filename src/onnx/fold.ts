@@ -48,6 +48,11 @@ export const FOLD_ONLY = new Set(['Shape', 'Size', 'Gather', 'ConstantOfShape', 
 /** Largest tensor the folder will materialise as JS numbers. */
 export const MAX_FOLD_ELEMENTS = 1 << 16;
 
+function checkSize(dims: number[]): void {
+  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`[${dims.join(', ')}] is not a shape`);
+  if (dims.reduce((a, b) => a * b, 1) > MAX_FOLD_ELEMENTS) throw new Error(`a [${dims.join(', ')}] result is too large to fold`);
+}
+
 type Evaluator = (node: Node, inputs: (SmallTensor | undefined)[], inputTypes: (TensorType | undefined)[], extra: FoldExtra) => SmallTensor;
 
 export interface FoldExtra {
@@ -59,31 +64,41 @@ export interface FoldExtra {
 
 const isFloat = (d: DType) => d === 'float32' || d === 'float64' || d === 'float16';
 
-function broadcast(a: SmallTensor, b: SmallTensor, dtype: DType, f: (x: number, y: number) => number): SmallTensor {
-  const rank = Math.max(a.dims.length, b.dims.length);
-  const pad = (d: number[]) => [...new Array<number>(rank - d.length).fill(1), ...d];
-  const ad = pad(a.dims);
-  const bd = pad(b.dims);
-  const dims = ad.map((x, i) => Math.max(x, bd[i]!));
+/** Numpy-broadcast elementwise map over any number of tensors. */
+function broadcastMap(inputs: SmallTensor[], dtype: DType, f: (...xs: number[]) => number): SmallTensor {
+  const rank = Math.max(...inputs.map((t) => t.dims.length));
+  const padded = inputs.map((t) => [...new Array<number>(rank - t.dims.length).fill(1), ...t.dims]);
+  const dims = new Array<number>(rank).fill(1);
+  for (const d of padded) {
+    d.forEach((x, i) => {
+      if (x === 1) return;
+      if (dims[i] !== 1 && dims[i] !== x) throw new Error(`shapes ${inputs.map((t) => `[${t.dims.join(', ')}]`).join(' and ')} do not broadcast`);
+      dims[i] = x;
+    });
+  }
   const n = dims.reduce((p, q) => p * q, 1);
   const values = new Array<number>(n);
-  const index = (d: number[], flat: number) => {
-    let offset = 0;
-    let stride = 1;
+  const coords = new Array<number>(rank).fill(0);
+  const args = new Array<number>(inputs.length);
+  for (let flat = 0; flat < n; flat++) {
     let rest = flat;
-    const coords = new Array<number>(rank);
     for (let i = rank - 1; i >= 0; i--) {
       coords[i] = rest % dims[i]!;
       rest = Math.floor(rest / dims[i]!);
     }
-    for (let i = rank - 1; i >= 0; i--) {
-      offset += (d[i] === 1 ? 0 : coords[i]!) * stride;
-      stride *= d[i]!;
+    for (let k = 0; k < inputs.length; k++) {
+      const d = padded[k]!;
+      let offset = 0;
+      for (let i = 0; i < rank; i++) offset = offset * d[i]! + (d[i] === 1 ? 0 : coords[i]!);
+      args[k] = inputs[k]!.values[offset]!;
     }
-    return offset;
-  };
-  for (let i = 0; i < n; i++) values[i] = f(a.values[index(ad, i)]!, b.values[index(bd, i)]!);
+    values[flat] = f(...args);
+  }
   return { dtype, dims, values };
+}
+
+function broadcast(a: SmallTensor, b: SmallTensor, dtype: DType, f: (x: number, y: number) => number): SmallTensor {
+  return broadcastMap([a, b], dtype, f);
 }
 
 function arithmetic(f: (x: number, y: number) => number, intF?: (x: number, y: number) => number): Evaluator {
@@ -177,6 +192,7 @@ const EVALUATORS: Record<string, Evaluator> = {
   ConstantOfShape(_node, [shape], _t, extra) {
     const fill = extra.tensorAttr ? smallFromConst(extra.tensorAttr) : { dtype: 'float32' as DType, dims: [1], values: [0] };
     const dims = shape!.values;
+    checkSize(dims);
     return { dtype: fill.dtype, dims, values: new Array<number>(dims.reduce((a, b) => a * b, 1)).fill(fill.values[0]!) };
   },
   Range(_node, [start, limit, delta]) {
@@ -188,6 +204,7 @@ const EVALUATORS: Record<string, Evaluator> = {
     return { dtype: start!.dtype, dims: [n], values };
   },
   Expand(_node, [x, shape]) {
+    checkSize(shape!.values);
     const target: SmallTensor = { dtype: x!.dtype, dims: shape!.values, values: new Array<number>(shape!.values.reduce((a, b) => a * b, 1)).fill(0) };
     return broadcast(x!, target, x!.dtype, (v) => v);
   },
@@ -199,10 +216,12 @@ const EVALUATORS: Record<string, Evaluator> = {
     return broadcast(a!, b!, 'bool', (x, y) => (x === y ? 1 : 0));
   },
   Where(_node, [c, a, b]) {
-    const picked = broadcast(c!, a!, a!.dtype, (cond, x) => (cond ? x : Number.NaN));
-    return broadcast(picked, b!, a!.dtype, (x, y) => (Number.isNaN(x) ? y : x));
+    return broadcastMap([c!, a!, b!], a!.dtype, (cond, x, y) => (cond ? x : y));
   },
 };
+
+/** Operators that move or convert values without arithmetic. */
+const VALUE_PRESERVING = new Set(['Cast', 'Concat', 'Slice', 'Gather', 'Identity', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten']);
 
 export function canEvaluate(op: string): boolean {
   return op in EVALUATORS;
@@ -213,7 +232,12 @@ export function wantsFolding(node: Node, inputs: (ConstTensor | undefined)[]): b
   if (FOLD_ONLY.has(node.op)) return true;
   if (!canEvaluate(node.op)) return false;
   const present = node.inputs.map((name, i) => (name ? inputs[i] : null)).filter((t) => t !== null);
-  return present.length > 0 && present.every((t) => t !== undefined && !isFloat(t.dtype) && t.elementCount <= MAX_FOLD_ELEMENTS);
+  // Float arithmetic stays in the graph (JS doubles would round differently); moving values is exact.
+  const exact = VALUE_PRESERVING.has(node.op);
+  return (
+    present.length > 0 &&
+    present.every((t) => t !== undefined && t.dtype !== 'float16' && (exact || !isFloat(t.dtype)) && t.elementCount <= MAX_FOLD_ELEMENTS)
+  );
 }
 
 export function evaluate(node: Node, inputs: (SmallTensor | undefined)[], types: (TensorType | undefined)[], extra: FoldExtra): SmallTensor {

@@ -4,22 +4,21 @@ import { UserError } from '../errors.js';
 import {
   GraphError,
   opDef,
-  supportedOps,
   topologicalOrder,
   validateGraph,
   type AttrValue,
-  type ConstTensor,
+  ConstTensor,
   type Dim,
   type Graph,
   type Node,
   type TensorType,
   type ValueInfo,
 } from '../ir/index.js';
-import { constFromSmall, evaluate, FOLD_ONLY, MAX_FOLD_ELEMENTS, smallFromConst, wantsFolding, type SmallTensor } from './fold.js';
-import { normalizeNode } from './normalize.js';
+import { constFromSmall, evaluate, MAX_FOLD_ELEMENTS, smallFromConst, wantsFolding, type SmallTensor } from './fold.js';
+import { importableOps, OP_IMPORTERS, type ConvertContext, type TypedContext } from './normalize.js';
 import { hasSymbol, symbolicShape, symbolicStep, type SymbolicVector } from './symbolic.js';
 import { ATTR_TYPE, ModelProto, toNumber, type AttributeMsg, type ModelMsg, type ValueInfoMsg } from './schema.js';
-import { dtypeOfCode, modelDirOf, tensorFromMsg } from './tensors.js';
+import { dtypeOfCode, ExternalData, modelDirOf, tensorFromMsg } from './tensors.js';
 
 export interface ImportOptions {
   /** Name of the file, for messages. */
@@ -28,8 +27,6 @@ export interface ImportOptions {
   modelDir?: string;
 }
 
-/** Operators the importer accepts beyond the IR's own: folded away or turned into constants. */
-const IMPORT_ONLY = ['Constant', ...FOLD_ONLY];
 
 /** Reads an ONNX file into the IR. Weights stay views into the file's buffer. */
 export function readOnnxFile(path: string): Graph {
@@ -48,36 +45,47 @@ export function fromOnnxBytes(bytes: Uint8Array, options: ImportOptions = {}): G
   const opset = defaultOpset(model);
   const g = model.graph!;
 
+  const external = new ExternalData(options.modelDir);
   const initializers = new Map<string, ConstTensor>();
-  for (const t of g.initializer ?? []) initializers.set(t.name ?? '', tensorFromMsg(t, options.modelDir));
+  for (const t of g.initializer ?? []) initializers.set(t.name ?? '', tensorFromMsg(t, external));
   const inputs = (g.input ?? []).filter((i) => !initializers.has(i.name ?? '')).map((v) => valueInfo(v, source));
-  const outputs = (g.output ?? []).map((v) => valueInfo(v, source));
+  // Some exporters leave graph outputs untyped; those take the inferred type after import.
+  const untyped = new Set((g.output ?? []).filter((v) => !v.type?.tensor_type?.elem_type).map((v) => v.name ?? ''));
+  const outputs = (g.output ?? []).map((v) => (untyped.has(v.name ?? '') ? { name: v.name ?? '', type: { dtype: 'float32' as const, shape: [] } } : valueInfo(v, source)));
+
+  // Every value name in the file, so that constants the importer adds get fresh names.
+  const valueNames = new Set<string>([...initializers.keys(), ...inputs.map((i) => i.name)]);
+  for (const n of g.node ?? []) for (const o of n.output ?? []) valueNames.add(o);
+  const addConstant = (wanted: string, tensor: ConstTensor): string => {
+    let name = wanted;
+    for (let k = 1; valueNames.has(name); k++) name = `${wanted}_${k}`;
+    valueNames.add(name);
+    initializers.set(name, tensor);
+    return name;
+  };
 
   const tensorAttrs = new Map<Node, Map<string, ConstTensor>>();
+  const explicitNames = new Set((g.node ?? []).map((n) => n.name).filter((n): n is string => !!n));
   const usedNames = new Set<string>();
   const nodes: Node[] = (g.node ?? []).map((n, index) => {
     const op = n.op_type ?? '';
     let name = n.name || `${op}_${index}`;
-    while (usedNames.has(name)) name = `${name}_${index}`;
+    for (let k = 1; usedNames.has(name) || (!n.name && explicitNames.has(name)); k++) name = `${n.name || `${op}_${index}`}_${k}`;
     usedNames.add(name);
     if (n.domain && n.domain !== 'ai.onnx') {
       throw unsupported(op, name, `it is in the '${n.domain}' domain`);
     }
+    const importer = OP_IMPORTERS[op];
+    if (!importer) throw unsupported(op, name);
     const node: Node = { name, op, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs: {} };
     const tensors = new Map<string, ConstTensor>();
     for (const a of n.attribute ?? []) {
-      const converted = attribute(a, node, options.modelDir);
+      const converted = attribute(a, node, external);
       if (converted instanceof Map) converted.forEach((t, k) => tensors.set(k, t));
       else if (converted) node.attrs[a.name ?? ''] = converted;
     }
     tensorAttrs.set(node, tensors);
-    normalizeNode(node, {
-      opset,
-      addConstant: (cname, tensor) => {
-        initializers.set(cname, tensor);
-        return cname;
-      },
-    });
+    importer.convert?.(node, convertContext(node, opset, addConstant));
     return node;
   });
 
@@ -89,10 +97,11 @@ export function fromOnnxBytes(bytes: Uint8Array, options: ImportOptions = {}): G
     nodes,
     metadata: Object.fromEntries((model.metadata_props ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
-  foldConstants(graph, tensorAttrs);
+  foldConstants(graph, tensorAttrs, opset, addConstant);
   elideIdentities(graph);
   removeDeadCode(graph);
-  validateGraph(graph);
+  const types = validateGraph(graph);
+  for (const o of graph.outputs) if (untyped.has(o.name)) o.type = types.get(o.name)!;
   return graph;
 }
 
@@ -125,32 +134,54 @@ function valueInfo(v: ValueInfoMsg, source: string): ValueInfo {
   return { name: v.name ?? '', type: { dtype: dtypeOfCode(t.elem_type, `value '${v.name}'`), shape } };
 }
 
-function attribute(a: AttributeMsg, node: Node, modelDir: string | undefined): AttrValue | Map<string, ConstTensor> | undefined {
+function attribute(a: AttributeMsg, node: Node, external: ExternalData): AttrValue | Map<string, ConstTensor> | undefined {
   const name = a.name ?? '';
-  switch (a.type) {
+  switch (a.type || typeOfUntypedAttribute(a)) {
     case ATTR_TYPE.int:
       return { type: 'int', value: toNumber(a.i) };
     case ATTR_TYPE.float:
-      return { type: 'float', value: a.f ?? 0 };
+      return { type: 'float', value: shortestFloat32(a.f ?? 0) };
     case ATTR_TYPE.string:
       return { type: 'string', value: Buffer.from(a.s ?? new Uint8Array()).toString('utf8') };
     case ATTR_TYPE.ints:
       return { type: 'ints', value: (a.ints ?? []).map((v) => toNumber(v)) };
     case ATTR_TYPE.floats:
-      return { type: 'floats', value: a.floats ?? [] };
+      return { type: 'floats', value: (a.floats ?? []).map(shortestFloat32) };
     case ATTR_TYPE.strings:
       return { type: 'strings', value: (a.strings ?? []).map((s) => Buffer.from(s).toString('utf8')) };
     case ATTR_TYPE.tensor:
-      return new Map([[name, tensorFromMsg(a.t ?? {}, modelDir)]]);
+      return new Map([[name, tensorFromMsg(a.t ?? {}, external)]]);
     default:
-      throw new GraphError(`node '${node.name}' (${node.op}): attribute '${name}' of type ${a.type} is not supported`);
+      throw unsupported(node.op, node.name, `its attribute '${name}' is of ONNX attribute type ${a.type ?? 'undefined'} (a subgraph, sparse tensor or list of tensors)`);
   }
+}
+
+/** Operators that only relabel dimensions; on constants they fold without touching the bytes. */
+const RESHAPING = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+
+const FOLD_ONLY_LIST = importableOps().filter((op) => OP_IMPORTERS[op]!.foldOnly);
+
+function convertContext(node: Node, opset: number, addConstant: ConvertContext['addConstant']): ConvertContext {
+  return { opset, addConstant, fail: (reason) => { throw unsupported(node.op, node.name, reason); } };
+}
+
+/** IR version 1 files carry no attribute type: it is the one value field that is present. */
+function typeOfUntypedAttribute(a: AttributeMsg): number {
+  const has = (k: keyof AttributeMsg) => Object.prototype.hasOwnProperty.call(a, k) && !(Array.isArray(a[k]) && (a[k] as unknown[]).length === 0);
+  if (has('floats')) return ATTR_TYPE.floats;
+  if (has('ints')) return ATTR_TYPE.ints;
+  if (has('strings')) return ATTR_TYPE.strings;
+  if (has('t')) return ATTR_TYPE.tensor;
+  if (has('s')) return ATTR_TYPE.string;
+  if (has('f')) return ATTR_TYPE.float;
+  if (has('i')) return ATTR_TYPE.int;
+  return 0;
 }
 
 function unsupported(op: string, name: string, why?: string): UserError {
   return new UserError(
     `unsupported operator '${op}' (node '${name}')${why ? `: ${why}` : ''}`,
-    `formbench imports ${supportedOps().join(', ')}; shape arithmetic (${IMPORT_ONLY.join(', ')}) is folded when shapes are static`,
+    `formbench imports ${importableOps().join(', ')} (${FOLD_ONLY_LIST.join(', ')} only as shape arithmetic it can fold to constants)`,
   );
 }
 
@@ -170,7 +201,12 @@ function constantValue(node: Node, tensors: Map<string, ConstTensor>): SmallTens
  * Turns Constant nodes into initializers and evaluates shape arithmetic on constants, in
  * topological order, tracking value types so Shape can read static shapes.
  */
-function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTensor>>): void {
+function foldConstants(
+  graph: Graph,
+  tensorAttrs: Map<Node, Map<string, ConstTensor>>,
+  opset: number,
+  addConstant: ConvertContext['addConstant'],
+): void {
   const types = new Map<string, TensorType>();
   for (const i of graph.inputs) types.set(i.name, i.type);
   for (const [name, t] of graph.initializers) types.set(name, { dtype: t.dtype, shape: [...t.dims] });
@@ -192,13 +228,19 @@ function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTen
       setConstant(node.outputs[0]!, 'values' in v ? constFromSmall(v) : v);
       continue;
     }
-    if (node.op === 'ReduceMean' && node.inputs[1]) {
-      const axes = graph.initializers.get(node.inputs[1]);
-      if (!axes) throw unsupported('ReduceMean', node.name, 'its axes input must be a constant');
-      node.attrs['axes'] = { type: 'ints', value: axes.integers() };
-      node.inputs = [node.inputs[0]!];
+    const typed = OP_IMPORTERS[node.op]?.typed;
+    if (typed) {
+      const ctx: TypedContext = {
+        ...convertContext(node, opset, (name, t) => {
+          const used = addConstant(name, t);
+          types.set(used, { dtype: t.dtype, shape: [...t.dims] });
+          return used;
+        }),
+        type: (v) => types.get(v),
+        constant: (v) => graph.initializers.get(v),
+      };
+      typed(node, ctx);
     }
-    if (node.op === 'BatchNormalization' && node.outputs.length > 1) node.outputs = [node.outputs[0]!];
     const constants = node.inputs.map((n) => (n ? graph.initializers.get(n) : undefined));
     const def = opDef(node.op);
     const shapeInput = node.op === 'Shape' ? types.get(node.inputs[0]!) : undefined;
@@ -221,6 +263,20 @@ function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTen
       node.inputs[1] = shapeName;
       constants[1] = step.shape;
     }
+    if (RESHAPING.has(node.op) && def && node.inputs.every((n, i) => !n || constants[i]) && !graph.outputs.some((o) => o.name === node.outputs[0])) {
+      // A weight reshaped by the graph: the same bytes under the inferred dimensions, no copy.
+      const data = constants[0]!;
+      let out: TensorType | undefined;
+      try {
+        out = def.infer({ node, inputs: node.inputs.map((n) => (n ? types.get(n) : undefined)), constant: (i) => constants[i] })[0];
+      } catch (e) {
+        throw new GraphError(`node '${node.name}' (${node.op}): ${(e as Error).message}`);
+      }
+      if (out && out.shape.every((d) => typeof d === 'number')) {
+        setConstant(node.outputs[0]!, new ConstTensor(data.dtype, out.shape as number[], data.bytes()));
+        continue;
+      }
+    }
     if (wantsFolding(node, constants)) {
       const inputTypes = node.inputs.map((n) => (n ? types.get(n) : undefined));
       const needsValues = node.op !== 'Shape' && node.op !== 'Size';
@@ -236,11 +292,12 @@ function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTen
         });
         if (value.values.length > MAX_FOLD_ELEMENTS) throw new Error('the result is too large to fold');
         setConstant(node.outputs[0]!, constFromSmall(value));
+        continue;
       } catch (e) {
         if (e instanceof UserError) throw e;
-        throw new GraphError(`node '${node.name}' (${node.op}): cannot fold: ${(e as Error).message}`);
+        // An operator the IR has stays a node when its constant inputs cannot be evaluated here.
+        if (!def || OP_IMPORTERS[node.op]?.foldOnly) throw new GraphError(`node '${node.name}' (${node.op}): cannot fold: ${(e as Error).message}`);
       }
-      continue;
     }
     if (!def) throw unsupported(node.op, node.name);
     kept.push(node);
@@ -251,7 +308,34 @@ function foldConstants(graph: Graph, tensorAttrs: Map<Node, Map<string, ConstTen
       throw new GraphError(`node '${node.name}' (${node.op}): ${(e as Error).message}`);
     }
   }
-  graph.nodes = kept;
+  // Keep the file's node order when it is already topological (ONNX requires it), else Kahn's.
+  const keptSet = new Set(kept);
+  const fileOrder = graph.nodes.filter((n) => keptSet.has(n));
+  graph.nodes = isTopological(graph, fileOrder) ? fileOrder : kept;
+}
+
+function isTopological(graph: Graph, nodes: Node[]): boolean {
+  const produced = new Set<string>();
+  for (const n of nodes) for (const o of n.outputs) produced.add(o);
+  const ready = new Set<string>();
+  for (const n of nodes) {
+    if (n.inputs.some((i) => i && produced.has(i) && !ready.has(i))) return false;
+    for (const o of n.outputs) ready.add(o);
+  }
+  return true;
+}
+
+/**
+ * ONNX stores float attributes as float32; this is the shortest decimal that reads back as the
+ * same float32 (1e-5 rather than 0.000009999999747378752), so attributes print as written.
+ */
+function shortestFloat32(f: number): number {
+  if (!Number.isFinite(f)) return f;
+  for (let p = 1; p <= 9; p++) {
+    const v = Number(f.toPrecision(p));
+    if (Math.fround(v) === f) return v;
+  }
+  return f;
 }
 
 /** Identity and inference-mode Dropout pass their input through; rewire readers to the source. */

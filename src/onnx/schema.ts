@@ -125,6 +125,8 @@ message TypeProto {
 
 const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
 export const ModelProto = root.lookupType('onnx.ModelProto');
+export const GraphProto = root.lookupType('onnx.GraphProto');
+export const TensorProto = root.lookupType('onnx.TensorProto');
 
 /** ONNX TensorProto.DataType codes of the IR's element types. */
 export const ONNX_DTYPE = {

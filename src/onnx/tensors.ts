@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { ConstTensor, type DType } from '../ir/index.js';
 import { toNumber, type TensorMsg } from './schema.js';
@@ -16,13 +16,27 @@ export function dtypeOfCode(code: number | undefined, where: string): DType {
  * A TensorProto as a ConstTensor. raw_data stays a view into the file's buffer (no copy); the
  * typed repeated fields (float_data, int64_data, …) that small exporters use are converted.
  */
-export function tensorFromMsg(t: TensorMsg, modelDir: string | undefined): ConstTensor {
+export function tensorFromMsg(t: TensorMsg, external: ExternalData | undefined): ConstTensor {
   const where = `tensor '${t.name ?? ''}'`;
   const dtype = dtypeOfCode(t.data_type, where);
   const dims = (t.dims ?? []).map((d) => toNumber(d));
-  if (t.data_location === 1) return new ConstTensor(dtype, dims, readExternal(t, modelDir, where));
-  if (t.raw_data && t.raw_data.byteLength > 0) return new ConstTensor(dtype, dims, t.raw_data);
   const count = dims.reduce((a, b) => a * b, 1);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new UserError(`${where} has invalid dimensions [${dims.join(', ')}]`, 'the file is corrupt');
+  if (t.data_location === 1) {
+    const data = readExternal(t, external, where);
+    const tensor = new ConstTensor(dtype, dims, data);
+    if (data.byteLength !== tensor.byteLength) {
+      throw new UserError(`${where}: its external data holds ${data.byteLength} bytes for ${count} ${dtype} values`, 'the external data file is truncated or does not belong to this model');
+    }
+    return tensor;
+  }
+  if (t.raw_data && t.raw_data.byteLength > 0) {
+    const tensor = new ConstTensor(dtype, dims, t.raw_data);
+    if (t.raw_data.byteLength !== tensor.byteLength) {
+      throw new UserError(`${where} holds ${t.raw_data.byteLength} bytes of data for ${count} ${dtype} values`, 'the file is corrupt or truncated');
+    }
+    return tensor;
+  }
   let bytes: Uint8Array;
   switch (dtype) {
     case 'float32':
@@ -54,22 +68,45 @@ function asBytes(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function readExternal(t: TensorMsg, modelDir: string | undefined, where: string): Uint8Array {
+/** Reads external tensor data relative to the model's folder; each data file is read once. */
+export class ExternalData {
+  private readonly files = new Map<string, Buffer>();
+  constructor(readonly modelDir: string | undefined) {}
+
+  file(location: string, where: string): Buffer {
+    if (!this.modelDir) {
+      throw new UserError(`${where} keeps its data in the external file '${location}'`, 'load the model from its file path so the data file beside it can be found');
+    }
+    const path = resolve(this.modelDir, location);
+    const inside = relative(this.modelDir, path);
+    if (isAbsolute(location) || inside.startsWith('..') || isAbsolute(inside)) {
+      throw new UserError(`${where}: its external data location '${location}' points outside the model's folder`, 'external data must lie beside the .onnx file');
+    }
+    let data = this.files.get(path);
+    if (!data) {
+      try {
+        data = readFileSync(path);
+      } catch (e) {
+        throw new UserError(`${where}: its external data file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'keep the data file next to the .onnx file');
+      }
+      this.files.set(path, data);
+    }
+    return data;
+  }
+}
+
+function readExternal(t: TensorMsg, external: ExternalData | undefined, where: string): Uint8Array {
   const entry = (key: string) => t.external_data?.find((e) => e.key === key)?.value;
   const location = entry('location');
-  if (!location || !modelDir) {
-    throw new UserError(`${where} keeps its data in an external file`, 'load the model from its file path so the data file beside it can be found');
-  }
-  const path = resolve(modelDir, location);
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch {
-    throw new UserError(`${where}: external data file ${path} cannot be read`, 'keep the .data file next to the .onnx file');
-  }
+  if (!location) throw new UserError(`${where} is stored externally but names no location`, 'the file is corrupt');
+  const data = (external ?? new ExternalData(undefined)).file(location, where);
   const offset = Number(entry('offset') ?? 0);
   const length = entry('length');
-  return data.subarray(offset, length === undefined ? undefined : offset + Number(length));
+  const end = length === undefined ? data.byteLength : offset + Number(length);
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(end) || offset < 0 || end > data.byteLength || end < offset) {
+    throw new UserError(`${where}: its external data range ${offset}..${end} lies outside ${location} (${data.byteLength} bytes)`, 'the external data file is truncated or does not belong to this model');
+  }
+  return data.subarray(offset, end);
 }
 
 export function modelDirOf(path: string): string {
