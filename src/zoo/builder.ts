@@ -15,11 +15,29 @@ export interface ConvOptions {
   /** Kernel size, square or [kh, kw]. */
   kernel: number | [number, number];
   stride?: number;
-  /** Padding per side, [top, left, bottom, right]; default: 'same' for odd kernels at stride 1. */
-  pads?: [number, number, number, number];
+  /**
+   * Padding: one number for every side, [top, left, bottom, right], or the default — half the
+   * (dilated) kernel, which is 'same' for odd kernels at stride 1, as PyTorch models write it.
+   */
+  pads?: number | [number, number, number, number];
   groups?: number;
   dilation?: number;
   bias?: boolean;
+}
+
+export interface PoolOptions {
+  kernel: number;
+  stride: number;
+  /** Padding per side (all four sides equal unless an array). */
+  pads?: number | [number, number, number, number];
+  /** AveragePool only: divide by the window area including padding (PyTorch's default). */
+  countIncludePad?: boolean;
+  /** PyTorch's ceil_mode. */
+  ceilMode?: boolean;
+}
+
+function fourPads(p: number | [number, number, number, number]): [number, number, number, number] {
+  return typeof p === 'number' ? [p, p, p, p] : p;
 }
 
 /** The symbolic batch dimension every zoo model is built with. */
@@ -77,7 +95,7 @@ export class NetBuilder {
     const attrs: Attrs = {
       kernel_shape: attr.ints([kh, kw]),
       strides: attr.ints([o.stride ?? 1, o.stride ?? 1]),
-      pads: attr.ints(o.pads ?? [padH, padW, padH, padW]),
+      pads: attr.ints(o.pads === undefined ? [padH, padW, padH, padW] : fourPads(o.pads)),
       dilations: attr.ints([dilation, dilation]),
       group: attr.int(groups),
     };
@@ -88,7 +106,7 @@ export class NetBuilder {
    * BatchNormalization starting as identity (scale 1, shift 0, mean 0, var 1); calibration later
    * sets its statistics so its output has zero mean and variance gain² per channel.
    */
-  batchNorm(x: string, gain = 1): string {
+  batchNorm(x: string, gain = 1, epsilon = 1e-5): string {
     const c = this.channelsOf(x);
     const name = this.nodeName('bn');
     if (gain !== 1) this.bnGains.set(name, gain);
@@ -99,7 +117,7 @@ export class NetBuilder {
       this.constant(`${name}.mean`, [c], 0),
       this.constant(`${name}.var`, [c], 1),
     ];
-    return this.add1('BatchNormalization', name, inputs, { epsilon: attr.float(1e-5) });
+    return this.add1('BatchNormalization', name, inputs, { epsilon: attr.float(epsilon) });
   }
 
   relu(x: string): string {
@@ -116,12 +134,47 @@ export class NetBuilder {
     return this.add1('Add', this.nodeName('add'), [a, b], {});
   }
 
-  maxPool(x: string, kernel: number, stride: number, pad: number): string {
+  maxPool(x: string, o: PoolOptions): string {
     return this.add1('MaxPool', this.nodeName('maxpool'), [x], {
-      kernel_shape: attr.ints([kernel, kernel]),
-      strides: attr.ints([stride, stride]),
-      pads: attr.ints([pad, pad, pad, pad]),
+      kernel_shape: attr.ints([o.kernel, o.kernel]),
+      strides: attr.ints([o.stride, o.stride]),
+      pads: attr.ints(fourPads(o.pads ?? 0)),
+      ...(o.ceilMode ? { ceil_mode: attr.int(1) } : {}),
     });
+  }
+
+  avgPool(x: string, o: PoolOptions): string {
+    return this.add1('AveragePool', this.nodeName('avgpool'), [x], {
+      kernel_shape: attr.ints([o.kernel, o.kernel]),
+      strides: attr.ints([o.stride, o.stride]),
+      pads: attr.ints(fourPads(o.pads ?? 0)),
+      count_include_pad: attr.int(o.countIncludePad ? 1 : 0),
+      ...(o.ceilMode ? { ceil_mode: attr.int(1) } : {}),
+    });
+  }
+
+  /** Channel concatenation. */
+  concat(xs: string[]): string {
+    return this.add1('Concat', this.nodeName('concat'), xs, { axis: attr.int(1) });
+  }
+
+  /**
+   * Crops `top` rows and `left` columns off the start (Slice on H and W), as DARTS's and NASNet's
+   * factorized reductions shift their second path by one pixel.
+   */
+  shift(x: string, top: number, left: number): string {
+    const name = this.nodeName('shift');
+    const starts = this.int64(`${name}.starts`, [top, left]);
+    const ends = this.int64(`${name}.ends`, [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]);
+    const axes = this.int64(`${name}.axes`, [2, 3]);
+    return this.add1('Slice', name, [x, starts, ends, axes], {});
+  }
+
+  /** Zero padding of H and W: [top, left, bottom, right]. */
+  pad(x: string, pads: [number, number, number, number]): string {
+    const name = this.nodeName('pad');
+    const [t, l, b, r] = pads;
+    return this.add1('Pad', name, [x, this.int64(`${name}.pads`, [0, 0, t, l, 0, 0, b, r])], {});
   }
 
   globalAveragePool(x: string): string {
@@ -160,6 +213,12 @@ export class NetBuilder {
     const count = dims.reduce((a, b) => a * b, 1);
     const seed = this.seed;
     this.graph.initializers.set(name, ConstTensor.lazyFloat32(dims, () => seededNormal(seed, name, count, std)));
+    return name;
+  }
+
+  private int64(name: string, values: number[]): string {
+    this.graph.initializers.set(name, ConstTensor.fromInt64([values.length], values));
+    this.types.set(name, { dtype: 'int64', shape: [values.length] });
     return name;
   }
 

@@ -64,7 +64,7 @@ export function buildPatternNetwork(s: PatternSpec): ZooModel {
   const spec = formatPatternSpec(s);
   const b = new NetBuilder(spec, s.knobs.seed, [BATCH_DIM, 3, s.resolution, s.resolution]);
   let x = b.relu(b.batchNorm(b.conv('input', s.width, { kernel: 3, stride: 2, pads: [1, 1, 1, 1] })));
-  x = b.maxPool(x, 3, 2, 1);
+  x = b.maxPool(x, { kernel: 3, stride: 2, pads: 1 });
   const gain = residualBranchGain(s.depth);
   for (let i = 1; i <= s.depth; i++) {
     b.block = `block${i}`;
