@@ -4,6 +4,10 @@
  *     export under 1 s at width 64).
  *  2. `analyze` of large ONNX files exported by PyTorch from torchvision (goal: a 240 MB
  *     ResNet-152 under 5 s and 1.5 GB peak RSS), cross-checked against PyTorch's own counts.
+ *  3. The zoo's reference networks against torchvision's: totals and layer by layer.
+ *  4. Every reference network at its full resolution in onnxruntime, batch 1 and 8: calibration
+ *     and the activation check.
+ * Choose sections by name: `npm run bench -- build large reference health` (default: all).
  * Large files are made by bench/torchvision/export_torchvision.py with Debian's python3-torch;
  * without it that part says so and is skipped.
  */
@@ -11,9 +15,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { toOnnxBytes } from '../src/onnx/index.js';
-import { calibrateBatchNorm } from '../src/weights/index.js';
-import { buildZooModel, PATTERNS } from '../src/zoo/index.js';
+import { analyzeGraph, type LayerCost } from '../src/analysis/index.js';
+import { readOnnxFile, toOnnxBytes } from '../src/onnx/index.js';
+import { activationHealth, calibrateBatchNorm, isHealthy } from '../src/weights/index.js';
+import { buildZooModel, PATTERNS, REFERENCE_NETWORKS } from '../src/zoo/index.js';
 import { median, summary } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -79,7 +84,7 @@ function benchLargeFiles(): void {
   console.log('| file | size | read + analyze (ms) | peak RSS (MiB) | MACs: formbench / PyTorch hooks | params per use: formbench / PyTorch (BN folded) | distinct tensors | layers matching PyTorch (module, MACs, shape) |');
   console.log('|---|---|---|---|---|---|---|---|');
   const child = fileURLToPath(new URL('./analyze-file.js', import.meta.url));
-  for (const name of ['resnet152', 'resnet50', 'mobilenet_v2', 'inception_v3']) {
+  for (const name of ['resnet152', 'resnext101_32x8d', 'resnet50', 'mobilenet_v2', 'inception_v3']) {
     const file = `${OUT}${name}.onnx`;
     if (!existsSync(file)) continue;
     const runs: ChildResult[] = [];
@@ -104,6 +109,76 @@ function benchLargeFiles(): void {
   }
 }
 
-console.log(`formbench foundation benchmarks — ${new Date().toISOString()}, node ${process.version}`);
-await benchBuildExport();
-benchLargeFiles();
+/** A layer as a comparable string: operator, MACs, output shape (batch 1) and parameters. */
+const layerKey = (op: string, macs: number, shape: number[], params?: number) => `${op} ${macs} ${shape.join('x')}${params === undefined ? '' : ` ${params}`}`;
+
+function multisetDiff(a: string[], b: string[]): number {
+  const counts = new Map<string, number>();
+  for (const k of a) counts.set(k, (counts.get(k) ?? 0) + 1);
+  let missing = 0;
+  for (const k of b) {
+    const n = counts.get(k) ?? 0;
+    if (n > 0) counts.set(k, n - 1);
+    else missing++;
+  }
+  return missing + [...counts.values()].reduce((x, y) => x + y, 0);
+}
+
+function benchReferenceCrossCheck(): void {
+  if (!ensureTorchvisionExports()) return;
+  console.log('\n## Zoo reference networks vs torchvision (PyTorch hooks and formbench analyze of the PyTorch export)');
+  console.log('| network | params: zoo / PyTorch | MACs: zoo / export | Conv+Linear layers | differing layers vs hooks (op, MACs, shape, params) | vs export (op, MACs, shape) |');
+  console.log('|---|---|---|---|---|---|');
+  const computeLayers = (layers: LayerCost[]) => layers.filter((l) => l.op === 'Conv' || l.op === 'Gemm' || l.op === 'MatMul');
+  for (const net of REFERENCE_NETWORKS) {
+    const file = `${OUT}${net.name}.onnx`;
+    if (!existsSync(file)) continue;
+    const expected = JSON.parse(readFileSync(`${OUT}${net.name}.expected.json`, 'utf8')) as {
+      params: number;
+      layers: { op: string; macs: number; params: number; outputShape: number[] }[];
+    };
+    const zoo = analyzeGraph(buildZooModel(net.name).graph, { batch: 1 });
+    const exported = analyzeGraph(readOnnxFile(file), { batch: 1 });
+    const zooLayers = computeLayers(zoo.layers);
+    const vsHooks = multisetDiff(
+      zooLayers.map((l) => layerKey(l.op, l.macs, l.outputShape, l.params)),
+      expected.layers.map((l) => layerKey(l.op, l.macs, l.outputShape, l.params)),
+    );
+    const vsExport = multisetDiff(
+      zooLayers.map((l) => layerKey(l.op, l.macs, l.outputShape)),
+      computeLayers(exported.layers).map((l) => layerKey(l.op, l.macs, l.outputShape)),
+    );
+    console.log(`| ${net.name} | ${zoo.params} / ${expected.params} | ${zoo.macs} / ${exported.macs} | ${zooLayers.length} | ${vsHooks} | ${vsExport} |`);
+  }
+}
+
+async function benchReferenceHealth(): Promise<void> {
+  console.log('\n## Reference networks at full resolution in onnxruntime (calibration + activation check, s)');
+  console.log('| network | batch | build + calibrate | activation check | healthy | activation std (min…max) | subnormal |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const net of REFERENCE_NETWORKS) {
+    for (const batch of [1, 8]) {
+      const t0 = performance.now();
+      const model = buildZooModel(net.name);
+      const graph = await calibrateBatchNorm(model.graph, { gains: model.bnGains });
+      const t1 = performance.now();
+      const h = await activationHealth(graph, { batch });
+      const t2 = performance.now();
+      console.log(
+        `| ${net.name} | ${batch} | ${((t1 - t0) / 1000).toFixed(1)} | ${((t2 - t1) / 1000).toFixed(1)} | ${isHealthy(h) ? 'yes' : 'NO'} | ` +
+          `${h.minStd.toPrecision(2)}…${h.maxStd.toPrecision(2)} | ${(100 * h.maxSubnormalFraction).toFixed(3)}% |`,
+      );
+    }
+  }
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = {
+  build: benchBuildExport,
+  large: benchLargeFiles,
+  reference: benchReferenceCrossCheck,
+  health: benchReferenceHealth,
+};
+const chosen = process.argv.slice(2);
+for (const name of chosen) if (!SECTIONS[name]) throw new Error(`unknown section '${name}'; sections: ${Object.keys(SECTIONS).join(', ')}`);
+console.log(`formbench benchmarks — ${new Date().toISOString()}, node ${process.version}`);
+for (const [name, run] of Object.entries(SECTIONS)) if (chosen.length === 0 || chosen.includes(name)) await run();

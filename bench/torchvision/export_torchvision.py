@@ -1,6 +1,8 @@
 """Exports torchvision networks (random weights) to ONNX for formbench's large-file benchmark.
 
-  /usr/bin/python3 bench/torchvision/export_torchvision.py [OUT_DIR]   (default bench/out/)
+  /usr/bin/python3 bench/torchvision/export_torchvision.py [OUT_DIR [NAMES]]   (default bench/out/, all)
+
+Files already there are kept (delete them to re-export).
 
 Writes <name>.onnx (eval mode, opset 13, dynamic batch; BatchNorm folded by PyTorch) and
 <name>.expected.json with PyTorch's own counts, defined as in scripts/torch/make_fixtures.py.
@@ -17,11 +19,17 @@ from make_fixtures import counts  # noqa: E402
 
 import json  # noqa: E402
 
+M = torchvision.models
 MODELS = [
-    ("resnet152", lambda: torchvision.models.resnet152(weights=None), 224),
-    ("resnet50", lambda: torchvision.models.resnet50(weights=None), 224),
-    ("mobilenet_v2", lambda: torchvision.models.mobilenet_v2(weights=None), 224),
-    ("inception_v3", lambda: torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True), 299),
+    ("resnet18", lambda: M.resnet18(weights=None), 224),
+    ("resnet34", lambda: M.resnet34(weights=None), 224),
+    ("resnet50", lambda: M.resnet50(weights=None), 224),
+    ("resnet101", lambda: M.resnet101(weights=None), 224),
+    ("resnet152", lambda: M.resnet152(weights=None), 224),
+    ("resnext50_32x4d", lambda: M.resnext50_32x4d(weights=None), 224),
+    ("resnext101_32x8d", lambda: M.resnext101_32x8d(weights=None), 224),
+    ("mobilenet_v2", lambda: M.mobilenet_v2(weights=None), 224),
+    ("inception_v3", lambda: M.inception_v3(weights=None, aux_logits=False, init_weights=True), 299),
 ]
 
 
@@ -29,7 +37,12 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out")
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
+    only = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else None
     for name, make, res in MODELS:
+        if only and name not in only:
+            continue
+        if os.path.exists(os.path.join(out, f"{name}.expected.json")) and os.path.exists(os.path.join(out, f"{name}.onnx")):
+            continue
         start = time.time()
         model = make().eval()
         shape = (1, 3, res, res)

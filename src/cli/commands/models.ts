@@ -1,5 +1,6 @@
-import { DEFAULT_KNOBS, DEFAULT_RESOLUTION, PATTERNS } from '../../zoo/index.js';
-import { makeTable, printJson } from '../format.js';
+import { analyzeGraph } from '../../analysis/index.js';
+import { buildZooModel, DEFAULT_KNOBS, DEFAULT_RESOLUTION, PATTERNS, REFERENCE_NETWORKS } from '../../zoo/index.js';
+import { formatCount, makeTable, printJson } from '../format.js';
 
 const BLOCKS: Record<(typeof PATTERNS)[number], { block: string; knobs: string }> = {
   standard: { block: 'Conv3×3 + BN + ReLU', knobs: '' },
@@ -10,16 +11,38 @@ const BLOCKS: Record<(typeof PATTERNS)[number], { block: string; knobs: string }
   grouped: { block: 'Conv3×3, groups = C/g, + BN + ReLU', knobs: `group-width=${DEFAULT_KNOBS.groupWidth}` },
 };
 
+/** `formbench models`: the design patterns and the reference networks, with their static cost. */
 export function modelsCommand(options: { json?: boolean }): void {
-  const rows = PATTERNS.map((p) => ({ pattern: p, example: `${p}/d10/w64`, ...BLOCKS[p] }));
+  const patterns = PATTERNS.map((p) => ({ pattern: p, example: `${p}/d10/w64`, ...BLOCKS[p] }));
+  const networks = REFERENCE_NETWORKS.map((n) => {
+    const cost = analyzeGraph(buildZooModel(n.name).graph, { batch: 1 });
+    return {
+      name: n.name,
+      description: n.description,
+      resolution: n.resolution,
+      patterns: n.patterns,
+      params: cost.params,
+      macs: cost.macs,
+      reference: n.reference,
+      ...(n.note ? { note: n.note } : {}),
+    };
+  });
   if (options.json) {
-    printJson({ patterns: rows, defaultResolution: DEFAULT_RESOLUTION, defaultKnobs: DEFAULT_KNOBS });
+    printJson({ patterns, defaultResolution: DEFAULT_RESOLUTION, defaultKnobs: DEFAULT_KNOBS, networks });
     return;
   }
   const table = makeTable(['pattern', 'block (width C)', 'knobs (default)', 'example spec']);
-  for (const r of rows) table.push([r.pattern, r.block, r.knobs || '-', r.example]);
+  for (const r of patterns) table.push([r.pattern, r.block, r.knobs || '-', r.example]);
   console.log(table.toString());
   console.log(`Spec: <pattern>/d<depth>/w<width>[/r<resolution>][/<knob>=<n>]; resolution ${DEFAULT_RESOLUTION} by default; seed=<n> sets the weights' seed.`);
-  console.log('Every network: stem Conv3×3/2 + BN + ReLU, MaxPool 3×3/2, <depth> blocks, GlobalAveragePool, Gemm → 1000.');
+  console.log('Every network: stem Conv3×3/2 + BN + ReLU, MaxPool 3×3/2, <depth> blocks, GlobalAveragePool, Gemm → 1000.\n');
+
+  const refs = makeTable(['network', 'input', 'params', 'MACs', 'reference (params, MACs)', 'made of'], ['left', 'right', 'right', 'right', 'left', 'left']);
+  for (const n of networks) {
+    refs.push([n.name, `${n.resolution}²`, n.params.toLocaleString('en-US'), formatCount(n.macs), `${n.reference.params.toLocaleString('en-US')}, ${formatCount(n.reference.macs)} (${n.reference.source})`, n.patterns.join(', ')]);
+  }
+  console.log(refs.toString());
+  console.log('Spec: <network>[/r<resolution>][/seed=<n>]. Parameters count BN weight and bias, not running statistics; MACs are Conv + Linear at batch 1.');
+  for (const n of networks) if (n.note) console.log(`${n.name}: ${n.note}`);
   console.log('Any path ending in .onnx is a model spec too.');
 }

@@ -15,6 +15,8 @@ export interface ReferenceNetwork {
    * statistics; `macs` is Conv+Linear multiply-accumulates at batch 1 and the default resolution.
    */
   reference: { params: number; macs: number; source: string };
+  /** Caveat shown beside the figures (e.g. a published count that no standard counter reproduces). */
+  note?: string;
   /** Builds the network on `input` (N×3×R×R) and returns the logits. */
   build(b: NetBuilder, input: string): string;
 }
