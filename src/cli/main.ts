@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../errors.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { checkCommand } from './commands/check.js';
+import { enginesCommand } from './commands/engines.js';
 import { exportCommand } from './commands/export.js';
 import { modelsCommand } from './commands/models.js';
 import { intList, positiveInt } from './options.js';
@@ -45,6 +46,12 @@ program
   .action(async (spec: string, options) => {
     if (!(await checkCommand(spec, options))) process.exitCode = 1;
   });
+
+program
+  .command('engines')
+  .description('list the engines, whether each can run here (and why not), and the CPU\'s ISA features')
+  .option('--json', 'machine-readable output')
+  .action(enginesCommand);
 
 program
   .command('export')

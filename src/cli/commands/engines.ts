@@ -1,0 +1,27 @@
+import { availabilityOf, cpuInfo, ENGINES } from '../../engines/index.js';
+import { makeTable, printJson } from '../format.js';
+
+/** `formbench engines`: every engine, whether it can run here and why not, and the CPU's ISA. */
+export async function enginesCommand(options: { json?: boolean }): Promise<void> {
+  const cpu = cpuInfo();
+  const engines = await Promise.all(
+    ENGINES.map(async (e) => ({
+      name: e.name,
+      role: e.role,
+      description: e.description,
+      ...(await availabilityOf(e)),
+      options: Object.fromEntries(Object.entries(e.options).map(([k, o]) => [k, { description: o.description, default: o.defaultValue(), ...(o.values ? { values: o.values } : {}) }])),
+    })),
+  );
+  if (options.json) {
+    printJson({ cpu, node: process.version, engines });
+    return;
+  }
+  console.log(`CPU: ${cpu.model}, ${cpu.logicalCores} logical cores; ISA: ${cpu.isa.join(', ') || 'none detected'} (${cpu.source})`);
+  const table = makeTable(['engine', 'role', 'available', 'version / reason', 'options (default)']);
+  for (const e of engines) {
+    const opts = Object.entries(e.options).map(([k, o]) => `${k}=${o.default}${o.values ? ` (${o.values.join('|')})` : ''}`).join(', ');
+    table.push([e.name, e.role, e.available ? 'yes' : 'no', e.available ? e.version : e.reason, opts]);
+  }
+  console.log(table.toString());
+}

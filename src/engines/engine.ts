@@ -1,0 +1,42 @@
+import type { Graph } from '../ir/index.js';
+
+/** The contract every engine implements; see registry.ts for discovery and option parsing. */
+
+/** What an engine's `availability()` answers: usable, with its version, or not, with why. */
+export type Availability =
+  | { available: true; version: string; details?: Record<string, string> }
+  | { available: false; reason: string };
+
+/** One option an engine accepts (`ort:opt=disabled`): its meaning, allowed values and default. */
+export interface EngineOption {
+  description: string;
+  /** Allowed values; absent for free-form values checked by `parse`. */
+  values?: string[];
+  /** The default, as the user would write it (e.g. the core count for threads). */
+  defaultValue: () => string;
+}
+
+/** A model as engines receive it: the IR (op-by-op engines) and its ONNX bytes (ONNX runtimes). */
+export interface EngineModel {
+  spec: string;
+  graph: Graph;
+  onnx: Uint8Array;
+}
+
+export interface EngineSession {
+  /** Runs one inference on an N×C×H×W float32 input and returns the first output's values. */
+  run(input: Float32Array, dims: number[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface Engine {
+  name: string;
+  /** One line: what it is and what it stands for in the study. */
+  description: string;
+  /** The seed paper's roles: the native framework, or hardware-specific / portable acceleration. */
+  role: 'native' | 'accelerated' | 'portable';
+  options: Record<string, EngineOption>;
+  availability(): Promise<Availability>;
+  /** Loads (and compiles) a model with fully resolved options. */
+  load(model: EngineModel, options: Record<string, string>): Promise<EngineSession>;
+}
