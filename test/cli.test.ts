@@ -94,7 +94,27 @@ describe('formbench CLI', () => {
     assert.ok(out.layers.length > 200);
   });
 
+  it('benches a model on engines and reports medians, intervals and speed-ups as JSON', async () => {
+    const r = await formbench('bench', 'standard/d2/w32/r32', '--engines', 'ort:opt=disabled,threads=1,ort:threads=1', '--budget-s', '1', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.trials.map((t: { engine: string; status: string }) => [t.engine, t.status]), [['ort:opt=disabled,threads=1', 'ok'], ['ort:threads=1', 'ok']]);
+    assert.ok(out.trials.every((t: { medianMs: number; runs: number; outputsMatch: boolean }) => t.medianMs > 0 && t.runs >= 10 && t.outputsMatch));
+    assert.equal(out.speedups.length, 1);
+    assert.equal(out.speedups[0].baseline, 'ort:opt=disabled,threads=1');
+  });
+
+  it('lists the engines and the CPU features', async () => {
+    const r = await formbench('engines', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.engines.find((e: { name: string }) => e.name === 'ort').available, true);
+    assert.ok(Array.isArray(out.cpu.isa));
+  });
+
   describe('user errors: one line, exit 2, no stack', () => {
+    it('unknown engine', async () => assertUserError(await formbench('bench', 'standard/d1/w32', '--engines', 'tensorrt'), /unknown engine 'tensorrt'/));
+    it('bad engine option', async () => assertUserError(await formbench('bench', 'standard/d1/w32', '--engines', 'ort:opt=max'), /is not one of disabled, basic, extended, all/));
     it('unknown model', async () => assertUserError(await formbench('analyze', 'resnet9000'), /unknown model 'resnet9000'/));
     it('bad width', async () => assertUserError(await formbench('analyze', 'grouped/d10/w40'), /not divisible by the group width 16/));
     it('missing file', async () => assertUserError(await formbench('analyze', join(tmp, 'nope.onnx')), /no such file/));

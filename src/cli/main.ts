@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../errors.js';
 import { analyzeCommand } from './commands/analyze.js';
+import { benchCommand } from './commands/bench.js';
 import { checkCommand } from './commands/check.js';
 import { enginesCommand } from './commands/engines.js';
 import { exportCommand } from './commands/export.js';
@@ -46,6 +47,18 @@ program
   .action(async (spec: string, options) => {
     if (!(await checkCommand(spec, options))) process.exitCode = 1;
   });
+
+program
+  .command('bench')
+  .description('time models on engines, each trial in its own worker process: medians, intervals, speed-ups')
+  .argument('<specs...>', 'model specs or .onnx files')
+  .option('--engines <list>', 'engines with options, e.g. ort,ort:opt=disabled', (v: string) => v.split(/,(?![^,:]*=)/), ['ort', 'ort:opt=disabled'])
+  .option('--batch <list>', 'batch sizes', intList, [1])
+  .option('--baseline <engine>', 'engine the speed-ups are relative to (default: the first)')
+  .option('--budget-s <s>', 'time budget of the timed runs per trial, seconds', positiveInt, 10)
+  .option('--ci <percent>', 'stop a trial once the 95% interval of its median is within ± this percent', positiveInt, 2)
+  .option('--json', 'machine-readable output')
+  .action(benchCommand);
 
 program
   .command('engines')

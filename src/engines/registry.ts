@@ -5,6 +5,16 @@ import { ortEngine } from './ort.js';
 /** Every engine formbench knows, in the order reports list them. */
 export const ENGINES: Engine[] = [ortEngine];
 
+/**
+ * Adds an engine at run time. Used by tests to install deterministic or deliberately failing
+ * engines (in a trial worker, through FORMBENCH_EXTRA_ENGINES); not a plug-in API yet.
+ */
+export function registerEngine(engine: Engine): void {
+  const at = ENGINES.findIndex((e) => e.name === engine.name);
+  if (at >= 0) ENGINES[at] = engine;
+  else ENGINES.push(engine);
+}
+
 export interface EngineChoice {
   engine: Engine;
   /** Every option resolved: the user's values over the defaults. */

@@ -1,0 +1,86 @@
+import { parseEngineChoice } from '../../engines/index.js';
+import { defaultReference, INPUT_SEED, runBench, type TrialRecord } from '../../measure/bench.js';
+import { DEFAULT_BUDGET } from '../../measure/protocol.js';
+import { makeTable, printJson } from '../format.js';
+
+export interface BenchOptions {
+  engines: string[];
+  batch: number[];
+  baseline?: string;
+  budgetS: number;
+  ci: number;
+  json?: boolean;
+}
+
+/** `formbench bench`: time models on engines, each trial in its own worker, side by side. */
+export async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
+  const engines = o.engines.map(parseEngineChoice);
+  const baseline = o.baseline ? parseEngineChoice(o.baseline) : engines[0]!;
+  const plan = {
+    specs,
+    engines,
+    batches: o.batch,
+    baseline,
+    reference: defaultReference(),
+    budget: { ...DEFAULT_BUDGET, timedBudgetMs: o.budgetS * 1000, targetCiRelative: o.ci / 100 },
+    inputSeed: INPUT_SEED,
+  };
+  const progress = (t: TrialRecord, done: number, total: number) => {
+    if (o.json) return;
+    const what = t.summary ? `${t.summary.medianMs.toFixed(3)} ms median over ${t.summary.runs} runs` : t.reason;
+    process.stderr.write(`[${done}/${total}] ${t.model} ${t.engine} batch ${t.batch}: ${t.status}, ${what}\n`);
+  };
+  const result = await runBench(plan, progress);
+  if (o.json) {
+    printJson({
+      trials: result.trials.map((t) => ({
+        model: t.model,
+        engine: t.engine,
+        options: t.options,
+        batch: t.batch,
+        status: t.status,
+        ...(t.reason ? { reason: t.reason } : {}),
+        medianMs: t.summary?.medianMs,
+        p90Ms: t.summary?.p90Ms,
+        ciMs: t.summary?.ciMs,
+        runs: t.summary?.runs,
+        loadMs: t.loadMs,
+        outputsMatch: t.outputs?.matches,
+        maxAbsError: t.outputs?.maxAbsError,
+        engineVersion: t.engineVersion,
+        samplesMs: t.samplesMs,
+      })),
+      speedups: result.speedups,
+    });
+    return;
+  }
+  for (const spec of [...new Set(result.trials.map((t) => t.model))]) {
+    const table = makeTable(['engine', 'batch', 'median ms', '95% CI', 'p90 ms', 'ms/image', 'images/s', `speed-up vs ${baseline.label}`, 'outputs', 'runs'], ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right']);
+    for (const t of result.trials.filter((x) => x.model === spec)) {
+      const s = t.summary;
+      if (!s) {
+        table.push([t.engine, t.batch, { colSpan: 8, content: `failed: ${t.reason}` }]);
+        continue;
+      }
+      const su = result.speedups.find((x) => x.model === spec && x.batch === t.batch && x.engine === t.engine);
+      table.push([
+        t.engine,
+        t.batch,
+        s.medianMs.toFixed(3),
+        s.ciRelative === undefined ? '-' : `±${(100 * s.ciRelative).toFixed(1)}%`,
+        s.p90Ms.toFixed(3),
+        (s.medianMs / t.batch).toFixed(3),
+        ((1000 * t.batch) / s.medianMs).toFixed(1),
+        su ? `${su.ratio.toFixed(2)}×${su.interval ? ` (${su.interval[0].toFixed(2)}–${su.interval[1].toFixed(2)})` : ''}` : t.engine === baseline.label ? 'baseline' : '-',
+        t.outputs ? (t.outputs.matches ? 'match' : `MISMATCH (${t.outputs.relativeError.toExponential(1)})`) : 'unchecked',
+        s.runs,
+      ]);
+    }
+    console.log(`${spec}`);
+    console.log(table.toString());
+  }
+  const outliers = result.trials.filter((t) => t.summary && t.summary.outliers >= 2 && t.summary.outliers > 0.05 * t.summary.runs);
+  if (outliers.length > 0) {
+    console.log(`Warning: more than 5% outliers in ${outliers.length} trial(s); this machine is noisy: re-run on a quiet system or raise --budget-s.`);
+  }
+}

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
+import { prepareModel, resolveModel } from '../model/index.js';
+import { toOnnxBytes } from '../onnx/index.js';
+import { compareOutputs, type OutputComparison } from './compare.js';
+import type { TimingBudget } from './protocol.js';
+import { speedup, summarize, type SampleSummary, type Speedup } from './stats.js';
+import { runTrial } from './trial.js';
+
+export interface BenchPlan {
+  specs: string[];
+  engines: EngineChoice[];
+  batches: number[];
+  baseline: EngineChoice;
+  /** Reference for output agreement (default ort:opt=disabled). */
+  reference: EngineChoice;
+  budget: TimingBudget;
+  inputSeed: number;
+}
+
+export interface TrialRecord {
+  model: string;
+  engine: string;
+  options: Record<string, string>;
+  batch: number;
+  status: 'ok' | 'failed' | 'mismatch';
+  reason?: string;
+  engineVersion?: string;
+  loadMs?: number;
+  summary?: SampleSummary;
+  samplesMs?: number[];
+  stoppedBy?: string;
+  outputs?: OutputComparison;
+}
+
+export interface SpeedupRecord extends Speedup {
+  model: string;
+  batch: number;
+  engine: string;
+  baseline: string;
+}
+
+export interface BenchResult {
+  trials: TrialRecord[];
+  speedups: SpeedupRecord[];
+}
+
+/** The seed of the inputs every engine receives. */
+export const INPUT_SEED = 1;
+
+/** Runs every model × batch × engine trial, each in its own worker, the reference engine first. */
+export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: number, total: number) => void = () => {}): Promise<BenchResult> {
+  const trials: TrialRecord[] = [];
+  const speedups: SpeedupRecord[] = [];
+  const choices = uniqueChoices([plan.baseline, ...plan.engines]);
+  const total = plan.specs.length * plan.batches.length * choices.length;
+  const dir = mkdtempSync(join(tmpdir(), 'formbench-bench-'));
+  try {
+    for (const spec of plan.specs) {
+      const model = resolveModel(spec);
+      const graph = await prepareModel(model);
+      const onnxPath = join(dir, 'model.onnx');
+      writeFileSync(onnxPath, toOnnxBytes(graph));
+      for (const batch of plan.batches) {
+        const reference = await referenceOutput(plan, onnxPath, model.spec, batch);
+        const byLabel = new Map<string, TrialRecord>();
+        for (const choice of choices) {
+          const record = await oneTrial(plan, choice, model.spec, onnxPath, batch, reference);
+          trials.push(record);
+          byLabel.set(choice.label, record);
+          onTrial(record, trials.length, total);
+        }
+        const base = byLabel.get(plan.baseline.label)!;
+        for (const choice of plan.engines) {
+          const t = byLabel.get(choice.label)!;
+          if (choice.label === plan.baseline.label || !base.summary || !t.summary) continue;
+          speedups.push({ model: model.spec, batch, engine: choice.label, baseline: plan.baseline.label, ...speedup(base.summary, t.summary) });
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { trials, speedups };
+}
+
+function uniqueChoices(choices: EngineChoice[]): EngineChoice[] {
+  const seen = new Set<string>();
+  return choices.filter((c) => !seen.has(c.label) && seen.add(c.label));
+}
+
+/** One run of the reference engine, in a worker too, with a minimal budget: only its output is used. */
+async function referenceOutput(plan: BenchPlan, onnxPath: string, spec: string, batch: number): Promise<Float32Array | undefined> {
+  const r = await runTrial({
+    spec,
+    onnxPath,
+    engine: plan.reference.engine.name,
+    options: plan.reference.options,
+    batch,
+    inputSeed: plan.inputSeed,
+    budget: { targetCiRelative: 1, timedBudgetMs: 0, warmupBudgetMs: 0, minRuns: 1, maxRuns: 1 },
+  });
+  return r.status === 'ok' ? r.output : undefined;
+}
+
+async function oneTrial(plan: BenchPlan, choice: EngineChoice, spec: string, onnxPath: string, batch: number, reference: Float32Array | undefined): Promise<TrialRecord> {
+  const base = { model: spec, engine: choice.label, options: choice.options, batch };
+  const r = await runTrial({ spec, onnxPath, engine: choice.engine.name, options: choice.options, batch, inputSeed: plan.inputSeed, budget: plan.budget });
+  if (r.status === 'failed') return { ...base, status: 'failed', reason: r.reason };
+  const outputs = reference ? compareOutputs(reference, r.output, batch) : undefined;
+  return {
+    ...base,
+    status: outputs && !outputs.matches ? 'mismatch' : 'ok',
+    ...(outputs && !outputs.matches ? { reason: `outputs differ from ${plan.reference.label}: relative error ${outputs.relativeError.toExponential(2)}` } : {}),
+    engineVersion: r.engineVersion,
+    loadMs: r.loadMs,
+    summary: summarize(r.timing.samplesMs),
+    samplesMs: r.timing.samplesMs,
+    stoppedBy: r.timing.stoppedBy,
+    ...(outputs ? { outputs } : {}),
+  };
+}
+
+export function defaultReference(): EngineChoice {
+  return parseEngineChoice('ort:opt=disabled');
+}
+

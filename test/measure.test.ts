@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseEngineChoice } from '../src/engines/index.js';
+import { defaultReference, runBench } from '../src/measure/bench.js';
+import { compareOutputs } from '../src/measure/compare.js';
+import { DEFAULT_BUDGET, timeRuns } from '../src/measure/protocol.js';
+import { runTrial, type TrialRequest } from '../src/measure/trial.js';
+import { toOnnxBytes } from '../src/onnx/index.js';
+// Registers the failing engines in this process too (workers load them through the variable below).
+import './fixtures/failing-engines.js';
+import { buildZooModel } from '../src/zoo/index.js';
+
+const QUICK = { ...DEFAULT_BUDGET, timedBudgetMs: 300, warmupBudgetMs: 100, minRuns: 5 };
+
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+describe('timing protocol', () => {
+  it('stops once the median interval is tight, keeping every sample', async () => {
+    const r = await timeRuns(async () => busyWait(0.5), { ...QUICK, timedBudgetMs: 5000 });
+    assert.equal(r.stoppedBy, 'ci-target');
+    assert.ok(r.samplesMs.length >= QUICK.minRuns);
+    assert.ok(r.samplesMs.every((s) => s >= 0.5 && s < 50), r.samplesMs.join(','));
+  });
+
+  it('stops at the time budget when the latency never settles', async () => {
+    let i = 0;
+    const r = await timeRuns(async () => busyWait(++i % 2 ? 0.2 : 2), { ...QUICK, targetCiRelative: 0.0001, timedBudgetMs: 200 });
+    assert.equal(r.stoppedBy, 'budget');
+    assert.ok(r.wallMs < 1000);
+  });
+});
+
+describe('output comparison', () => {
+  it('measures error relative to the reference and top-1 agreement per row', () => {
+    const ref = Float32Array.of(1, 5, 2, 9, 0, 1);
+    const same = compareOutputs(ref, Float32Array.of(1, 5.0001, 2, 9, 0, 1), 2);
+    assert.equal(same.matches, true);
+    assert.equal(same.top1Agreement, 1);
+    const off = compareOutputs(ref, Float32Array.of(6, 5, 2, 9, 0, 1), 2);
+    assert.equal(off.matches, false);
+    assert.equal(off.top1Agreement, 0.5);
+    assert.equal(compareOutputs(ref, Float32Array.of(1, 2), 2).matches, false);
+  });
+});
+
+describe('trials in worker processes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'formbench-trial-'));
+  const onnxPath = join(dir, 'm.onnx');
+  writeFileSync(onnxPath, toOnnxBytes(buildZooModel('standard/d1/w32/r32').graph));
+  process.env['FORMBENCH_EXTRA_ENGINES'] = fileURLToPath(new URL('./fixtures/failing-engines.js', import.meta.url));
+  const request = (engine: string): TrialRequest => ({ spec: 'standard/d1/w32/r32', onnxPath, engine, options: engine === 'ort' ? parseEngineChoice('ort:threads=1').options : {}, batch: 2, inputSeed: 1, budget: QUICK });
+
+  it('a crashing engine becomes a failed trial, and the next trial runs', async () => {
+    const crashed = await runTrial(request('test-crash'));
+    assert.equal(crashed.status, 'failed');
+    assert.match(crashed.status === 'failed' ? crashed.reason : '', /worker died \(signal SIGSEGV\)/);
+    const next = await runTrial(request('ort'));
+    assert.equal(next.status, 'ok');
+    assert.ok(next.status === 'ok' && next.timing.samplesMs.length >= 5 && next.output.length === 2000);
+  });
+
+  it('a hanging engine times out and an engine error is reported with its message', async () => {
+    const hung = await runTrial(request('test-hang'), 1500);
+    assert.deepEqual(hung, { status: 'failed', reason: 'timed out after 2 s' });
+    const threw = await runTrial(request('test-throw'));
+    assert.deepEqual(threw, { status: 'failed', reason: 'this engine cannot run Conv with dilations 7' });
+  });
+
+  it('bench runs every engine, checks outputs against the reference and forms speed-ups', async () => {
+    const engines = ['ort:threads=1', 'ort:opt=disabled,threads=1', 'test-throw'].map(parseEngineChoice);
+    const result = await runBench({ specs: ['grouped/d2/w32/r32'], engines, batches: [1, 2], baseline: engines[1]!, reference: defaultReference(), budget: QUICK, inputSeed: 1 });
+    assert.equal(result.trials.length, 6);
+    const byEngine = (e: string) => result.trials.filter((t) => t.engine === e);
+    assert.ok(byEngine('ort:threads=1').every((t) => t.status === 'ok' && t.outputs?.matches && t.summary!.runs >= 5));
+    assert.ok(byEngine('test-throw').every((t) => t.status === 'failed' && /dilations 7/.test(t.reason!)));
+    assert.deepEqual(result.speedups.map((s) => [s.engine, s.batch]), [['ort:threads=1', 1], ['ort:threads=1', 2]]);
+    assert.ok(result.speedups.every((s) => s.ratio > 0 && s.baseline === 'ort:opt=disabled,threads=1'));
+  });
+});
