@@ -26,6 +26,12 @@ export interface EngineModel {
 export interface EngineSession {
   /** Runs one inference on an N×C×H×W float32 input and returns the first output's values. */
   run(input: Float32Array, dims: number[]): Promise<Float32Array>;
+  /**
+   * For engines across a process boundary (the PyTorch worker): one inference timed where it runs,
+   * around the computation only, so that moving tensors through a pipe is not counted as
+   * inference time. The protocol uses this clock when an engine has it; `ms` is that duration.
+   */
+  timedRun?(input: Float32Array, dims: number[]): Promise<{ ms: number }>;
   dispose(): Promise<void>;
 }
 

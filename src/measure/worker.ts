@@ -27,7 +27,8 @@ async function trial(r: TrialRequest): Promise<TrialResult> {
   const loadMs = performance.now() - t0;
   try {
     const output = Float32Array.from(await session.run(input, dims));
-    const timing = await timeRuns(() => session.run(input, dims), r.budget);
+    const engineClock = session.timedRun ? () => session.timedRun!(input, dims) : undefined;
+    const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock);
     return { status: 'ok', engineVersion: availability.version, loadMs, timing, output };
   } finally {
     await session.dispose();
