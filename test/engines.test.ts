@@ -60,3 +60,25 @@ describe('ort engine', () => {
     assert.equal((await engineByName('ort').availability()).available, true);
   });
 });
+
+describe('ort-wasm engine', () => {
+  it('runs a reference network in WebAssembly with the same outputs as ort', async () => {
+    const zoo = buildZooModel('mobilenet_v2/r64');
+    const graph = await calibrateBatchNorm(zoo.graph, { gains: zoo.bnGains });
+    const onnx = toOnnxBytes(graph);
+    const dims = [2, 3, 64, 64];
+    const input = seededNormal(2, 'input', 2 * 3 * 64 * 64, 1);
+    const outputs: Float32Array[] = [];
+    for (const text of ['ort:opt=disabled', 'ort-wasm:threads=2']) {
+      const { engine, options } = parseEngineChoice(text);
+      const session = await engine.load({ spec: zoo.spec, graph, onnx }, options);
+      outputs.push(Float32Array.from(await session.run(input, dims)));
+      await session.dispose();
+    }
+    const scale = Math.max(...outputs[0]!.map(Math.abs));
+    const worst = outputs[1]!.reduce((m, v, i) => Math.max(m, Math.abs(v - outputs[0]![i]!)), 0);
+    assert.ok(worst / scale < 1e-4, `relative error ${worst / scale}`);
+    const availability = await engineByName('ort-wasm').availability();
+    assert.equal(availability.available, true);
+  });
+});

@@ -1,9 +1,10 @@
 import { UserError } from '../errors.js';
 import type { Availability, Engine } from './engine.js';
 import { ortEngine } from './ort.js';
+import { ortWasmEngine } from './ort-wasm.js';
 
 /** Every engine formbench knows, in the order reports list them. */
-export const ENGINES: Engine[] = [ortEngine];
+export const ENGINES: Engine[] = [ortEngine, ortWasmEngine];
 
 /**
  * Adds an engine at run time. Used by tests to install deterministic or deliberately failing
