@@ -7,7 +7,10 @@
  *  3. The zoo's reference networks against torchvision's: totals and layer by layer.
  *  4. Every reference network at its full resolution in onnxruntime, batch 1 and 8: calibration
  *     and the activation check.
- * Choose sections by name: `npm run bench -- build large reference health` (default: all).
+ *  5. The measurement protocol: harness overhead per run against a bare loop over the same engine
+ *     call (goal: under 2% of the median or 50 µs, ort, MobileNetV2, batch 1), and repeatability
+ *     (the same trial twice in one run, medians within 3%).
+ * Choose sections by name: `npm run bench -- build large reference health protocol` (default: all).
  * Large files are made by bench/torchvision/export_torchvision.py with Debian's python3-torch;
  * without it that part says so and is skipped.
  */
@@ -17,7 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { analyzeGraph, type LayerCost } from '../src/analysis/index.js';
 import { readOnnxFile, toOnnxBytes } from '../src/onnx/index.js';
-import { activationHealth, calibrateBatchNorm, isHealthy } from '../src/weights/index.js';
+import { activationHealth, calibrateBatchNorm, isHealthy, seededNormal } from '../src/weights/index.js';
+import { parseEngineChoice } from '../src/engines/index.js';
+import { defaultReference, runBench } from '../src/measure/bench.js';
+import { DEFAULT_BUDGET, timeRuns } from '../src/measure/protocol.js';
 import { buildZooModel, PATTERNS, REFERENCE_NETWORKS } from '../src/zoo/index.js';
 import { median, summary } from './stats.js';
 
@@ -172,11 +178,49 @@ async function benchReferenceHealth(): Promise<void> {
   }
 }
 
+async function benchProtocol(): Promise<void> {
+  console.log('\n## Measurement protocol: harness overhead and repeatability (ort, mobilenet_v2, batch 1)');
+  const zoo = buildZooModel('mobilenet_v2');
+  const graph = await calibrateBatchNorm(zoo.graph, { gains: zoo.bnGains });
+  const onnx = toOnnxBytes(graph);
+  const { engine, options } = parseEngineChoice('ort');
+  const session = await engine.load({ spec: zoo.spec, graph, onnx }, options);
+  const dims = [1, 3, 224, 224];
+  const input = seededNormal(1, 'input', 3 * 224 * 224, 1);
+  const run = () => session.run(input, dims);
+  for (let i = 0; i < 20; i++) await run();
+  // Alternate rounds of a bare loop and the harness (fixed run count), so drift hits both alike.
+  const N = 50;
+  const bare: number[] = [];
+  const harness: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) await run();
+    bare.push((performance.now() - t0) / N);
+    const t1 = performance.now();
+    await timeRuns(run, { ...DEFAULT_BUDGET, warmupBudgetMs: 0, minRuns: N, maxRuns: N, targetCiRelative: 0 });
+    harness.push((performance.now() - t1) / N);
+  }
+  await session.dispose();
+  const overheadUs = (median(harness) - median(bare)) * 1000;
+  console.log(`- bare loop: ${summary(bare, 3)} ms per run; harness (timeRuns, every sample kept): ${summary(harness, 3)} ms per run`);
+  console.log(`- harness overhead: ${overheadUs.toFixed(1)} µs per run = ${((100 * overheadUs) / 1000 / median(bare)).toFixed(2)}% of the median (7 alternating rounds of ${N} runs)`);
+
+  const twice = [parseEngineChoice('ort'), parseEngineChoice('ort')];
+  const medians: number[] = [];
+  for (const choice of twice) {
+    const r = await runBench({ specs: ['mobilenet_v2'], engines: [choice], batches: [1], baseline: choice, reference: defaultReference(), budget: DEFAULT_BUDGET, inputSeed: 1 });
+    medians.push(r.trials[0]!.summary!.medianMs);
+  }
+  console.log(`- repeatability: the same trial twice, each in its own worker: medians ${medians.map((m) => m.toFixed(3)).join(' and ')} ms, differing by ${((100 * Math.abs(medians[0]! - medians[1]!)) / Math.min(...medians)).toFixed(2)}%`);
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   build: benchBuildExport,
   large: benchLargeFiles,
   reference: benchReferenceCrossCheck,
   health: benchReferenceHealth,
+  protocol: benchProtocol,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen) if (!SECTIONS[name]) throw new Error(`unknown section '${name}'; sections: ${Object.keys(SECTIONS).join(', ')}`);
