@@ -82,5 +82,6 @@ describe('trials in worker processes', () => {
     assert.ok(byEngine('test-throw').every((t) => t.status === 'failed' && /dilations 7/.test(t.reason!)));
     assert.deepEqual(result.speedups.map((s) => [s.engine, s.batch]), [['ort:threads=1', 1], ['ort:threads=1', 2]]);
     assert.ok(result.speedups.every((s) => s.ratio > 0 && s.baseline === 'ort:opt=disabled,threads=1'));
+    assert.deepEqual(result.health.map((h) => [h.model, h.healthy, h.maxSubnormalFraction]), [['grouped/d2/w32/r32', true, 0]]);
   });
 });

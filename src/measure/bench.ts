@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
 import { prepareModel, resolveModel } from '../model/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
+import { activationHealth, isHealthy } from '../weights/index.js';
 import { compareOutputs, type OutputComparison } from './compare.js';
 import type { TimingBudget } from './protocol.js';
 import { speedup, summarize, type SampleSummary, type Speedup } from './stats.js';
@@ -42,9 +43,19 @@ export interface SpeedupRecord extends Speedup {
   baseline: string;
 }
 
+/** Activation scale of a model on the bench input (batch 1): subnormal values slow CPUs down. */
+export interface ModelHealth {
+  model: string;
+  healthy: boolean;
+  maxSubnormalFraction: number;
+  minStd: number;
+  maxStd: number;
+}
+
 export interface BenchResult {
   trials: TrialRecord[];
   speedups: SpeedupRecord[];
+  health: ModelHealth[];
 }
 
 /** The seed of the inputs every engine receives. */
@@ -54,6 +65,7 @@ export const INPUT_SEED = 1;
 export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: number, total: number) => void = () => {}): Promise<BenchResult> {
   const trials: TrialRecord[] = [];
   const speedups: SpeedupRecord[] = [];
+  const health: ModelHealth[] = [];
   const choices = uniqueChoices([plan.baseline, ...plan.engines]);
   const total = plan.specs.length * plan.batches.length * choices.length;
   const dir = mkdtempSync(join(tmpdir(), 'formbench-bench-'));
@@ -63,6 +75,8 @@ export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: 
       const graph = await prepareModel(model);
       const onnxPath = join(dir, 'model.onnx');
       writeFileSync(onnxPath, toOnnxBytes(graph));
+      const h = await activationHealth(graph, { batch: 1, seed: plan.inputSeed });
+      health.push({ model: model.spec, healthy: isHealthy(h), maxSubnormalFraction: h.maxSubnormalFraction, minStd: h.minStd, maxStd: h.maxStd });
       for (const batch of plan.batches) {
         const reference = await referenceOutput(plan, onnxPath, model.spec, batch);
         const byLabel = new Map<string, TrialRecord>();
@@ -83,7 +97,7 @@ export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { trials, speedups };
+  return { trials, speedups, health };
 }
 
 function uniqueChoices(choices: EngineChoice[]): EngineChoice[] {

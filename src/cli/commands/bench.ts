@@ -51,6 +51,7 @@ export async function benchCommand(specs: string[], o: BenchOptions): Promise<vo
         samplesMs: t.samplesMs,
       })),
       speedups: result.speedups,
+      health: result.health,
     });
     return;
   }
@@ -78,6 +79,12 @@ export async function benchCommand(specs: string[], o: BenchOptions): Promise<vo
     }
     console.log(`${spec}`);
     console.log(table.toString());
+  }
+  for (const h of result.health.filter((x) => !x.healthy)) {
+    console.log(
+      `Warning: ${h.model} has unhealthy activations on the bench input (subnormal ${(100 * h.maxSubnormalFraction).toFixed(2)}% at worst, ` +
+        `layer std ${h.minStd.toPrecision(2)}…${h.maxStd.toPrecision(2)}): subnormal floats slow CPUs down and distort timings; see 'formbench check'.`,
+    );
   }
   const outliers = result.trials.filter((t) => t.summary && t.summary.outliers >= 2 && t.summary.outliers > 0.05 * t.summary.runs);
   if (outliers.length > 0) {
