@@ -10,7 +10,11 @@
  *  5. The measurement protocol: harness overhead per run against a bare loop over the same engine
  *     call (goal: under 2% of the median or 50 µs, ort, MobileNetV2, batch 1), and repeatability
  *     (the same trial twice in one run, medians within 3%).
- * Choose sections by name: `npm run bench -- build large reference health protocol` (default: all).
+ *  6. The seed paper's headline on this machine: per pattern at depth 10/30/50 (width 64, batch 1),
+ *     the speed-up of ort (opt=all) over torch eager and over tfjs-wasm, and the part of it that
+ *     graph optimisation gives (ort opt=all vs opt=disabled).
+ * Choose sections by name: `npm run bench -- build large reference health protocol headline`
+ * (default: all).
  * Large files are made by bench/torchvision/export_torchvision.py with Debian's python3-torch;
  * without it that part says so and is skipped.
  */
@@ -215,12 +219,38 @@ async function benchProtocol(): Promise<void> {
   console.log(`- repeatability: the same trial twice, each in its own worker: medians ${medians.map((m) => m.toFixed(3)).join(' and ')} ms, differing by ${((100 * Math.abs(medians[0]! - medians[1]!)) / Math.min(...medians)).toFixed(2)}%`);
 }
 
+async function benchHeadline(): Promise<void> {
+  const labels = ['ort', 'ort:opt=disabled', 'torch', 'tfjs-wasm'];
+  const engines = labels.map(parseEngineChoice);
+  const budget = { ...DEFAULT_BUDGET, timedBudgetMs: Number(process.env.FORMBENCH_BENCH_BUDGET_MS ?? 3000) };
+  console.log(`\n## Headline: ort vs the native frameworks, per pattern (width 64, batch 1, ${budget.timedBudgetMs / 1000} s per trial, medians in ms)`);
+  console.log('| model | ort | ort:opt=disabled | torch | tfjs-wasm | ort vs torch | ort vs tfjs-wasm | graph optimisation (disabled→all) | its share of the gain over torch |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const pattern of PATTERNS) {
+    for (const depth of [10, 30, 50]) {
+      const spec = `${pattern}/d${depth}/w64`;
+      const r = await runBench({ specs: [spec], engines, batches: [1], baseline: engines[0]!, reference: defaultReference(), budget, inputSeed: 1 });
+      const ms = (label: string) => r.trials.find((t) => t.engine === label)?.summary?.medianMs;
+      const cell = (label: string) => {
+        const t = r.trials.find((x) => x.engine === label)!;
+        return t.summary ? `${t.summary.medianMs.toFixed(2)}${t.status === 'mismatch' ? ' (MISMATCH)' : ''}` : `failed: ${t.reason}`;
+      };
+      const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : '-');
+      const [all, disabled, torch] = [ms('ort'), ms('ort:opt=disabled'), ms('torch')];
+      const share = all && disabled && torch && torch > all ? `${((100 * Math.log(disabled / all)) / Math.log(torch / all)).toFixed(0)}%` : '-';
+      console.log(`| ${spec} | ${cell('ort')} | ${cell('ort:opt=disabled')} | ${cell('torch')} | ${cell('tfjs-wasm')} | ${ratio(torch, all)} | ${ratio(ms('tfjs-wasm'), all)} | ${ratio(disabled, all)} | ${share} |`);
+    }
+  }
+  console.log('(share: log(disabled/all) / log(torch/all), the fraction of the speed-up over torch, on a log scale, that graph optimisation accounts for)');
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   build: benchBuildExport,
   large: benchLargeFiles,
   reference: benchReferenceCrossCheck,
   health: benchReferenceHealth,
   protocol: benchProtocol,
+  headline: benchHeadline,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen) if (!SECTIONS[name]) throw new Error(`unknown section '${name}'; sections: ${Object.keys(SECTIONS).join(', ')}`);
