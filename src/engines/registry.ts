@@ -2,9 +2,10 @@ import { UserError } from '../errors.js';
 import type { Availability, Engine } from './engine.js';
 import { ortEngine } from './ort.js';
 import { ortWasmEngine } from './ort-wasm.js';
+import { tfjsCpuEngine, tfjsWasmEngine } from './tfjs.js';
 
 /** Every engine formbench knows, in the order reports list them. */
-export const ENGINES: Engine[] = [ortEngine, ortWasmEngine];
+export const ENGINES: Engine[] = [ortEngine, ortWasmEngine, tfjsWasmEngine, tfjsCpuEngine];
 
 /**
  * Adds an engine at run time. Used by tests to install deterministic or deliberately failing

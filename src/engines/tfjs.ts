@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import type { Availability, Engine, EngineSession } from './engine.js';
+import { compileGraph, type Tf } from './tfjs-ops.js';
+
+/**
+ * TensorFlow.js executing the IR op by op, in NHWC: the JavaScript ecosystem's native framework.
+ * `tfjs-cpu` is the pure-JavaScript backend; `tfjs-wasm` the WebAssembly one (XNNPACK, SIMD; in
+ * Node single-threaded). TF.js is loaded only when one of them is used. Both backends share one
+ * tfjs-core per process; a session makes its own backend current before it runs.
+ */
+type Backend = 'cpu' | 'wasm';
+
+let core: Promise<Tf> | undefined;
+const tfCore = (): Promise<Tf> => (core ??= import('@tensorflow/tfjs-core'));
+
+let wasmPathsSet = false;
+async function registerBackend(backend: Backend): Promise<void> {
+  if (backend === 'cpu') {
+    await import('@tensorflow/tfjs-backend-cpu');
+    return;
+  }
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (!wasmPathsSet) {
+    // In Node the .wasm files are read from the package's dist/ folder (a path prefix).
+    const main = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(path.dirname(main) + path.sep);
+    wasmPathsSet = true;
+  }
+}
+
+/**
+ * Makes `backend` the current TF.js backend, initialising it on first use. `tf.setBackend`
+ * answers false (and only logs why) when initialisation fails: the log is caught for the reason.
+ */
+async function useBackend(backend: Backend): Promise<Tf> {
+  const tf = await tfCore();
+  await registerBackend(backend);
+  if (tf.getBackend() === backend) return tf;
+  const warnings: string[] = [];
+  const warn = console.warn;
+  const prod = tf.env().getBool('PROD');
+  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
+  let ok: boolean;
+  try {
+    tf.env().set('PROD', false); // PROD silences the failure log we want to read.
+    ok = await tf.setBackend(backend);
+    if (ok) await tf.ready();
+  } catch (e) {
+    warnings.push((e as Error).message);
+    ok = false;
+  } finally {
+    console.warn = warn;
+    tf.env().set('PROD', prod);
+  }
+  if (!ok || tf.getBackend() !== backend) {
+    const why = warnings.map((w) => w.split('\n')[0]).filter(Boolean).join('; ');
+    throw new UserError(`TF.js backend '${backend}' did not initialise (tf.setBackend returned false)${why ? `: ${why}` : ''}`);
+  }
+  // Production mode: no per-op debug checks, and no "install tfjs-node" banner from the cpu backend.
+  tf.enableProdMode();
+  return tf;
+}
+
+async function availability(backend: Backend): Promise<Availability> {
+  let tf: Tf;
+  try {
+    tf = await useBackend(backend);
+  } catch (e) {
+    return { available: false, reason: (e as Error).message };
+  }
+  const details: Record<string, string> = { backend, layout: 'NHWC', precision: 'fp32' };
+  if (backend === 'cpu') {
+    details['kernels'] = 'pure JavaScript';
+  } else {
+    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    details['kernels'] = 'WebAssembly (XNNPACK)';
+    details['simd'] = simd ? 'yes' : 'no';
+    details['threads'] = threads ? 'multithreaded build available' : '1 (no multithreading in Node)';
+  }
+  return { available: true, version: tf.version_core, details };
+}
+
+async function load(backend: Backend, name: string, model: Parameters<Engine['load']>[0]): Promise<EngineSession> {
+  const tf = await useBackend(backend);
+  const program = compileGraph(tf, model.graph, name, { batchNormAsScaleShift: backend === 'wasm' });
+  let disposed = false;
+  return {
+    async run(input, dims) {
+      if (disposed) throw new Error(`${name}: the session was disposed`);
+      if (tf.getBackend() !== backend) await useBackend(backend);
+      if (dims.length !== program.inputRank) throw new UserError(`${name}: input has rank ${dims.length}, the model expects ${program.inputRank}`);
+      const x = tf.tidy(() => {
+        const t = tf.tensor(input, dims, 'float32');
+        return dims.length === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t;
+      });
+      let y;
+      try {
+        y = program.run(x);
+      } finally {
+        x.dispose();
+      }
+      try {
+        // data() waits for the backend to finish: inference completes inside run.
+        return (await y.data()) as Float32Array;
+      } finally {
+        y.dispose();
+      }
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      program.dispose();
+    },
+  };
+}
+
+export const tfjsCpuEngine: Engine = {
+  name: 'tfjs-cpu',
+  description: 'TensorFlow.js, cpu backend (pure JavaScript kernels), op by op in NHWC: the JavaScript native framework',
+  role: 'native',
+  options: {},
+  availability: () => availability('cpu'),
+  load: (model) => load('cpu', 'tfjs-cpu', model),
+};
+
+export const tfjsWasmEngine: Engine = {
+  name: 'tfjs-wasm',
+  description: 'TensorFlow.js, wasm backend (XNNPACK, SIMD, one thread in Node), op by op in NHWC',
+  role: 'native',
+  options: {
+    threads: {
+      description: 'wasm threads: TF.js multithreading is not available in Node, so only 1',
+      values: ['1'],
+      defaultValue: () => '1',
+    },
+  },
+  availability: () => availability('wasm'),
+  load: (model, options) => {
+    const threads = options['threads'] ?? '1';
+    if (threads !== '1') {
+      return Promise.reject(new UserError(`tfjs-wasm: threads=${threads} is not possible: TF.js's wasm backend runs one thread in Node`, 'use tfjs-wasm:threads=1 (the default)'));
+    }
+    return load('wasm', 'tfjs-wasm', model);
+  },
+};
