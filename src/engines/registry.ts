@@ -3,9 +3,10 @@ import type { Availability, Engine } from './engine.js';
 import { ortEngine } from './ort.js';
 import { ortWasmEngine } from './ort-wasm.js';
 import { tfjsCpuEngine, tfjsWasmEngine } from './tfjs.js';
+import { torchEngine } from './torch.js';
 
 /** Every engine formbench knows, in the order reports list them. */
-export const ENGINES: Engine[] = [ortEngine, ortWasmEngine, tfjsWasmEngine, tfjsCpuEngine];
+export const ENGINES: Engine[] = [torchEngine, ortEngine, ortWasmEngine, tfjsWasmEngine, tfjsCpuEngine];
 
 /**
  * Adds an engine at run time. Used by tests to install deterministic or deliberately failing

@@ -1,0 +1,312 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+import { topologicalOrder, type Graph } from '../ir/index.js';
+import type { Availability, Engine, EngineSession } from './engine.js';
+
+/**
+ * PyTorch eager, the seed paper's native framework, through a long-lived Python worker
+ * (torch_worker.py): one process per session. The network is rebuilt from formbench's IR — not
+ * from ONNX — and executed node by node with torch / torch.nn.functional.
+ *
+ * Pipe protocol, both directions: u32 LE header length, a JSON header, then the raw bytes of the
+ * blobs whose byte lengths the header lists in `blobs`. See torch_worker.py for the commands.
+ */
+
+const LAYOUTS = ['nchw', 'channels_last'] as const;
+const MODES = ['eager', 'jit-frozen'] as const;
+
+/** Where the worker script lies: next to the compiled file, or in src/ seen from dist/src/engines. */
+function workerScript(): string | undefined {
+  const candidates = [new URL('./torch_worker.py', import.meta.url), new URL('../../../src/engines/torch_worker.py', import.meta.url)];
+  for (const url of candidates) {
+    const path = fileURLToPath(url);
+    if (existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+/** FORMBENCH_PYTHON, else Debian's /usr/bin/python3, else python3 on PATH. */
+function pythonCandidates(): string[] {
+  const env = process.env['FORMBENCH_PYTHON'];
+  if (env) return [env];
+  return ['/usr/bin/python3', 'python3'];
+}
+
+const PROBE = String.raw`
+import json, os, re, ctypes
+import torch
+d = {}
+d["version"] = torch.__version__
+cfg = torch.__config__.show()
+for key in ("BLAS_INFO", "LAPACK_INFO"):
+    m = re.search(key + r"=([^,\s]+)", cfg)
+    d[key] = m.group(1) if m else "unknown"
+d["mkldnn"] = torch.backends.mkldnn.is_available()
+d["openmp"] = torch.backends.openmp.is_available()
+d["mkl"] = torch.backends.mkl.is_available()
+d["defaultThreads"] = torch.get_num_threads()
+d["defaultInteropThreads"] = torch.get_num_interop_threads()
+m = re.search(r"CPU capability usage: (\S+)", cfg)
+d["cpuCapability"] = m.group(1) if m else "unknown"
+m = re.search(r"MKL-DNN (v[\d.]+)", cfg)
+d["onednnVersion"] = m.group(1) if m else "unknown"
+torch.set_flush_denormal(False)
+a = torch.randn(256, 256)
+(a @ a).sum().item()
+mapped = []
+with open("/proc/self/maps") as f:
+    for line in f:
+        path = line.split()[-1] if len(line.split()) >= 6 else ""
+        if "blas" in os.path.basename(path).lower() and path not in mapped:
+            mapped.append(path)
+d["blasMapped"] = ",".join(os.path.realpath(p) for p in mapped) or "none"
+for p in mapped:
+    try:
+        lib = ctypes.CDLL(p)
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        d["openblasConfig"] = lib.openblas_get_config().decode()
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        d["openblasCore"] = lib.openblas_get_corename().decode()
+        break
+    except Exception:
+        pass
+alt = "/usr/lib/x86_64-linux-gnu/libblas.so.3"
+if os.path.exists(alt):
+    d["libblasAlternative"] = os.path.realpath(alt)
+print(json.dumps(d))
+`;
+
+let availabilityAnswer: Promise<Availability> | undefined;
+let chosenPython: string | undefined;
+
+function probe(python: string): { ok: true; details: Record<string, unknown> } | { ok: false; why: string } {
+  const r = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
+  if (r.error) return { ok: false, why: `${python}: ${r.error.message}` };
+  if (r.status !== 0) return { ok: false, why: `${python}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? `exit ${r.status}`}` };
+  try {
+    return { ok: true, details: JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]!) as Record<string, unknown> };
+  } catch {
+    return { ok: false, why: `${python}: unreadable probe output` };
+  }
+}
+
+async function findTorch(): Promise<Availability> {
+  const script = workerScript();
+  if (!script) return { available: false, reason: 'torch_worker.py not found next to the torch engine (src/engines/torch_worker.py)' };
+  const tried: string[] = [];
+  for (const python of pythonCandidates()) {
+    const p = probe(python);
+    if (!p.ok) {
+      tried.push(p.why);
+      continue;
+    }
+    chosenPython = python;
+    const d = p.details;
+    const details: Record<string, string> = { python, worker: script };
+    for (const [k, v] of Object.entries(d)) if (k !== 'version') details[k] = String(v);
+    const mapped = String(d['blasMapped'] ?? '');
+    const viaAlternatives = /openblas/i.test(String(d['libblasAlternative'] ?? '')) ? ', reached through libblas.so.3 (Debian alternatives point it to OpenBLAS)' : '';
+    details['blas'] = /openblas/i.test(mapped)
+      ? `OpenBLAS (${String(d['openblasConfig'] ?? mapped)})${viaAlternatives}; torch reports BLAS_INFO=${String(d['BLAS_INFO'])}`
+      : `${mapped || 'none mapped'}; torch reports BLAS_INFO=${String(d['BLAS_INFO'])}`;
+    details['flushDenormal'] = 'false';
+    return { available: true, version: String(d['version']), details };
+  }
+  return {
+    available: false,
+    reason: `python3 with torch not found (apt-get install python3-torch libopenblas0-pthread); tried ${tried.join('; ')}`,
+  };
+}
+
+/** The IR as the worker reads it: header JSON plus initializer bytes in order. */
+function graphMessage(graph: Graph): { graph: unknown; blobs: Uint8Array[] } {
+  const initializers: { name: string; dtype: string; dims: readonly number[] }[] = [];
+  const blobs: Uint8Array[] = [];
+  for (const [name, t] of graph.initializers) {
+    initializers.push({ name, dtype: t.dtype, dims: t.dims });
+    blobs.push(t.bytes());
+  }
+  const nodes = topologicalOrder(graph).map((n) => ({ name: n.name, op: n.op, inputs: n.inputs, outputs: n.outputs, attrs: n.attrs }));
+  const initNames = new Set(graph.initializers.keys());
+  return {
+    graph: {
+      inputs: graph.inputs.map((v) => v.name).filter((n) => !initNames.has(n)),
+      outputs: graph.outputs.map((v) => v.name),
+      nodes,
+      initializers,
+    },
+    blobs,
+  };
+}
+
+interface Reply {
+  header: Record<string, unknown>;
+  blobs: Buffer[];
+}
+
+/** One Python process and its framed request/reply pipe; requests are served one at a time. */
+class TorchWorker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private stderrTail = '';
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private dead: Error | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(python: string, script: string, threads: number) {
+    const t = String(threads);
+    this.child = spawn(python, ['-u', script], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (s: string) => {
+      this.stderrTail = (this.stderrTail + s).slice(-4000);
+    });
+    this.child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.child.stdin.on('error', () => {}); // a dead worker: reported through 'exit'
+    this.child.on('error', (e) => this.fail(new Error(`torch worker could not start (${python}): ${e.message}`)));
+    this.child.on('exit', (code, signal) => {
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      // The last stderr line first (trial reports keep a message's first line), then the tail before it.
+      const tail = this.stderrTail.trim().split('\n').filter((l) => l.trim());
+      const last = tail.pop();
+      this.fail(new Error(`torch worker exited (${how})${last ? `: ${last}` : ''}${tail.length ? `\n${tail.slice(-8).join('\n')}` : ''}`));
+    });
+  }
+
+  private fail(e: Error): void {
+    if (this.dead) return;
+    this.dead = e;
+    for (const w of this.waiting.splice(0)) w.reject(e);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    for (;;) {
+      if (this.buffer.length < 4) return;
+      const headerLength = this.buffer.readUInt32LE(0);
+      if (this.buffer.length < 4 + headerLength) return;
+      const header = JSON.parse(this.buffer.subarray(4, 4 + headerLength).toString('utf8')) as Record<string, unknown>;
+      const sizes = (header['blobs'] as number[] | undefined) ?? [];
+      const total = sizes.reduce((a, b) => a + b, 0);
+      if (this.buffer.length < 4 + headerLength + total) return;
+      const blobs: Buffer[] = [];
+      let at = 4 + headerLength;
+      for (const n of sizes) {
+        blobs.push(Buffer.from(this.buffer.subarray(at, at + n)));
+        at += n;
+      }
+      this.buffer = this.buffer.subarray(at);
+      const w = this.waiting.shift();
+      if (w) w.resolve({ header, blobs });
+    }
+  }
+
+  /** Sends one request and waits for its reply; a worker-side error rejects with its message. */
+  request(header: Record<string, unknown>, blobs: Uint8Array[] = []): Promise<Reply> {
+    const next = this.chain.then(() => this.send(header, blobs));
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private send(header: Record<string, unknown>, blobs: Uint8Array[]): Promise<Reply> {
+    if (this.dead) return Promise.reject(this.dead);
+    const reply = new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    const json = Buffer.from(JSON.stringify({ ...header, blobs: blobs.map((b) => b.byteLength) }), 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(json.length, 0);
+    this.child.stdin.write(length);
+    this.child.stdin.write(json);
+    for (const b of blobs) if (b.byteLength) this.child.stdin.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    return reply.then((r) => {
+      if (r.header['ok'] !== true) throw new Error(String(r.header['error'] ?? 'torch worker: unknown error'));
+      return r;
+    });
+  }
+
+  private closing: Promise<void> | undefined;
+
+  /** Asks the worker to exit (killing it after 5 s); safe to call more than once. */
+  close(): Promise<void> {
+    if (this.dead) return Promise.resolve();
+    this.closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      const json = Buffer.from(JSON.stringify({ cmd: 'exit', blobs: [] }), 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(json.length, 0);
+      this.child.stdin.write(length);
+      this.child.stdin.end(json);
+    });
+    return this.closing;
+  }
+}
+
+function bytesOf(input: Float32Array): Uint8Array {
+  return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+}
+
+export const torchEngine: Engine = {
+  name: 'torch',
+  description: 'PyTorch eager through a Python worker, network rebuilt from the IR (the seed paper’s native framework)',
+  role: 'native',
+  options: {
+    threads: { description: 'intra-op threads (torch.set_num_threads; inter-op threads 1)', defaultValue: () => String(os.availableParallelism()) },
+    layout: { description: 'memory format of weights and input', values: [...LAYOUTS], defaultValue: () => 'nchw' },
+    mode: {
+      description: 'eager, or jit-frozen: torch.jit.trace + freeze + optimize_for_inference (oneDNN fusion)',
+      values: [...MODES],
+      defaultValue: () => 'eager',
+    },
+  },
+  availability() {
+    availabilityAnswer ??= findTorch();
+    return availabilityAnswer;
+  },
+  async load(model, options): Promise<EngineSession> {
+    const threads = Number(options['threads']);
+    if (!Number.isInteger(threads) || threads < 1) throw new UserError(`torch: threads must be a positive integer, got '${options['threads']}'`);
+    const layout = options['layout'] ?? 'nchw';
+    const mode = options['mode'] ?? 'eager';
+    if (!(LAYOUTS as readonly string[]).includes(layout)) throw new UserError(`torch: layout must be one of ${LAYOUTS.join(', ')}, got '${layout}'`);
+    if (!(MODES as readonly string[]).includes(mode)) throw new UserError(`torch: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
+    const availability = await torchEngine.availability();
+    if (!availability.available) throw new Error(`torch is not available: ${availability.reason}`);
+    const worker = new TorchWorker(chosenPython!, workerScript()!, threads);
+    const { graph, blobs } = graphMessage(model.graph);
+    try {
+      await worker.request({ cmd: 'load', graph, threads, layout, mode }, blobs);
+    } catch (e) {
+      await worker.close();
+      throw e;
+    }
+    let last: { input: Float32Array; dims: string } | undefined;
+    return {
+      async run(input, dims) {
+        last = undefined;
+        const reply = await worker.request({ cmd: 'run', dims }, [bytesOf(input)]);
+        last = { input, dims: dims.join(',') };
+        const out = reply.blobs[0]!;
+        // A fresh, aligned copy: the reply buffer may sit at any offset.
+        const values = new Float32Array(out.byteLength / 4);
+        new Uint8Array(values.buffer).set(out);
+        return values;
+      },
+      async timedRun(input, dims) {
+        const repeat = last !== undefined && last.input === input && last.dims === dims.join(',');
+        if (!repeat) last = undefined;
+        const reply = await worker.request({ cmd: 'timed', dims, repeat }, repeat ? [] : [bytesOf(input)]);
+        last = { input, dims: dims.join(',') };
+        return { ms: Number(reply.header['ns']) / 1e6 };
+      },
+      dispose: () => worker.close(),
+    };
+  },
+};
