@@ -13,8 +13,10 @@
  *  6. The seed paper's headline on this machine: per pattern at depth 10/30/50 (width 64, batch 1),
  *     the speed-up of ort (opt=all) over torch eager and over tfjs-wasm, and the part of it that
  *     graph optimisation gives (ort opt=all vs opt=disabled).
- * Choose sections by name: `npm run bench -- build large reference health protocol headline`
- * (default: all).
+ *  7. All five engines on the six patterns (depth 10, width 64, batch 1): each runs and agrees
+ *     with the reference engine.
+ * Choose sections by name: `npm run bench -- build large reference health protocol headline
+ * engines` (default: all).
  * Large files are made by bench/torchvision/export_torchvision.py with Debian's python3-torch;
  * without it that part says so and is skipped.
  */
@@ -244,6 +246,26 @@ async function benchHeadline(): Promise<void> {
   console.log('(share: log(disabled/all) / log(torch/all), the fraction of the speed-up over torch, on a log scale, that graph optimisation accounts for)');
 }
 
+async function benchAllEngines(): Promise<void> {
+  const labels = ['ort', 'ort-wasm', 'torch', 'tfjs-wasm', 'tfjs-cpu'];
+  const engines = labels.map(parseEngineChoice);
+  // tfjs-cpu takes seconds per inference: three timed runs are enough to show it runs and agrees.
+  const budget = { ...DEFAULT_BUDGET, timedBudgetMs: 2000, warmupBudgetMs: 1000, minRuns: 3 };
+  console.log('\n## Every engine on every pattern (depth 10, width 64, batch 1): median ms, and agreement with ort:opt=disabled');
+  console.log(`| model | ${labels.join(' | ')} |`);
+  console.log(`|---|${labels.map(() => '---').join('|')}|`);
+  for (const pattern of PATTERNS) {
+    const spec = `${pattern}/d10/w64`;
+    const r = await runBench({ specs: [spec], engines, batches: [1], baseline: engines[0]!, reference: defaultReference(), budget, inputSeed: 1 });
+    const cells = labels.map((label) => {
+      const t = r.trials.find((x) => x.engine === label)!;
+      if (!t.summary) return `failed: ${t.reason}`;
+      return `${t.summary.medianMs.toFixed(1)} (${t.outputs?.matches ? `match, rel. err ${t.outputs.relativeError.toExponential(0)}` : 'MISMATCH'})`;
+    });
+    console.log(`| ${spec} | ${cells.join(' | ')} |`);
+  }
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   build: benchBuildExport,
   large: benchLargeFiles,
@@ -251,6 +273,7 @@ const SECTIONS: Record<string, () => void | Promise<void>> = {
   health: benchReferenceHealth,
   protocol: benchProtocol,
   headline: benchHeadline,
+  engines: benchAllEngines,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen) if (!SECTIONS[name]) throw new Error(`unknown section '${name}'; sections: ${Object.keys(SECTIONS).join(', ')}`);
