@@ -5,11 +5,12 @@ import type { ZooModel } from '../patterns.js';
 import type { ReferenceNetwork } from './network.js';
 import { INCEPTIONS } from './inception.js';
 import { MOBILENETS } from './mobilenet.js';
+import { NASNET } from './nasnet.js';
 import { RESNETS } from './resnet.js';
 
 export type { ReferenceNetwork } from './network.js';
 
-export const REFERENCE_NETWORKS: ReferenceNetwork[] = [...RESNETS, ...MOBILENETS, ...INCEPTIONS];
+export const REFERENCE_NETWORKS: ReferenceNetwork[] = [...RESNETS, ...MOBILENETS, ...INCEPTIONS, ...NASNET];
 
 const BY_NAME = new Map(REFERENCE_NETWORKS.map((n) => [n.name, n]));
 
