@@ -3,6 +3,7 @@ import { UserError } from '../../errors.js';
 import { BATCH_DIM, NetBuilder } from '../builder.js';
 import type { ZooModel } from '../patterns.js';
 import type { ReferenceNetwork } from './network.js';
+import { DARTS } from './darts.js';
 import { INCEPTIONS } from './inception.js';
 import { MOBILENETS } from './mobilenet.js';
 import { NASNET } from './nasnet.js';
@@ -10,7 +11,7 @@ import { RESNETS } from './resnet.js';
 
 export type { ReferenceNetwork } from './network.js';
 
-export const REFERENCE_NETWORKS: ReferenceNetwork[] = [...RESNETS, ...MOBILENETS, ...INCEPTIONS, ...NASNET];
+export const REFERENCE_NETWORKS: ReferenceNetwork[] = [...RESNETS, ...MOBILENETS, ...INCEPTIONS, ...DARTS, ...NASNET];
 
 const BY_NAME = new Map(REFERENCE_NETWORKS.map((n) => [n.name, n]));
 
