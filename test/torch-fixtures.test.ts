@@ -15,6 +15,7 @@ interface Expected {
   macs: number;
   params: number;
   fileParams: number;
+  fileDistinctParams: number;
   bnFolded: boolean;
   layers: { module: string; op: string; macs: number; params: number; outputShape: number[]; foldsBatchNorm?: boolean }[];
 }
@@ -22,7 +23,7 @@ interface Expected {
 const files = readdirSync(DIR).filter((f) => f.endsWith('.onnx'));
 
 describe('ONNX files exported by PyTorch agree with PyTorch’s own counts', () => {
-  it('has the fixtures', () => assert.ok(files.length >= 6, files.join(', ')));
+  it('has the fixtures', () => assert.ok(files.length >= 7, files.join(', ')));
 
   for (const file of files) {
     const expected = JSON.parse(readFileSync(`${DIR}${file.replace('.onnx', '.expected.json')}`, 'utf8')) as Expected;
@@ -30,10 +31,13 @@ describe('ONNX files exported by PyTorch agree with PyTorch’s own counts', () 
       const graph = readOnnxFile(`${DIR}${file}`);
       const cost = analyzeGraph(graph, { batch: 1 });
       assert.equal(cost.macs, expected.macs);
-      // BN-folded exports hold one bias per folded BN channel in place of BN's scale and shift.
-      assert.equal(cost.params, expected.bnFolded ? expected.fileParams : expected.params);
+      // BN-folded exports hold one bias per folded BN channel in place of BN's scale and shift;
+      // -bn keeps BN (weight and bias count, running statistics do not). Distinct tensors differ
+      // only in -init, whose zero folded biases torch stores once behind Identity nodes.
+      assert.equal(cost.params, expected.bnFolded ? expected.fileParams : expected.params, 'params');
       // Layer by layer, matched through the module scope PyTorch writes into node names.
       const layers = cost.layers.filter((l) => l.op === 'Conv' || l.op === 'Gemm' || l.op === 'MatMul');
+      assert.equal(layers.length, expected.layers.length, 'Conv/Gemm/MatMul layers');
       const byModule = new Map(layers.map((l) => [torchModuleOf(l.name), l]));
       assert.deepEqual([...byModule.keys()].sort(), expected.layers.map((l) => l.module).sort());
       for (const want of expected.layers) {
@@ -45,22 +49,38 @@ describe('ONNX files exported by PyTorch agree with PyTorch’s own counts', () 
       }
       if (graph.inputs[0]!.type.shape[0] === 'N') assert.equal(analyzeGraph(graph, { batch: 8 }).macs, 8 * expected.macs);
     });
+
+    // Parameters as stored, each distinct tensor once. In -init torch stores the equal (zero)
+    // folded conv biases once and feeds the other convs through Identity nodes, which the
+    // importer resolves to the one stored tensor.
+    it(`${file}: distinct parameter tensors (uniqueParams)`, () => {
+      const cost = analyzeGraph(readOnnxFile(`${DIR}${file}`), { batch: 1 });
+      assert.equal(cost.uniqueParams, expected.bnFolded ? expected.fileDistinctParams : expected.params);
+    });
   }
 
+  const logits = async (model: string | Uint8Array, batch: number): Promise<Float32Array> => {
+    const session = await ort.InferenceSession.create(model as string);
+    const input = new ort.Tensor('float32', seededNormal(3, 'input', batch * 3 * 32 * 32, 1), [batch, 3, 32, 32]);
+    const out = (await session.run({ input }))['logits']!.data as Float32Array;
+    await session.release();
+    return out;
+  };
+  const assertClose = (a: Float32Array, b: Float32Array, what: string, tol: number) => {
+    assert.equal(a.length, b.length, what);
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(a[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  };
+
   it('re-exported files compute what the PyTorch export computes (onnxruntime, same input)', async () => {
-    // (mini_resnet-bn is a training-mode export, whose BatchNorms use batch statistics in onnxruntime;
-    // formbench imports it for inference, so its outputs legitimately differ.)
-    for (const file of ['mini_resnet-view.onnx', 'mini_mobilenet_v2.onnx', 'mini_inception.onnx', 'mini_resnet-static.onnx']) {
-      const original = await ort.InferenceSession.create(`${DIR}${file}`);
-      const ours = await ort.InferenceSession.create(toOnnxBytes(readOnnxFile(`${DIR}${file}`)));
+    for (const file of files) {
       const batch = file.includes('static') ? 1 : 2;
-      const input = new ort.Tensor('float32', seededNormal(3, 'input', batch * 3 * 32 * 32, 1), [batch, 3, 32, 32]);
-      const a = (await original.run({ input }))['logits']!.data as Float32Array;
-      const b = (await ours.run({ input }))['logits']!.data as Float32Array;
-      assert.equal(a.length, b.length);
-      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-5 * (1 + Math.abs(a[i]!)), `${file}[${i}]: ${a[i]} vs ${b[i]}`);
-      await original.release();
-      await ours.release();
+      const original = await logits(`${DIR}${file}`, batch);
+      assertClose(original, await logits(toOnnxBytes(readOnnxFile(`${DIR}${file}`)), batch), file, 1e-5);
     }
+  });
+
+  it('mini_resnet-bn (BatchNormalization kept) computes what mini_resnet (BN folded) computes', async () => {
+    // The same weights, so this checks the fixtures themselves: folding is exact up to rounding.
+    assertClose(await logits(`${DIR}mini_resnet.onnx`, 2), await logits(`${DIR}mini_resnet-bn.onnx`, 2), 'mini_resnet-bn', 1e-4);
   });
 });

@@ -4,8 +4,12 @@
 
 Files already there are kept (delete them to re-export).
 
-Writes <name>.onnx (eval mode, opset 13, dynamic batch; BatchNorm folded by PyTorch) and
-<name>.expected.json with PyTorch's own counts, defined as in scripts/torch/make_fixtures.py.
+Writes <name>.onnx (eval mode, opset 13, dynamic batch "N"; BatchNorm folded by PyTorch; weights
+random with torch.manual_seed(0) before each model, as torchvision's pretrained weights cannot be
+downloaded here) and <name>.expected.json with PyTorch's own counts (forward hooks at batch 1),
+fields defined as in scripts/torch/make_fixtures.py. With default BN init every folded conv bias is
+zero and torch stores equal biases once (Identity nodes), so fileDistinctParams < fileParams.
+resnet152.onnx is about 240 MB, the large-file benchmark input.
 """
 import os
 import sys
@@ -36,7 +40,7 @@ MODELS = [
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out")
     os.makedirs(out, exist_ok=True)
-    torch.manual_seed(0)
+    total = time.time()
     only = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else None
     for name, make, res in MODELS:
         if only and name not in only:
@@ -44,6 +48,7 @@ def main():
         if os.path.exists(os.path.join(out, f"{name}.expected.json")) and os.path.exists(os.path.join(out, f"{name}.onnx")):
             continue
         start = time.time()
+        torch.manual_seed(0)  # per model, so a file does not depend on which others were exported
         model = make().eval()
         shape = (1, 3, res, res)
         path = os.path.join(out, f"{name}.onnx")
@@ -53,7 +58,9 @@ def main():
         )
         with open(os.path.join(out, f"{name}.expected.json"), "w") as f:
             json.dump({**counts(model, shape), "bnFolded": True}, f, indent=1)
-        print(f"{name}: {os.path.getsize(path) / 2**20:.1f} MiB in {time.time() - start:.1f} s", flush=True)
+            f.write("\n")
+        print(f"{name}: {os.path.getsize(path)} bytes ({os.path.getsize(path) / 2**20:.1f} MiB) in {time.time() - start:.1f} s", flush=True)
+    print(f"total {time.time() - total:.1f} s")
 
 
 if __name__ == "__main__":

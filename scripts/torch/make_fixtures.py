@@ -1,28 +1,54 @@
 """Small CNNs exported by PyTorch, with PyTorch's own MAC and parameter counts, as test fixtures.
 
 Run with Debian's PyTorch:  /usr/bin/python3 scripts/torch/make_fixtures.py
-Writes fixtures/torch/<name>.onnx and <name>.expected.json. Everything in the JSON comes from
-PyTorch (module attributes and forward hooks at batch 1), never from formbench:
+(re)writes fixtures/torch/<name>.onnx and <name>.expected.json, byte for byte the same each run.
+Exports: eval mode, opset 13, input "input" and output "logits" with a dynamic batch axis "N"
+(except -static), torch's default settings otherwise (so BatchNorm is folded into the conv).
 
-  input        input shape at batch 1
-  macs         sum over nn.Conv2d and nn.Linear modules, counted by forward hooks:
-               Conv2d: Hout*Wout*Cout*(Cin/groups)*kh*kw; Linear: in_features*out_features
-  params       sum of p.numel() over model.parameters() (BatchNorm weight and bias included,
-               running statistics excluded)
+Everything in the JSON comes from PyTorch (module attributes and forward hooks at batch 1 on an
+all-zeros input), never from formbench:
+
+  input        input shape at batch 1, [1, 3, H, W]
+  macs         sum of the layers' macs below
+  params       sum(p.numel() for p in model.parameters()): conv and linear weights and biases and
+               BatchNorm weight (gamma) and bias (beta); running mean/var are buffers, not counted
   bnParams     BatchNorm weight + bias elements
-  bnFoldedChannels  output channels of the BatchNorms that follow a Conv2d (eval-mode export
-               folds them into that conv)
-  fileParams   parameters an eval-mode (BN-folded) export holds: params - bnParams + one bias per
-               channel of each folded BN for convs that had no bias
-  layers       per Conv2d/Linear in forward order: module name, op ("Conv"/"Gemm"), macs, params
-               (weight + bias of the module), outputShape at batch 1, and foldsBatchNorm for convs
-               whose following BatchNorm an eval-mode export folds into them
+  bnFoldedChannels  sum of num_features over the BatchNorms whose input is a Conv2d's output
+               (seen by a forward pre-hook); torch's eval-mode export folds each into that conv
+  fileParams   parameters an eval-mode (BN-folded) export holds, counted per use: every conv weight;
+               for each conv, out_channels bias elements if it has a bias or gains one by folding a
+               BN; linear weight + bias; weight + bias of any BN not folded.
+               Here = params - bnParams + bnFoldedChannels (all convs are bias-free and followed by BN)
+  fileDistinctParams  fileParams with each distinct tensor counted once: torch's exporter stores
+               initializers equal in value once, so folded conv biases that coincide (computed
+               here as beta - gamma*mean/sqrt(var+eps), all zero under default BN init; only in
+               -init) count once. Equals fileParams in every other fixture
+  bnFolded     whether this file was exported with BN folded (false only for -bn)
+  layers       one entry per nn.Conv2d / nn.Linear call, in forward (hook) order:
+                 module      the module's name in model.named_modules() ("layer3.downsample.0")
+                 op          "Conv" for Conv2d, "Gemm" for Linear (what torch exports them as)
+                 macs        Conv2d: Hout*Wout*Cout*(Cin/groups)*kh*kw; Linear: in_features*out_features
+                 params      numel of the module's own weight + bias (before folding)
+                 outputShape the module's output shape at batch 1
+                 foldsBatchNorm  (convs) true when a BatchNorm consumes this conv's output
 
-Variants of mini_resnet: -bn keeps BatchNormalization nodes (exported in training mode), -static
-has a fixed batch and flattens with x.view(x.size(0), -1) (torch leaves Constant -> Unsqueeze ->
-Concat -> Reshape), and -view does the same with a dynamic batch, so the file holds a Shape ->
-Gather -> Unsqueeze -> Concat -> Reshape subgraph on the symbolic batch.
+Fixtures: mini_resnet (basic blocks, a bottleneck, strided 1x1-conv+BN downsample shortcuts,
+max-pool, adaptive avg-pool, flatten, fc), mini_mobilenet_v2 (inverted residuals, depthwise convs,
+ReLU6, residual add, dropout + linear), mini_inception (concatenated branches: 1x1, factorized 1x7 /
+7x1, 3x3 avg-pool with count_include_pad=True as torchvision's Inception3 uses it (exported as
+Pad + AveragePool) and with count_include_pad=False (AveragePool with pads), 3x3 max-pool, a
+dilated conv, a grouped conv). Variants of mini_resnet:
+  -bn      the same weights as mini_resnet, exported with TrainingMode.PRESERVE on the eval-mode
+           model: inference-mode BatchNormalization nodes kept, not folded
+  -static  fixed batch 1, flattens with x.view(x.size(0), -1); with the batch fixed torch
+           constant-folds the size into the Reshape's shape
+  -view    the same flatten on a dynamic batch: a Shape -> Gather -> Unsqueeze -> Concat ->
+           Reshape subgraph on the symbolic batch
+  -init    default BatchNorm init (gamma 1, beta 0, mean 0, var 1) like torchvision's weights=None
+           models: every folded conv bias is zero, and torch deduplicates equal initializers,
+           so convs read shared bias tensors through Identity nodes
 """
+import collections
 import json
 import os
 import sys
@@ -31,7 +57,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "torch")
+OUT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "torch"))
 
 
 def conv_bn(cin, cout, k, stride=1, padding=None, groups=1, dilation=1, act=nn.ReLU):
@@ -141,18 +167,20 @@ class MiniInception(nn.Module):
         self.branch1x1 = conv_bn(32, 16, 1)
         self.branch7x7 = nn.Sequential(conv_bn(32, 16, 1), conv_bn(16, 16, (1, 7)), conv_bn(16, 24, (7, 1)))
         self.branch_pool = conv_bn(32, 8, 1)
+        self.branch_pool_exclusive = conv_bn(32, 8, 1)
         self.branch_max = conv_bn(32, 8, 1)
         self.branch_dilated = conv_bn(32, 16, 3, dilation=2)
         self.branch_grouped = conv_bn(32, 16, 3, groups=4)
-        self.mix = conv_bn(88, 48, 1)
+        self.mix = conv_bn(96, 48, 1)
         self.fc = nn.Linear(48, 10)
 
     def forward(self, x):
         x = self.stem(x)
-        pooled = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        pooled = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)  # as torchvision's Inception3
+        pooled_exclusive = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
         maxed = F.max_pool2d(x, 3, stride=1, padding=1)
         y = torch.cat(
-            [self.branch1x1(x), self.branch7x7(x), self.branch_pool(pooled), self.branch_max(maxed), self.branch_dilated(x), self.branch_grouped(x)],
+            [self.branch1x1(x), self.branch7x7(x), self.branch_pool(pooled), self.branch_pool_exclusive(pooled_exclusive), self.branch_max(maxed), self.branch_dilated(x), self.branch_grouped(x)],
             1,
         )
         y = F.adaptive_avg_pool2d(self.mix(y), 1)
@@ -160,9 +188,12 @@ class MiniInception(nn.Module):
 
 
 def counts(model, shape):
-    """PyTorch's own counts: forward hooks on Conv2d and Linear at batch 1."""
+    """PyTorch's own counts: forward hooks on Conv2d, Linear and BatchNorm2d at batch 1."""
     layers = []
     names = {m: n for n, m in model.named_modules()}
+    conv_of_output = {}  # id(conv output tensor) -> (tensor, layer record); the tensor is kept alive
+    bn_after_conv = set()
+    folded_bn = {}  # conv module -> the BatchNorm folded into it
 
     def hook(module, inputs, output):
         if isinstance(module, nn.Conv2d):
@@ -175,81 +206,127 @@ def counts(model, shape):
         params = sum(p.numel() for p in module.parameters())
         layer = {"module": names[module], "op": op, "macs": int(macs), "params": int(params), "outputShape": list(output.shape)}
         if op == "Conv":
-            # Every conv in these models is bias-free and followed by a BatchNorm (checked below),
-            # so an eval-mode export folds that BN into it, adding one bias per output channel.
-            layer["foldsBatchNorm"] = True
+            layer["foldsBatchNorm"] = False
+            conv_of_output[id(output)] = (output, layer, module)
         layers.append(layer)
 
+    def bn_hook(module, inputs):
+        # A BatchNorm whose input is a conv's output: an eval-mode export folds it into that conv.
+        found = conv_of_output.get(id(inputs[0]))
+        if found is not None and found[0] is inputs[0]:
+            found[1]["foldsBatchNorm"] = True
+            folded_bn[found[2]] = module
+            bn_after_conv.add(module)
+
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    handles += [m.register_forward_pre_hook(bn_hook) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     with torch.no_grad():
         model(torch.zeros(*shape))
     for h in handles:
         h.remove()
 
     params = sum(p.numel() for p in model.parameters())
-    bn = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    bn_params = sum(p.numel() for m in bn for p in m.parameters())
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    assert len(bn) == len(convs) and all(c.bias is None for c in convs), "every conv must be bias-free and followed by a BN"
-    folded_channels = sum(m.num_features for m in bn)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    bn_params = sum(p.numel() for m in bns for p in m.parameters())
+    folded_channels = sum(m.num_features for m in bn_after_conv)
+    # What an eval-mode export holds: every conv and linear weight and bias, one bias per output
+    # channel for a bias-free conv that gains one from folding, and any BN left unfolded.
+    file_params = 0
+    for _, layer, module in conv_of_output.values():
+        file_params += module.weight.numel()
+        if module.bias is not None or layer["foldsBatchNorm"]:
+            file_params += module.out_channels
+    file_params += sum(p.numel() for m in model.modules() if isinstance(m, nn.Linear) for p in m.parameters())
+    file_params += sum(p.numel() for m in bns if m not in bn_after_conv for p in m.parameters())
+    # The same tensors counted once each: torch's exporter stores initializers equal in value once
+    # (the copies become Identity nodes). Folded conv biases, beta - gamma * mean / sqrt(var + eps),
+    # are the tensors that can coincide (all zero under default BN init); weights are random.
+    distinct_params = file_params
+    seen_biases = set()
+    for _, layer, module in conv_of_output.values():
+        bn = folded_bn.get(module)
+        if bn is None:
+            continue
+        with torch.no_grad():
+            bias = bn.bias - bn.weight * bn.running_mean / torch.sqrt(bn.running_var + bn.eps)
+        key = bias.numpy().tobytes()
+        if key in seen_biases:
+            distinct_params -= module.out_channels
+        seen_biases.add(key)
+    assert len(conv_of_output) == sum(1 for m in model.modules() if isinstance(m, nn.Conv2d)), "each conv runs once"
     return {
         "input": list(shape),
         "macs": sum(l["macs"] for l in layers),
         "params": int(params),
         "bnParams": int(bn_params),
         "bnFoldedChannels": int(folded_channels),
-        "fileParams": int(params - bn_params + folded_channels),
+        "fileParams": int(file_params),
+        "fileDistinctParams": int(distinct_params),
         "layers": layers,
     }
 
 
 def randomize_bn(model, generator):
-    """Non-trivial BN statistics, so folding really changes the weights."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
+    """Non-trivial BN statistics, so folding really changes the weights (and every folded bias differs)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
 
 
 def export(model, name, shape, dynamic=True, fold=True):
-    """fold=False keeps BatchNormalization nodes: torch folds BN into Conv for every eval-mode
-    export, so the BN-keeping variant is exported in training mode (BN then carries its unused
-    running-statistics outputs, which formbench drops)."""
+    """fold=False keeps the BatchNormalization nodes: torch folds BN into Conv in every export in
+    TrainingMode.EVAL (the default for an eval-mode model), whatever do_constant_folding says;
+    TrainingMode.PRESERVE on an eval-mode model skips that fold and writes inference-mode BNs
+    (one output, running statistics as initializers)."""
+    assert not model.training
     path = os.path.join(OUT, f"{name}.onnx")
-    kwargs = {} if fold else {"training": torch.onnx.TrainingMode.TRAINING}
+    kwargs = {} if fold else {"training": torch.onnx.TrainingMode.PRESERVE}
     if dynamic:
         kwargs["dynamic_axes"] = {"input": {0: "N"}, "logits": {0: "N"}}
     torch.onnx.export(
-        model, torch.zeros(*shape), path, opset_version=13, input_names=["input"], output_names=["logits"],
-        do_constant_folding=fold, **kwargs,
+        model, torch.zeros(*shape), path, opset_version=13, input_names=["input"], output_names=["logits"], **kwargs,
     )
     with open(os.path.join(OUT, f"{name}.expected.json"), "w") as f:
         json.dump({**counts(model, shape), "bnFolded": fold}, f, indent=1)
         f.write("\n")
-    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    print(f"wrote {path} ({os.path.getsize(path)} bytes): {describe(path)}")
+
+
+def describe(path):
+    """Operator census of the written file (a sanity check of the export form, not a count)."""
+    try:
+        import onnx  # Debian: python3-onnx; optional
+    except ImportError:
+        return "install python3-onnx for an operator census"
+    ops = collections.Counter(n.op_type for n in onnx.load(path).graph.node)
+    return ", ".join(f"{op} {n}" for op, n in sorted(ops.items()))
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    torch.manual_seed(0)
-    g = torch.Generator().manual_seed(0)
     shape = (1, 3, 32, 32)
+    g = torch.Generator().manual_seed(0)
     for name, make in [("mini_resnet", MiniResNet), ("mini_mobilenet_v2", MiniMobileNetV2), ("mini_inception", MiniInception)]:
+        torch.manual_seed(0)
         model = make().eval()
         randomize_bn(model, g)
         export(model, name, shape)
-    resnet = MiniResNet().eval()
-    randomize_bn(resnet, g)
-    export(resnet, "mini_resnet-bn", shape, fold=False)
-    static = MiniResNet(view_flatten=True).eval()
-    randomize_bn(static, g)
-    export(static, "mini_resnet-static", shape, dynamic=False)
-    dynamic_view = MiniResNet(view_flatten=True).eval()
-    randomize_bn(dynamic_view, g)
-    export(dynamic_view, "mini_resnet-view", shape)
-
+        if name == "mini_resnet":
+            # The same weights with BatchNormalization nodes kept: computes what mini_resnet.onnx computes.
+            export(model, "mini_resnet-bn", shape, fold=False)
+    for name, dynamic in [("mini_resnet-static", False), ("mini_resnet-view", True)]:
+        torch.manual_seed(0)
+        model = MiniResNet(view_flatten=True).eval()
+        randomize_bn(model, g)
+        export(model, name, shape, dynamic=dynamic)
+    # Default BN init (weight 1, bias 0, mean 0, var 1), as torchvision's weights=None models: every
+    # folded bias is zero and torch deduplicates equal initializers behind Identity nodes.
+    torch.manual_seed(0)
+    export(MiniResNet().eval(), "mini_resnet-init", shape)
 
 if __name__ == "__main__":
     sys.exit(main())
