@@ -222,7 +222,16 @@ function foldConstants(
     graph.initializers.set(name, t);
     types.set(name, { dtype: t.dtype, shape: [...t.dims] });
   };
+  // Identity (or inference Dropout) over a constant: readers use the constant itself, so a tensor
+  // PyTorch stored once (and shares through Identity nodes) stays one tensor.
+  const aliases = new Map<string, string>();
+  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
   for (const node of order) {
+    node.inputs = node.inputs.map((n) => aliases.get(n) ?? n);
+    if ((node.op === 'Identity' || node.op === 'Dropout') && graph.initializers.has(node.inputs[0]!) && !graphOutputs.has(node.outputs[0]!)) {
+      aliases.set(node.outputs[0]!, node.inputs[0]!);
+      continue;
+    }
     if (node.op === 'Constant') {
       const v = constantValue(node, tensorAttrs.get(node)!);
       setConstant(node.outputs[0]!, 'values' in v ? constFromSmall(v) : v);
