@@ -18,7 +18,7 @@ const perOutput: CostFn = (_n, _i, outputs) => ({ macs: 0, elementwiseOps: count
  * per row. Bias additions count as elementwise work. Pools count one operation per window element.
  */
 const COSTS: Record<string, CostFn> = {
-  Conv(node, inputs, outputs) {
+  Conv(_node, inputs, outputs) {
     const w = inputs[1]!.shape as number[];
     const perOutputElement = w.slice(1).reduce((a, b) => a * b, 1);
     const outElements = count(outputs[0]);

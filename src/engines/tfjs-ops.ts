@@ -92,11 +92,6 @@ function toPhysical(tf: Tf, t: T): T {
   return tf.transpose(t, [0, 2, 3, 1]);
 }
 
-function logicalShape(t: T): number[] {
-  const s = t.shape as number[];
-  return t.rank === 4 ? [s[0]!, s[3]!, s[1]!, s[2]!] : s;
-}
-
 /** A constant as a tensor in the physical layout of `rank` (leading 1s added to reach it). */
 function constTensor(tf: Tf, c: ConstTensor, rank = c.dims.length): T {
   const dims = [...new Array<number>(Math.max(0, rank - c.dims.length)).fill(1), ...c.dims];

@@ -320,10 +320,10 @@ function foldConstants(
   // Keep the file's node order when it is already topological (ONNX requires it), else Kahn's.
   const keptSet = new Set(kept);
   const fileOrder = graph.nodes.filter((n) => keptSet.has(n));
-  graph.nodes = isTopological(graph, fileOrder) ? fileOrder : kept;
+  graph.nodes = isTopological(fileOrder) ? fileOrder : kept;
 }
 
-function isTopological(graph: Graph, nodes: Node[]): boolean {
+function isTopological(nodes: Node[]): boolean {
   const produced = new Set<string>();
   for (const n of nodes) for (const o of n.outputs) produced.add(o);
   const ready = new Set<string>();
