@@ -1,18 +1,12 @@
 import ort from 'onnxruntime-node';
 import { ConstTensor, inferShapes, type AttrValue, type DType, type Graph, type Node, type Shape } from '../src/ir/index.js';
 import { ModelProto } from '../src/onnx/schema.js';
+import { Rng } from '../src/weights/index.js';
 
-/** Small deterministic pseudo-random numbers (xorshift), so tests need no weights package. */
+/** Seeded uniform values in [-scale, scale), from the project's own generator. */
 export function pseudoRandom(n: number, seed = 1, scale = 1): Float32Array {
-  let s = seed * 2654435761 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (((s >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
+  const rng = new Rng(seed, 'test');
+  return Float32Array.from({ length: n }, () => (rng.uniform() * 2 - 1) * scale);
 }
 
 let seedCounter = 1;

@@ -10,6 +10,16 @@ export function bindShape(shape: Dim[], bindings: DimBindings): Dim[] {
   return shape.map((d) => (typeof d === 'string' && bindings[d] !== undefined ? bindings[d]! : d));
 }
 
+/** Binds the leading (batch) dimension of every input that has a symbolic one. */
+export function leadingDimBindings(graph: Graph, batch: number): DimBindings {
+  const bindings: DimBindings = {};
+  for (const input of graph.inputs) {
+    const lead = input.type.shape[0];
+    if (typeof lead === 'string') bindings[lead] = batch;
+  }
+  return bindings;
+}
+
 export function nodeLabel(node: Node): string {
   return `node '${node.name}' (${node.op})`;
 }

@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { bindShape, ConstTensor, getInt, inferShapes, type AttrValue, type Graph, type Node, type TensorType } from '../ir/index.js';
+import { bindShape, ConstTensor, getInt, inferShapes, leadingDimBindings, type AttrValue, type Graph, type Node, type TensorType } from '../ir/index.js';
 import { ATTR_TYPE, GraphProto, ModelProto, ONNX_DTYPE, TensorProto, type AttributeMsg, type ValueInfoMsg } from './schema.js';
 
 export interface ExportOptions {
@@ -20,13 +20,7 @@ const IR_VERSION = 8;
  * each tensor (generated on demand for zoo models), never copied into intermediate arrays.
  */
 function onnxChunks(graph: Graph, options: ExportOptions): Uint8Array[] {
-  const bindings: Record<string, number> = {};
-  if (options.batch !== undefined) {
-    for (const input of graph.inputs) {
-      const lead = input.type.shape[0];
-      if (typeof lead === 'string') bindings[lead] = options.batch;
-    }
-  }
+  const bindings = options.batch === undefined ? {} : leadingDimBindings(graph, options.batch);
   const types = inferShapes(graph, bindings);
   const valueInfo = (name: string, declared: TensorType): ValueInfoMsg => {
     const t = types.get(name) ?? declared;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
-import { ConstTensor, inferShapes, type Attrs, type Graph, type Node, type TensorType } from '../ir/index.js';
+import { ConstTensor, inferShapes, leadingDimBindings, type Attrs, type Graph, type Node, type TensorType } from '../ir/index.js';
 import { UserError } from '../errors.js';
 import { toOnnxBytes } from '../onnx/index.js';
 
@@ -16,8 +16,7 @@ export class GraphExtender {
 
   constructor(source: Graph, batch: number) {
     const first = source.inputs[0]!;
-    const lead = first.type.shape[0];
-    this.types = inferShapes(source, typeof lead === 'string' ? { [lead]: batch } : {});
+    this.types = inferShapes(source, leadingDimBindings(source, batch));
     this.input = { name: first.name, dims: first.type.shape.map((d, i) => (i === 0 ? batch : d)) as number[] };
     this.graph = { ...source, nodes: [], outputs: [...source.outputs], initializers: new Map(source.initializers) };
   }
