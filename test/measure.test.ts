@@ -8,7 +8,7 @@ import { parseEngineChoice } from '../src/engines/index.js';
 import { defaultReference, runBench } from '../src/measure/bench.js';
 import { compareOutputs } from '../src/measure/compare.js';
 import { DEFAULT_BUDGET, timeRuns } from '../src/measure/protocol.js';
-import { runTrial, type TrialRequest } from '../src/measure/trial.js';
+import { runTrial, type TrialRequest, limitAfterFirstRun, LOAD_ALLOWANCE_MS } from '../src/measure/trial.js';
 import { toOnnxBytes } from '../src/onnx/index.js';
 // Registers the failing engines in this process too (workers load them through the variable below).
 import './fixtures/failing-engines.js';
@@ -64,6 +64,12 @@ describe('trials in worker processes', () => {
     const next = await runTrial(request('ort'));
     assert.equal(next.status, 'ok');
     assert.ok(next.status === 'ok' && next.timing.samplesMs.length >= 5 && next.output.length === 2000);
+  });
+
+  it('a slow model gets time for its minimum runs once its first run is timed', () => {
+    const budget = { targetCiRelative: 0.02, warmupBudgetMs: 1000, timedBudgetMs: 2000, minRuns: 8, maxRuns: 100 };
+    // 10 s per run: budgets + 1.5 × (8 minimum + 2) runs + the load allowance.
+    assert.equal(limitAfterFirstRun(budget, 10_000), 1000 + 2000 + 150_000 + LOAD_ALLOWANCE_MS);
   });
 
   it('a hanging engine times out and an engine error is reported with its message', async () => {

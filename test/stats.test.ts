@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countOutliers, mad, median, medianConfidenceInterval, quantile, speedup, summarize } from '../src/measure/stats.js';
+import { countOutliers, geometricMean, mad, median, medianConfidenceInterval, pearson, quantile, ranks, spearman, speedup, summarize } from '../src/measure/stats.js';
 
 describe('latency statistics', () => {
   it('quantiles interpolate between order statistics like numpy', () => {
@@ -51,5 +51,35 @@ describe('latency statistics', () => {
     const s = speedup(slow, fast);
     assert.ok(Math.abs(s.ratio - 2) < 0.01);
     assert.ok(s.interval![0] <= s.ratio && s.ratio <= s.interval![1]);
+  });
+});
+
+describe('correlation', () => {
+  it('Pearson is 1 for a line, -1 for a falling line, and matches a hand computation', () => {
+    assert.equal(pearson([1, 2, 3, 4], [3, 5, 7, 9]), 1);
+    assert.equal(pearson([1, 2, 3, 4], [8, 6, 4, 2]), -1);
+    // x = 1..5, y = [2, 4, 5, 4, 5]: sxy = 6, sxx = 10, syy = 6 → r = 6 / √60.
+    assert.ok(Math.abs(pearson([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])! - 6 / Math.sqrt(60)) < 1e-12);
+  });
+
+  it('Pearson is undefined for a constant series or fewer than 3 pairs', () => {
+    assert.equal(pearson([1, 2, 3], [5, 5, 5]), undefined);
+    assert.equal(pearson([1, 2], [1, 2]), undefined);
+  });
+
+  it('ties share their average rank', () => {
+    assert.deepEqual(ranks([10, 30, 20, 20]), [1, 4, 2.5, 2.5]);
+  });
+
+  it('Spearman scores any monotonic relation 1, where Pearson does not', () => {
+    const x = [1, 2, 3, 4, 5, 6];
+    const y = x.map((v) => Math.exp(v));
+    assert.equal(spearman(x, y), 1);
+    assert.ok(pearson(x, y)! < 0.95);
+  });
+
+  it('the geometric mean treats 2× and 0.5× symmetrically', () => {
+    assert.ok(Math.abs(geometricMean([2, 0.5]) - 1) < 1e-12);
+    assert.ok(Math.abs(geometricMean([1, 10, 100]) - 10) < 1e-9);
   });
 });

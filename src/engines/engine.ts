@@ -32,7 +32,40 @@ export interface EngineSession {
    * inference time. The protocol uses this clock when an engine has it; `ms` is that duration.
    */
   timedRun?(input: Float32Array, dims: number[]): Promise<{ ms: number }>;
+  /**
+   * Optional capability: per-layer times of `runs` inferences with the engine's own profiler
+   * (after one unrecorded run), averaged per timed unit. Engines without it leave it undefined.
+   */
+  profile?(input: Float32Array, dims: number[], runs: number): Promise<EngineProfile>;
   dispose(): Promise<void>;
+}
+
+/**
+ * One unit the engine timed: an IR node (op-by-op engines) or a kernel of an optimised graph
+ * (ORT at opt=all runs fused NCHWc kernels and inserts layout conversions of its own).
+ */
+export interface LayerTiming {
+  /** The engine's name for the unit: the IR node's name, or the kernel's as the engine reports it. */
+  name: string;
+  /** The engine's operator type (ORT: 'FusedConv', 'ReorderInput', …). */
+  op: string;
+  /**
+   * 'layout' for conversions between memory layouts that the engine inserted (ORT's Reorder* and
+   * Transposes of its own), 'other' for engine kernels that stand for no IR node.
+   */
+  kind: 'compute' | 'layout' | 'other';
+  /** The IR nodes whose work this unit did (several when fused); the first is the main one. */
+  nodes: string[];
+  /** Time per inference, ms: the mean over the typical recorded runs (see profile-times.ts). */
+  ms: number;
+}
+
+export interface EngineProfile {
+  layers: LayerTiming[];
+  /** Wall time of every recorded inference with the profiler on, ms. */
+  profiledRunMs: number[];
+  /** How the times were taken and what they include, one sentence for reports. */
+  method: string;
 }
 
 export interface Engine {
@@ -42,6 +75,8 @@ export interface Engine {
   /** The seed paper's roles: the native framework, or hardware-specific / portable acceleration. */
   role: 'native' | 'accelerated' | 'portable';
   options: Record<string, EngineOption>;
+  /** Whether its sessions implement `profile` (per-layer times), so callers can say so before loading. */
+  profiles?: boolean;
   availability(): Promise<Availability>;
   /** Loads (and compiles) a model with fully resolved options. */
   load(model: EngineModel, options: Record<string, string>): Promise<EngineSession>;

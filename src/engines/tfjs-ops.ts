@@ -30,6 +30,14 @@ export interface Program {
   inputName: string;
   inputRank: number;
   run(input: T): T;
+  /**
+   * `run` with each node timed: `onStep` receives the node and the ms from before its kernel
+   * until it completed. With `readBack` the outputs are read (`dataSync`) before the clock, as an
+   * asynchronous backend needs; the cpu and wasm backends compute inside the op call, so for
+   * them the clock after the call is already synchronised and a read-back would only add a copy
+   * of every activation (and the garbage it leaves) to the profile.
+   */
+  runProfiled(input: T, onStep: (node: Node, ms: number) => void, readBack: boolean): T;
   dispose(): void;
 }
 
@@ -618,32 +626,40 @@ export function compileGraph(tf: Tf, graph: Graph, engine: string, options: Comp
     throw e;
   }
 
+  function execute(x: T, onStep?: (node: Node, ms: number) => void, readBack = false): T {
+    const env = new Map<string, T>([[input.name, x]]);
+    try {
+      for (const step of steps) {
+        const xs = step.node.inputs.map((name) => (name ? env.get(name) : undefined));
+        const t0 = onStep ? performance.now() : 0;
+        const ys = tf.tidy(() => step.kernel(xs).map((y) => (xs.includes(y) ? tf.clone(y) : y)));
+        if (onStep) {
+          if (readBack) for (const y of ys) y?.dataSync();
+          onStep(step.node, performance.now() - t0);
+        }
+        step.node.outputs.forEach((name, j) => {
+          if (name && ys[j]) env.set(name, ys[j]!);
+        });
+        for (const name of step.dead) {
+          if (name === input.name) continue;
+          env.get(name)?.dispose();
+          env.delete(name);
+        }
+      }
+      const out = env.get(outputName);
+      if (!out) throw new Error(`${engine}: the graph output '${outputName}' was not computed`);
+      const y = tf.tidy(() => toLogical(tf, out));
+      return y === out ? tf.clone(out) : y;
+    } finally {
+      for (const [name, t] of env) if (name !== input.name) t.dispose();
+    }
+  }
+
   return {
     inputName: input.name,
     inputRank: input.type.shape.length,
-    run(x) {
-      const env = new Map<string, T>([[input.name, x]]);
-      try {
-        for (const step of steps) {
-          const xs = step.node.inputs.map((name) => (name ? env.get(name) : undefined));
-          const ys = tf.tidy(() => step.kernel(xs).map((y) => (xs.includes(y) ? tf.clone(y) : y)));
-          step.node.outputs.forEach((name, j) => {
-            if (name && ys[j]) env.set(name, ys[j]!);
-          });
-          for (const name of step.dead) {
-            if (name === input.name) continue;
-            env.get(name)?.dispose();
-            env.delete(name);
-          }
-        }
-        const out = env.get(outputName);
-        if (!out) throw new Error(`${engine}: the graph output '${outputName}' was not computed`);
-        const y = tf.tidy(() => toLogical(tf, out));
-        return y === out ? tf.clone(out) : y;
-      } finally {
-        for (const [name, t] of env) if (name !== input.name) t.dispose();
-      }
-    },
+    run: (x) => execute(x),
+    runProfiled: (x, onStep, readBack) => execute(x, onStep, readBack),
     dispose() {
       for (const t of kept) t.dispose();
       kept.length = 0;

@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors.js';
-import type { Availability, Engine, EngineSession } from './engine.js';
-import { compileGraph, type Tf } from './tfjs-ops.js';
+import type { Availability, Engine, EngineProfile, EngineSession } from './engine.js';
+import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
+import { compileGraph, type Program, type Tf } from './tfjs-ops.js';
 
 /**
  * TensorFlow.js executing the IR op by op, in NHWC: the JavaScript ecosystem's native framework.
@@ -109,6 +111,13 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
         y.dispose();
       }
     },
+    async profile(input, dims, runs) {
+      if (disposed) throw new Error(`${name}: the session was disposed`);
+      if (tf.getBackend() !== backend) await useBackend(backend);
+      // cpu and wasm compute inside the op call, so the clock needs no read-back (which here
+      // doubled the profiled inference of depthwise-separable/d10/w64: every activation copied).
+      return profileProgram(tf, program, input, dims, runs, !SYNCHRONOUS_BACKENDS.has(backend));
+    },
     async dispose() {
       if (disposed) return;
       disposed = true;
@@ -117,10 +126,57 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
   };
 }
 
+/** Backends whose kernels have finished when the op call returns. */
+const SYNCHRONOUS_BACKENDS = new Set<Backend>(['cpu', 'wasm']);
+
+/** The unit name of the NCHW → NHWC input conversion, which no IR node stands for. */
+const INPUT_LAYOUT_STEP = 'input NCHW→NHWC';
+
+/**
+ * Each node timed in the interpreter over `runs` inferences after one unrecorded; with
+ * `readBack`, each step's outputs are read before the clock (see Program.runProfiled).
+ */
+async function profileProgram(tf: Tf, program: Program, input: Float32Array, dims: number[], runs: number, readBack: boolean): Promise<EngineProfile> {
+  const times = new UnitTimes();
+  const profiledRunMs: number[] = [];
+  for (let run = 0; run <= runs; run++) {
+    // Run 0 is unrecorded: the first inference compiles and allocates.
+    const record = run > 0;
+    const t0 = performance.now();
+    const x = tf.tidy(() => {
+      const t = tf.tensor(input, dims, 'float32');
+      return dims.length === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t;
+    });
+    if (readBack) x.dataSync();
+    if (record && dims.length === 4) times.add(run, { name: INPUT_LAYOUT_STEP, op: 'Transpose', kind: 'layout', nodes: [] }, performance.now() - t0);
+    let y;
+    try {
+      y = program.runProfiled(x, (node, ms) => record && times.add(run, { name: node.name, op: node.op, kind: 'compute', nodes: [node.name] }, ms), readBack);
+    } finally {
+      x.dispose();
+    }
+    try {
+      await y.data();
+    } finally {
+      y.dispose();
+    }
+    if (record) profiledRunMs.push(performance.now() - t0);
+  }
+  return {
+    layers: times.timings(),
+    profiledRunMs,
+    method:
+      `TF.js interpreter: each IR node timed with performance.now() around its kernel` +
+      (readBack ? ' and a dataSync() of its outputs (the read-back is included)' : ` (the ${tf.getBackend()} backend computes inside the op call: no read-back needed)`) +
+      `; ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded`,
+  };
+}
+
 export const tfjsCpuEngine: Engine = {
   name: 'tfjs-cpu',
   description: 'TensorFlow.js, cpu backend (pure JavaScript kernels), op by op in NHWC: the JavaScript native framework',
   role: 'native',
+  profiles: true,
   options: {},
   availability: () => availability('cpu'),
   load: (model) => load('cpu', 'tfjs-cpu', model),
@@ -130,6 +186,7 @@ export const tfjsWasmEngine: Engine = {
   name: 'tfjs-wasm',
   description: 'TensorFlow.js, wasm backend (XNNPACK, SIMD, one thread in Node), op by op in NHWC',
   role: 'native',
+  profiles: true,
   options: {
     threads: {
       description: 'wasm threads: TF.js multithreading is not available in Node, so only 1',

@@ -4,7 +4,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { topologicalOrder, type Graph } from '../ir/index.js';
-import type { Availability, Engine, EngineSession } from './engine.js';
+import type { Availability, Engine, EngineProfile, EngineSession } from './engine.js';
+import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 
 /**
  * PyTorch eager, the seed paper's native framework, through a long-lived Python worker
@@ -257,6 +258,7 @@ export const torchEngine: Engine = {
   name: 'torch',
   description: 'PyTorch eager through a Python worker, network rebuilt from the IR (the seed paper’s native framework)',
   role: 'native',
+  profiles: true,
   options: {
     threads: { description: 'intra-op threads (torch.set_num_threads; inter-op threads 1)', defaultValue: () => String(os.availableParallelism()) },
     layout: { description: 'memory format of weights and input', values: [...LAYOUTS], defaultValue: () => 'nchw' },
@@ -305,6 +307,20 @@ export const torchEngine: Engine = {
         const reply = await worker.request({ cmd: 'timed', dims, repeat }, repeat ? [] : [bytesOf(input)]);
         last = { input, dims: dims.join(',') };
         return { ms: Number(reply.header['ns']) / 1e6 };
+      },
+      async profile(input, dims, runs): Promise<EngineProfile> {
+        const repeat = last !== undefined && last.input === input && last.dims === dims.join(',');
+        if (!repeat) last = undefined;
+        const reply = await worker.request({ cmd: 'profile', dims, repeat, runs }, repeat ? [] : [bytesOf(input)]);
+        last = { input, dims: dims.join(',') };
+        const steps = reply.header['steps'] as { name: string; op: string; ns: number[] }[];
+        const times = new UnitTimes();
+        for (const s of steps) s.ns.forEach((ns, run) => times.add(run, { name: s.name, op: s.op, kind: 'compute', nodes: [s.name] }, ns / 1e6));
+        return {
+          layers: times.timings(),
+          profiledRunMs: (reply.header['runNs'] as number[]).map((ns) => ns / 1e6),
+          method: `PyTorch eager in the Python worker: each IR node's call timed with time.perf_counter_ns (CPU operators are synchronous); ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded`,
+        };
       },
       dispose: () => worker.close(),
     };

@@ -12,6 +12,8 @@ Requests (header "cmd"):
           mode}; blobs = initializer bytes in order        -> {ok, torch, ops}
   run    {dims}; blobs = [float32 input]                   -> {ok, dims}; blobs = [float32 output]
   timed  {dims, repeat}; blobs = [input] unless repeat     -> {ok, ns}  (forward pass only)
+  profile {dims, repeat, runs}; blobs as for timed         -> {ok, steps: [{name, op, ns: [per run]}], runNs}
+          (eager only: each node timed in `runs` runs after 1 unrecorded)
   exit                                                      -> process ends
 Any failure answers {ok: false, error}; the TS side turns it into a rejected promise.
 """
@@ -532,6 +534,26 @@ class IRModule(torch.nn.Module):
                 env[outs[0]] = y
         return env[self.output_name]
 
+    def forward_profiled(self, x, step_ns):
+        """forward with each node's call timed into step_ns. Eager CPU operators return only when
+        their result is computed (intra-op threads are joined), so no extra synchronisation."""
+        env = {self.input_name: x}
+        for name, buf in self.buffer_of.items():
+            env[name] = getattr(self, buf)
+        clock = time.perf_counter_ns
+        for k, (name, op, fn, ins, outs) in enumerate(self.steps):
+            args = [env[i] if i is not None else None for i in ins]
+            t0 = clock()
+            y = fn(*args)
+            step_ns[k] = clock() - t0
+            if isinstance(y, tuple):
+                for o, t in zip(outs, y):
+                    if o:
+                        env[o] = t
+            else:
+                env[outs[0]] = y
+        return env[self.output_name]
+
 
 class Session:
     def __init__(self, header, blobs):
@@ -606,6 +628,26 @@ class Session:
         del y
         return t1 - t0
 
+    def profile(self, x, runs):
+        if self.mode != "eager":
+            raise UnsupportedOp("torch engine: per-layer profiles need mode=eager (a frozen TorchScript graph runs fused, without per-node clocks)")
+        steps = self.module.steps
+        per_step = [[] for _ in steps]
+        run_ns = []
+        with torch.inference_mode():
+            for r in range(runs + 1):
+                step_ns = [0] * len(steps)
+                t0 = time.perf_counter_ns()
+                y = self.module.forward_profiled(x, step_ns)
+                t1 = time.perf_counter_ns()
+                del y
+                if r == 0:
+                    continue  # the first run allocates: unrecorded
+                run_ns.append(t1 - t0)
+                for k, ns in enumerate(step_ns):
+                    per_step[k].append(ns)
+        return [{"name": s[0], "op": s[1], "ns": ns} for s, ns in zip(steps, per_step)], run_ns
+
 
 def main():
     session = None
@@ -625,6 +667,9 @@ def main():
                 y = session.forward(session.take_input(header, blobs))
                 y = y.contiguous().float()
                 write_frame({"ok": True, "dims": list(y.shape)}, [y.numpy().tobytes()])
+            elif cmd == "profile":
+                steps, run_ns = session.profile(session.take_input(header, blobs), int(header["runs"]))
+                write_frame({"ok": True, "steps": steps, "runNs": run_ns})
             elif cmd == "timed":
                 ns = session.timed(session.take_input(header, blobs))
                 write_frame({"ok": True, "ns": ns})

@@ -78,10 +78,11 @@ export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: 
       const h = await activationHealth(graph, { batch: 1, seed: plan.inputSeed });
       health.push({ model: model.spec, healthy: isHealthy(h), maxSubnormalFraction: h.maxSubnormalFraction, minStd: h.minStd, maxStd: h.maxStd });
       for (const batch of plan.batches) {
-        const reference = await referenceOutput(plan, onnxPath, model.spec, batch);
+        const output = await referenceOutput(plan.reference, onnxPath, model.spec, batch, plan.inputSeed);
+        const setup: TrialSetup = { spec: model.spec, onnxPath, batch, inputSeed: plan.inputSeed, budget: plan.budget, ...(output ? { reference: { output, label: plan.reference.label } } : {}) };
         const byLabel = new Map<string, TrialRecord>();
         for (const choice of choices) {
-          const record = await oneTrial(plan, choice, model.spec, onnxPath, batch, reference);
+          const record = await measureTrial(choice, setup);
           trials.push(record);
           byLabel.set(choice.label, record);
           onTrial(record, trials.length, total);
@@ -106,28 +107,35 @@ function uniqueChoices(choices: EngineChoice[]): EngineChoice[] {
 }
 
 /** One run of the reference engine, in a worker too, with a minimal budget: only its output is used. */
-async function referenceOutput(plan: BenchPlan, onnxPath: string, spec: string, batch: number): Promise<Float32Array | undefined> {
-  const r = await runTrial({
-    spec,
-    onnxPath,
-    engine: plan.reference.engine.name,
-    options: plan.reference.options,
-    batch,
-    inputSeed: plan.inputSeed,
-    budget: { targetCiRelative: 1, timedBudgetMs: 0, warmupBudgetMs: 0, minRuns: 1, maxRuns: 1 },
-  });
+export async function referenceOutput(reference: EngineChoice, onnxPath: string, spec: string, batch: number, inputSeed: number, signal?: AbortSignal): Promise<Float32Array | undefined> {
+  const budget = { targetCiRelative: 1, timedBudgetMs: 0, warmupBudgetMs: 0, minRuns: 1, maxRuns: 1 };
+  const r = await runTrial({ spec, onnxPath, engine: reference.engine.name, options: reference.options, batch, inputSeed, budget }, undefined, signal);
   return r.status === 'ok' ? r.output : undefined;
 }
 
-async function oneTrial(plan: BenchPlan, choice: EngineChoice, spec: string, onnxPath: string, batch: number, reference: Float32Array | undefined): Promise<TrialRecord> {
-  const base = { model: spec, engine: choice.label, options: choice.options, batch };
-  const r = await runTrial({ spec, onnxPath, engine: choice.engine.name, options: choice.options, batch, inputSeed: plan.inputSeed, budget: plan.budget });
+/** What one measured trial needs besides the engine: the model file, batch, input and budget. */
+export interface TrialSetup {
+  spec: string;
+  onnxPath: string;
+  batch: number;
+  inputSeed: number;
+  budget: TimingBudget;
+  /** The reference engine's output for this model and batch, and that engine's label. */
+  reference?: { output: Float32Array; label: string };
+  /** Stops the trial in flight (its worker is killed). */
+  signal?: AbortSignal;
+}
+
+/** Runs one trial in its own worker and turns its outcome into a record: ok, failed, or mismatch. */
+export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Promise<TrialRecord> {
+  const base = { model: setup.spec, engine: choice.label, options: choice.options, batch: setup.batch };
+  const r = await runTrial({ spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget }, undefined, setup.signal);
   if (r.status === 'failed') return { ...base, status: 'failed', reason: r.reason };
-  const outputs = reference ? compareOutputs(reference, r.output, batch) : undefined;
+  const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch) : undefined;
   return {
     ...base,
     status: outputs && !outputs.matches ? 'mismatch' : 'ok',
-    ...(outputs && !outputs.matches ? { reason: `outputs differ from ${plan.reference.label}: relative error ${outputs.relativeError.toExponential(2)}` } : {}),
+    ...(outputs && !outputs.matches ? { reason: `outputs differ from ${setup.reference!.label}: relative error ${outputs.relativeError.toExponential(2)}` } : {}),
     engineVersion: r.engineVersion,
     loadMs: r.loadMs,
     summary: summarize(r.timing.samplesMs),

@@ -99,3 +99,45 @@ export function speedup(baseline: SampleSummary, candidate: SampleSummary): Spee
   if (!baseline.ciMs || !candidate.ciMs) return { ratio };
   return { ratio, interval: [baseline.ciMs[0] / candidate.ciMs[1], baseline.ciMs[1] / candidate.ciMs[0]] };
 }
+
+/** Pearson's linear correlation; undefined for fewer than 3 pairs or a constant series. */
+export function pearson(xs: readonly number[], ys: readonly number[]): number | undefined {
+  const n = xs.length;
+  if (n !== ys.length) throw new Error('pearson needs equally long series');
+  if (n < 3) return undefined;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+    syy += (ys[i]! - my) ** 2;
+  }
+  return sxx === 0 || syy === 0 ? undefined : sxy / Math.sqrt(sxx * syy);
+}
+
+/** Ranks from 1, ties sharing their average rank (as Spearman's coefficient requires). */
+export function ranks(values: readonly number[]): number[] {
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const result = new Array<number>(values.length);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+    for (let k = i; k <= j; k++) result[order[k]![1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return result;
+}
+
+/** Spearman's rank correlation: Pearson's on the ranks, so any monotonic relation scores 1. */
+export function spearman(xs: readonly number[], ys: readonly number[]): number | undefined {
+  return pearson(ranks(xs), ranks(ys));
+}
+
+/** The mean of ratios that treats 2× and 0.5× symmetrically. */
+export function geometricMean(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('geometric mean of no values');
+  return Math.exp(values.reduce((s, v) => s + Math.log(v), 0) / values.length);
+}

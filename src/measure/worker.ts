@@ -10,7 +10,7 @@ import { availabilityOf, engineByName } from '../engines/index.js';
 import { fromOnnxBytes } from '../onnx/index.js';
 import { seededNormal } from '../weights/index.js';
 import { timeRuns } from './protocol.js';
-import type { TrialRequest, TrialResult } from './trial.js';
+import type { TrialProgress, TrialRequest, TrialResult } from './trial.js';
 
 async function trial(r: TrialRequest): Promise<TrialResult> {
   // Test-only engines (e.g. one that crashes) register themselves from this module.
@@ -26,7 +26,11 @@ async function trial(r: TrialRequest): Promise<TrialResult> {
   const session = await engine.load({ spec: r.spec, graph, onnx }, r.options);
   const loadMs = performance.now() - t0;
   try {
+    const firstStart = performance.now();
     const output = Float32Array.from(await session.run(input, dims));
+    // The parent's time limit depends on how long one run takes: tell it.
+    const progress: TrialProgress = { progress: 'first-run', firstRunMs: performance.now() - firstStart };
+    process.send!(progress);
     const engineClock = session.timedRun ? () => session.timedRun!(input, dims) : undefined;
     const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock);
     return { status: 'ok', engineVersion: availability.version, loadMs, timing, output };
