@@ -1,5 +1,6 @@
 /**
- * Resolving a model spec — a zoo name or a path to an .onnx file — to an IR graph. Zoo graphs
+ * Resolving a model spec — a zoo name, a path to an .onnx file, or a TF.js model (`nsfwjs:<name>`,
+ * a model.json or its folder) — to an IR graph. Zoo graphs
  * come in two forms: `modelGraph` (structure and lazily generated weights, enough for static
  * analysis) and `preparedModelGraph` (BatchNorm calibrated, ready to export and run).
  */
@@ -7,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import type { Graph } from '../ir/index.js';
 import { readOnnxFile } from '../onnx/index.js';
+import { isTfjsSpec, readTfjsModel } from '../tfjs-graph/index.js';
 import { calibrateBatchNorm } from '../weights/index.js';
 import { buildZooModel, type ZooModel } from '../zoo/index.js';
 
@@ -16,7 +18,7 @@ export function isOnnxPath(spec: string): boolean {
 
 export interface ResolvedModel {
   spec: string;
-  source: 'zoo' | 'onnx';
+  source: 'zoo' | 'onnx' | 'tfjs';
   graph: Graph;
   zoo?: ZooModel;
 }
@@ -26,11 +28,12 @@ export function resolveModel(spec: string): ResolvedModel {
     if (!existsSync(spec)) throw new UserError(`no such file: ${spec}`, 'give a path to an existing .onnx file');
     return { spec, source: 'onnx', graph: readOnnxFile(spec) };
   }
+  if (isTfjsSpec(spec)) return { spec, source: 'tfjs', graph: readTfjsModel(spec) };
   const zoo = buildZooModel(spec);
   return { spec: zoo.spec, source: 'zoo', graph: zoo.graph, zoo };
 }
 
-/** The graph with weights ready to run: zoo BatchNorms calibrated, ONNX files as they are. */
+/** The graph with weights ready to run: zoo BatchNorms calibrated, ONNX and TF.js models as they are. */
 export async function prepareModel(model: ResolvedModel): Promise<Graph> {
   if (!model.zoo) return model.graph;
   return calibrateBatchNorm(model.graph, { gains: model.zoo.bnGains });

@@ -1,0 +1,116 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import type { ConstTensor } from '../ir/index.js';
+import { decodeWeights, type WeightsManifestGroup } from './weights.js';
+
+/** model.json as the TF.js converter writes it (graph-model) or Keras/TF.js save (layers-model). */
+export interface ModelJson {
+  format?: string;
+  modelTopology: unknown;
+  weightsManifest?: WeightsManifestGroup[];
+  userDefinedMetadata?: unknown;
+}
+
+export interface TfjsArtifacts {
+  /** What the model was read from, for messages and the graph's name. */
+  source: string;
+  modelJson: ModelJson;
+  weights: Map<string, ConstTensor>;
+  /** The shards' bytes, concatenated as TF.js itself reads them (for running the model in TF.js). */
+  weightData: Uint8Array;
+}
+
+/** nsfwjs's bundled models: the folder under dist/models and how many weight shards it has. */
+export const NSFWJS_MODELS: Record<string, { shards: number }> = {
+  mobilenet_v2: { shards: 1 },
+  mobilenet_v2_mid: { shards: 2 },
+  inception_v3: { shards: 6 },
+};
+
+const NSFWJS_PREFIX = 'nsfwjs:';
+
+/** True for specs this module reads: `nsfwjs:<model>`, a `.json` file, or a folder with model.json. */
+export function isTfjsSpec(spec: string): boolean {
+  if (spec.startsWith(NSFWJS_PREFIX) || spec.toLowerCase().endsWith('.json')) return true;
+  return existsSync(join(spec, 'model.json')) && statSync(spec).isDirectory();
+}
+
+export function readTfjsArtifacts(spec: string): TfjsArtifacts {
+  if (spec.startsWith(NSFWJS_PREFIX)) return readNsfwjs(spec.slice(NSFWJS_PREFIX.length));
+  const path = spec.toLowerCase().endsWith('.json') ? spec : join(spec, 'model.json');
+  if (!existsSync(path)) throw new UserError(`no such file: ${path}`, 'give a TF.js model.json (or its folder) next to its weight shards');
+  const modelJson = parseModelJson(readFileSync(path, 'utf8'), path);
+  const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => {
+    const shardPath = resolve(dirname(path), p);
+    try {
+      return readFileSync(shardPath);
+    } catch (e) {
+      throw new UserError(`cannot read weight shard ${shardPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'keep the group*-shard* files listed in model.json next to it');
+    }
+  });
+  const weightData = standalone(Buffer.concat(shards));
+  return { source: path, modelJson, weights: decodeWeights(modelJson.weightsManifest ?? [], weightData, path), weightData };
+}
+
+function parseModelJson(text: string, source: string): ModelJson {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${source} is not valid JSON (${(e as Error).message})`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
+  }
+  return checkModelJson(parsed, source);
+}
+
+function checkModelJson(parsed: unknown, source: string): ModelJson {
+  const m = parsed as Partial<ModelJson> | null;
+  if (!m || typeof m !== 'object' || !m.modelTopology || typeof m.modelTopology !== 'object') {
+    throw new UserError(`${source} is not a TF.js model (it has no modelTopology)`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
+  }
+  if (m.weightsManifest !== undefined && !Array.isArray(m.weightsManifest)) {
+    throw new UserError(`${source}: weightsManifest is not a list`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
+  }
+  return m as ModelJson;
+}
+
+/**
+ * nsfwjs ships its models as browserify bundles: model.min.js exports the model.json object, and
+ * each group1-shardKofN.min.js exports that shard's bytes as one base64 string (nsfwjs's own
+ * JSONHandler decodes them the same way). They are CommonJS, so `require` reads them.
+ */
+function readNsfwjs(name: string): TfjsArtifacts {
+  const known = NSFWJS_MODELS[name];
+  const hint = `nsfwjs models: ${Object.keys(NSFWJS_MODELS).map((m) => `${NSFWJS_PREFIX}${m}`).join(', ')}`;
+  if (!known) throw new UserError(`unknown nsfwjs model '${name}'`, hint);
+  const require = createRequire(import.meta.url);
+  let modelsDir: string;
+  try {
+    // dist/cjs/index.js → dist/models; the bundles are not in the package's export map.
+    modelsDir = join(dirname(require.resolve('nsfwjs')), '..', 'models', name);
+  } catch {
+    throw new UserError('the nsfwjs package is not installed', 'npm install nsfwjs');
+  }
+  const source = `${NSFWJS_PREFIX}${name}`;
+  const modelJson = checkModelJson(bundleExport(require, join(modelsDir, 'model.min.js')), source);
+  const shards: Buffer[] = [];
+  for (let k = 1; k <= known.shards; k++) {
+    const base64 = bundleExport(require, join(modelsDir, `group1-shard${k}of${known.shards}.min.js`));
+    if (typeof base64 !== 'string') throw new UserError(`${source}: weight shard ${k} is not a base64 string`, 'reinstall nsfwjs');
+    shards.push(Buffer.from(base64, 'base64'));
+  }
+  const weightData = standalone(Buffer.concat(shards));
+  return { source, modelJson, weights: decodeWeights(modelJson.weightsManifest ?? [], weightData, source), weightData };
+}
+
+function bundleExport(require: NodeRequire, path: string): unknown {
+  if (!existsSync(path)) throw new UserError(`nsfwjs has no file ${path}`, 'install nsfwjs 4.x, which bundles its models under dist/models');
+  const m = require(path) as { default?: unknown } | unknown;
+  return m && typeof m === 'object' && 'default' in m ? (m as { default: unknown }).default : m;
+}
+
+/** A Uint8Array that owns its whole ArrayBuffer (a small Buffer is a view into Node's shared pool). */
+function standalone(bytes: Buffer): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? new Uint8Array(bytes.buffer) : new Uint8Array(bytes);
+}

@@ -1,0 +1,407 @@
+import { UserError } from '../errors.js';
+import { attr, ConstTensor, type Dim, type Graph } from '../ir/index.js';
+import type { TfjsArtifacts } from './artifacts.js';
+import { activation, conv, depthwiseToOihw, hwioToOihw, IrBuilder, nchwAxis, pool, TO_NCHW, TO_NHWC, transpose, type ConvGeometry } from './builder.js';
+
+/** A node of the TF GraphDef, as the TF.js converter writes it into model.json. */
+export interface TfNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, TfAttr>;
+}
+
+export interface TfAttr {
+  s?: string;
+  i?: string | number;
+  f?: number;
+  b?: boolean;
+  type?: string;
+  list?: { i?: (string | number)[]; s?: string[]; f?: number[] };
+  shape?: { dim?: { size?: string | number }[]; unknownRank?: boolean };
+}
+
+/**
+ * A TF value inside the IR: a run-time value, with 'nchw' when it is a 4-d NHWC tensor of the TF
+ * graph held transposed (every 4-d activation is), or a constant (weights, shapes, axes), which
+ * importers read directly and only materialise in the layout their IR node needs.
+ */
+export type TfValue = { kind: 'value'; name: string; nchw: boolean } | { kind: 'const'; tensor: ConstTensor };
+
+export interface OpContext {
+  b: IrBuilder;
+  node: TfNode;
+  /** The node's data inputs (control inputs '^x' dropped). */
+  inputs: TfValue[];
+  value(i: number): { name: string; nchw: boolean };
+  constant(i: number): ConstTensor;
+  fail(reason: string): never;
+}
+
+type OpImporter = (ctx: OpContext) => TfValue;
+
+const value = (name: string, nchw: boolean): TfValue => ({ kind: 'value', name, nchw });
+
+/** One importer per TF op the converter emits. */
+export const OP_IMPORTERS: Record<string, OpImporter> = {
+  Identity: (c) => c.inputs[0]!,
+  StopGradient: (c) => c.inputs[0]!,
+  Conv2D: (c) => convLike(c, false),
+  _FusedConv2D: (c) => convLike(c, false),
+  DepthwiseConv2dNative: (c) => convLike(c, true),
+  FusedDepthwiseConv2dNative: (c) => convLike(c, true),
+  BiasAdd: (c) => binary(c, 'Add'),
+  Add: (c) => binary(c, 'Add'),
+  AddV2: (c) => binary(c, 'Add'),
+  Sub: (c) => binary(c, 'Sub'),
+  Mul: (c) => binary(c, 'Mul'),
+  RealDiv: (c) => binary(c, 'Div'),
+  Relu: (c) => unaryActivation(c, 'relu'),
+  Relu6: (c) => unaryActivation(c, 'relu6'),
+  Elu: (c) => unaryActivation(c, 'elu'),
+  Sigmoid: (c) => unaryActivation(c, 'sigmoid'),
+  Tanh: (c) => unaryActivation(c, 'tanh'),
+  LeakyRelu: (c) => {
+    const x = c.value(0);
+    return value(activation(c.b, 'leakyrelu', x.name, c.node.name, floatAttr(c.node, 'alpha', 0.2))!, x.nchw);
+  },
+  Softmax: (c) => unaryActivation(c, 'softmax'),
+  MatMul: (c) => matMul(c),
+  _FusedMatMul: (c) => matMul(c),
+  MaxPool: (c) => poolOp(c, 'MaxPool'),
+  AvgPool: (c) => poolOp(c, 'AveragePool'),
+  FusedBatchNorm: (c) => batchNorm(c),
+  FusedBatchNormV3: (c) => batchNorm(c),
+  Mean: (c) => {
+    const x = c.value(0);
+    const keep = boolAttr(c.node, 'keep_dims');
+    const axes = c.constant(1).integers().map((a) => (a < 0 ? a + rank(c, x.name) : a));
+    const spatial = x.nchw && axes.length === 2 && axes.includes(1) && axes.includes(2);
+    if (x.nchw && !spatial) c.fail('Mean over axes other than height and width of an image tensor is not supported');
+    const irAxes = x.nchw ? [2, 3] : axes;
+    const y = c.b.add('ReduceMean', c.node.name, [x.name], { axes: attr.ints(irAxes), keepdims: attr.int(keep ? 1 : 0) });
+    // [N, C, 1, 1] stays an image tensor; without keep_dims TF gives [N, C], as NCHW does.
+    return value(y, x.nchw && keep);
+  },
+  Squeeze: (c) => {
+    let x = c.value(0);
+    const dims = (c.node.attr?.['squeeze_dims']?.list?.i ?? c.node.attr?.['axis']?.list?.i ?? []).map(Number);
+    if (x.nchw) {
+      const spatialOnly = dims.length === 2 && dims.includes(1) && dims.includes(2);
+      if (spatialOnly) return value(c.b.add('Squeeze', c.node.name, [x.name, c.b.int64(`${c.node.name}.axes`, [2, 3])]), false);
+      x = { name: transpose(c.b, x.name, TO_NHWC, `${c.node.name}.nhwc`), nchw: false };
+    }
+    const inputs = dims.length ? [x.name, c.b.int64(`${c.node.name}.axes`, dims)] : [x.name];
+    return value(c.b.add('Squeeze', c.node.name, inputs), false);
+  },
+  Reshape: (c) => {
+    const x = plain(c, c.value(0));
+    const shape = c.constant(1).integers();
+    const y = c.b.add('Reshape', c.node.name, [x, c.b.int64(`${c.node.name}.shape`, shape)]);
+    return shape.length === 4 ? value(transpose(c.b, y, TO_NCHW, `${c.node.name}.nchw`), true) : value(y, false);
+  },
+  ConcatV2: (c) => {
+    const parts = c.inputs.slice(0, -1).map((_, i) => c.value(i));
+    const axis = Number(c.constant(c.inputs.length - 1).integers()[0]);
+    const nchw = parts.every((p) => p.nchw);
+    if (!nchw && parts.some((p) => p.nchw)) c.fail('concatenating image and non-image tensors is not supported');
+    return value(c.b.add('Concat', c.node.name, parts.map((p) => p.name), { axis: attr.int(nchw ? nchwAxis(axis) : axis) }), nchw);
+  },
+  Pad: (c) => padOp(c),
+  PadV2: (c) => padOp(c),
+};
+
+function rank(c: OpContext, v: string): number {
+  return c.b.shape(v).length;
+}
+
+function plain(c: OpContext, x: { name: string; nchw: boolean }): string {
+  return x.nchw ? transpose(c.b, x.name, TO_NHWC, `${c.node.name}.nhwc`) : x.name;
+}
+
+function stringAttr(node: TfNode, name: string, fallback: string): string {
+  const s = node.attr?.[name]?.s;
+  return s === undefined ? fallback : Buffer.from(s, 'base64').toString('utf8');
+}
+
+function intsAttr(node: TfNode, name: string): number[] | undefined {
+  return node.attr?.[name]?.list?.i?.map(Number);
+}
+
+function floatAttr(node: TfNode, name: string, fallback: number): number {
+  return node.attr?.[name]?.f ?? fallback;
+}
+
+function boolAttr(node: TfNode, name: string): boolean {
+  return node.attr?.[name]?.b === true;
+}
+
+function nhwcOnly(c: OpContext): void {
+  const format = stringAttr(c.node, 'data_format', 'NHWC');
+  if (format !== 'NHWC') c.fail(`data_format ${format} is not supported (only NHWC)`);
+}
+
+/** strides/dilations/padding of an NHWC window op, as [h, w] pairs and ONNX pads. */
+function windowGeometry(c: OpContext): ConvGeometry {
+  nhwcOnly(c);
+  const hw = (v: number[] | undefined) => (v && v.length === 4 ? [v[1]!, v[2]!] : [1, 1]);
+  const padding = stringAttr(c.node, 'padding', 'VALID');
+  let pads: ConvGeometry['padding'];
+  if (padding === 'SAME' || padding === 'VALID') pads = padding;
+  else if (padding === 'EXPLICIT') {
+    const e = intsAttr(c.node, 'explicit_paddings') ?? [];
+    pads = [e[2]!, e[4]!, e[3]!, e[5]!];
+  } else c.fail(`padding ${padding} is not supported`);
+  return { strides: hw(intsAttr(c.node, 'strides')), dilations: hw(intsAttr(c.node, 'dilations')), padding: pads };
+}
+
+/** The `fused_ops` of _FusedConv2D / FusedDepthwiseConv2dNative / _FusedMatMul. */
+function fusedOps(node: TfNode): string[] {
+  return (node.attr?.['fused_ops']?.list?.s ?? []).map((s) => Buffer.from(s, 'base64').toString('utf8'));
+}
+
+const FUSED_ACTIVATIONS: Record<string, string> = { Relu: 'relu', Relu6: 'relu6', Elu: 'elu', Sigmoid: 'sigmoid', Tanh: 'tanh', LeakyRelu: 'leakyrelu' };
+
+/**
+ * Applies the ops fused after a conv/matmul: BiasAdd (folded into the IR node's bias) or
+ * FusedBatchNorm (a BatchNormalization node), then at most one activation.
+ */
+function fusedTail(c: OpContext, ops: string[]): { bias?: ConstTensor; batchNorm: boolean; activation?: string } {
+  const rest = [...ops];
+  let bias: ConstTensor | undefined;
+  let batchNorm = false;
+  if (rest[0] === 'BiasAdd') {
+    bias = c.constant(2);
+    rest.shift();
+  } else if (rest[0] === 'FusedBatchNorm') {
+    batchNorm = true;
+    rest.shift();
+  }
+  let act: string | undefined;
+  if (rest.length === 1 && FUSED_ACTIVATIONS[rest[0]!]) act = FUSED_ACTIVATIONS[rest.shift()!];
+  if (rest.length) c.fail(`fused_ops [${ops.join(', ')}] are not supported`);
+  return { ...(bias ? { bias } : {}), batchNorm, ...(act ? { activation: act } : {}) };
+}
+
+function convLike(c: OpContext, depthwise: boolean): TfValue {
+  const x = c.value(0);
+  if (!x.nchw) c.fail('the input is not a 4-d NHWC tensor');
+  const filter = c.constant(1);
+  const geometry = windowGeometry(c);
+  const tail = fusedTail(c, fusedOps(c.node));
+  const weight = depthwise ? depthwiseToOihw(filter) : hwioToOihw(filter);
+  const group = depthwise ? filter.dims[2]! : 1;
+  const convName = tail.activation || tail.batchNorm ? `${c.node.name}/conv` : c.node.name;
+  let y = conv(c.b, convName, x.name, weight, tail.bias, geometry, group);
+  if (tail.batchNorm) {
+    const n = `${c.node.name}/bn`;
+    y = c.b.add('BatchNormalization', tail.activation ? n : c.node.name, [y, ...[2, 3, 4, 5].map((i, k) => c.b.constant(`${n}.${['scale', 'bias', 'mean', 'var'][k]}`, c.constant(i)))], {
+      epsilon: attr.float(floatAttr(c.node, 'epsilon', 1e-3)),
+    });
+  }
+  if (tail.activation) y = activation(c.b, tail.activation, y, c.node.name, floatAttr(c.node, 'leakyrelu_alpha', 0.2))!;
+  return value(y, true);
+}
+
+function matMul(c: OpContext): TfValue {
+  const a = c.value(0);
+  if (a.nchw || rank(c, a.name) !== 2) c.fail('MatMul on a tensor of rank other than 2 is not supported');
+  if (boolAttr(c.node, 'transpose_a')) c.fail('transpose_a is not supported');
+  const tail = fusedTail(c, fusedOps(c.node));
+  if (tail.batchNorm) c.fail('FusedBatchNorm after MatMul is not supported');
+  const gemmName = tail.activation ? `${c.node.name}/gemm` : c.node.name;
+  const inputs = [a.name, c.b.constant(`${gemmName}.weight`, c.constant(1))];
+  if (tail.bias) inputs.push(c.b.constant(`${gemmName}.bias`, tail.bias));
+  let y = c.b.add('Gemm', gemmName, inputs, boolAttr(c.node, 'transpose_b') ? { transB: attr.int(1) } : {});
+  if (tail.activation) y = activation(c.b, tail.activation, y, c.node.name)!;
+  return value(y, false);
+}
+
+function unaryActivation(c: OpContext, kind: string): TfValue {
+  const x = c.value(0);
+  return value(activation(c.b, kind, x.name, c.node.name)!, x.nchw);
+}
+
+/**
+ * Elementwise ops. A constant operand broadcasts against the TF (NHWC) shape, so a per-channel
+ * vector [C] becomes [C, 1, 1] against an NCHW value; a rank-4 constant is transposed.
+ */
+function binary(c: OpContext, op: string): TfValue {
+  const nchw = c.inputs.some((v) => v.kind === 'value' && v.nchw);
+  const names = c.inputs.slice(0, 2).map((v, i) => {
+    if (v.kind === 'value') {
+      if (nchw && !v.nchw && rank(c, v.name) > 0) c.fail('mixing image and non-image tensors is not supported');
+      return v.name;
+    }
+    return c.b.constant(`${c.node.name}.${i === 0 ? 'x' : 'y'}`, nchw ? constantToNchw(c, v.tensor) : asFloat(v.tensor));
+  });
+  if (c.inputs.every((v) => v.kind === 'const')) c.fail('elementwise op on two constants');
+  return value(c.b.add(op, c.node.name, names), nchw);
+}
+
+function asFloat(t: ConstTensor): ConstTensor {
+  return t.dtype === 'float32' ? t : ConstTensor.fromFloat32(t.dims, Float32Array.from(t.integers()));
+}
+
+function constantToNchw(c: OpContext, t: ConstTensor): ConstTensor {
+  const f = asFloat(t);
+  const dims = f.dims;
+  if (dims.length <= 1 || dims.every((d) => d === 1)) {
+    const n = f.elementCount;
+    return n === 1 ? ConstTensor.fromFloat32([], f.float32().slice(0, 1)) : ConstTensor.fromFloat32([n, 1, 1], f.float32());
+  }
+  c.fail(`a constant of shape [${dims.join(', ')}] broadcast against an image tensor is not supported`);
+}
+
+function poolOp(c: OpContext, op: 'MaxPool' | 'AveragePool'): TfValue {
+  const x = c.value(0);
+  if (!x.nchw) c.fail('the input is not a 4-d NHWC tensor');
+  const g = windowGeometry(c);
+  if (g.padding !== 'SAME' && g.padding !== 'VALID') c.fail('explicit padding is not supported for pooling');
+  const k = intsAttr(c.node, 'ksize') ?? [1, 1, 1, 1];
+  return value(pool(c.b, op, c.node.name, x.name, [k[1]!, k[2]!], g.strides, g.padding as 'SAME' | 'VALID'), true);
+}
+
+function batchNorm(c: OpContext): TfValue {
+  const x = c.value(0);
+  nhwcOnly(c);
+  if (!x.nchw) c.fail('the input is not a 4-d NHWC tensor');
+  const n = c.node.name;
+  const params = ['scale', 'bias', 'mean', 'var'].map((p, k) => c.b.constant(`${n}.${p}`, c.constant(k + 1)));
+  return value(c.b.add('BatchNormalization', n, [x.name, ...params], { epsilon: attr.float(floatAttr(c.node, 'epsilon', 1e-3)) }), true);
+}
+
+function padOp(c: OpContext): TfValue {
+  const x = c.value(0);
+  const pairs = c.constant(1).integers();
+  const r = pairs.length / 2;
+  const nhwcBegin = Array.from({ length: r }, (_, i) => pairs[2 * i]!);
+  const nhwcEnd = Array.from({ length: r }, (_, i) => pairs[2 * i + 1]!);
+  // NCHW axis k is NHWC axis TO_NCHW[k].
+  const begin = x.nchw ? TO_NCHW.map((a) => nhwcBegin[a]!) : nhwcBegin;
+  const end = x.nchw ? TO_NCHW.map((a) => nhwcEnd[a]!) : nhwcEnd;
+  const inputs = [x.name, c.b.int64(`${c.node.name}.pads`, [...begin, ...end])];
+  if (c.inputs.length > 2) inputs.push(c.b.constant(`${c.node.name}.value`, asFloat(c.constant(2))));
+  return value(c.b.add('Pad', c.node.name, inputs), x.nchw);
+}
+
+/** TF tensor references: 'node', 'node:0' (first output), '^node' (control dependency). */
+function refOf(input: string): { node: string; index: number } | undefined {
+  if (input.startsWith('^')) return undefined;
+  const m = /^(.*):(\d+)$/.exec(input);
+  return m ? { node: m[1]!, index: Number(m[2]) } : { node: input, index: 0 };
+}
+
+/** TF GraphDef nodes in an order where every node follows its inputs (DFS, file order kept). */
+function topological(nodes: TfNode[], source: string): TfNode[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const order: TfNode[] = [];
+  const visit = (start: TfNode) => {
+    const stack: { node: TfNode; next: number }[] = [{ node: start, next: 0 }];
+    state.set(start.name, 'visiting');
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const inputs = top.node.input ?? [];
+      if (top.next < inputs.length) {
+        const name = inputs[top.next++]!.replace(/^\^/, '').replace(/:\d+$/, '');
+        const dep = byName.get(name);
+        if (!dep) throw new UserError(`${source}: node '${top.node.name}' reads '${name}', which no node defines`, 'check that model.json is complete');
+        const s = state.get(name);
+        if (s === 'visiting') throw new UserError(`${source}: the graph has a cycle through node '${name}'`, 'formbench imports inference graphs without loops');
+        if (!s) {
+          state.set(name, 'visiting');
+          stack.push({ node: dep, next: 0 });
+        }
+      } else {
+        state.set(top.node.name, 'done');
+        order.push(top.node);
+        stack.pop();
+      }
+    }
+  };
+  for (const n of nodes) if (!state.has(n.name)) visit(n);
+  return order;
+}
+
+interface GraphTopology {
+  node?: TfNode[];
+  library?: { function?: unknown[] };
+}
+
+interface Signature {
+  outputs?: Record<string, { name?: string }>;
+}
+
+/**
+ * A TF.js graph-model (the TF.js converter's frozen GraphDef) → IR. The graph's NHWC input stays
+ * the model's interface; one Transpose after each image Placeholder moves to NCHW.
+ */
+export function importGraphModel(art: TfjsArtifacts): Graph {
+  const topo = art.modelJson.modelTopology as GraphTopology;
+  const nodes = topo.node ?? [];
+  if (nodes.length === 0) throw new UserError(`${art.source}: the graph model has no nodes`, 'give a model.json written by the TF.js converter');
+  if ((topo.library?.function?.length ?? 0) > 0) throw new UserError(`${art.source}: the graph has control-flow functions`, 'formbench imports feed-forward graphs without control flow');
+  const b = new IrBuilder(art.source, { 'formbench.source': art.source, 'formbench.format': 'tfjs-graph-model' });
+  const values = new Map<string, TfValue>();
+  const consumed = new Set<string>();
+  for (const node of topological(nodes, art.source)) {
+    const fail = (reason: string): never => {
+      throw new UserError(`unsupported operator '${node.op}' (node '${node.name}')${reason ? `: ${reason}` : ''}`, `formbench imports the TF ops ${['Const', 'Placeholder', ...Object.keys(OP_IMPORTERS)].join(', ')}`);
+    };
+    if (node.op === 'Const') {
+      const tensor = art.weights.get(node.name);
+      if (!tensor) fail('its value is not in the weights manifest');
+      values.set(node.name, { kind: 'const', tensor: tensor! });
+      continue;
+    }
+    if (node.op === 'Placeholder') {
+      const dims = (node.attr?.['shape']?.shape?.dim ?? []).map((d, i): Dim => {
+        const size = Number(d.size ?? -1);
+        return size >= 0 ? size : i === 0 ? 'N' : `${node.name}_dim${i}`;
+      });
+      const x = b.input(node.name, { dtype: 'float32', shape: dims });
+      values.set(node.name, dims.length === 4 ? value(transpose(b, x, TO_NCHW, `${node.name}.nchw`), true) : value(x, false));
+      continue;
+    }
+    const importer = OP_IMPORTERS[node.op];
+    if (!importer) fail('');
+    const inputs = (node.input ?? []).map(refOf).filter((r): r is { node: string; index: number } => !!r).map((r) => {
+      if (r.index !== 0) fail(`it reads output ${r.index} of '${r.node}'; only first outputs are supported`);
+      consumed.add(r.node);
+      return values.get(r.node)!;
+    });
+    const ctx: OpContext = {
+      b,
+      node,
+      inputs,
+      fail,
+      value: (i) => {
+        const v = inputs[i];
+        if (!v || v.kind !== 'value') fail(`input ${i} must be computed, not a constant`);
+        return v as { name: string; nchw: boolean };
+      },
+      constant: (i) => {
+        const v = inputs[i];
+        if (!v || v.kind !== 'const') fail(`input ${i} must be a constant`);
+        return (v as { tensor: ConstTensor }).tensor;
+      },
+    };
+    values.set(node.name, importer!(ctx));
+  }
+  const outputs = outputNodes(art, nodes, consumed).map((name) => {
+    const v = values.get(name);
+    if (!v || v.kind !== 'value') throw new UserError(`${art.source}: output '${name}' is a constant`, 'formbench needs outputs computed from the inputs');
+    // Outputs keep TF's layout: an image-shaped output is transposed back to NHWC.
+    return v.nchw ? transpose(b, v.name, TO_NHWC, `${name}.nhwc`) : v.name;
+  });
+  return b.finish(outputs);
+}
+
+/** The signature's outputs when model.json has one, else the nodes nothing reads. */
+function outputNodes(art: TfjsArtifacts, nodes: TfNode[], consumed: Set<string>): string[] {
+  const signature = (art.modelJson.userDefinedMetadata as { signature?: Signature } | undefined)?.signature;
+  const named = Object.values(signature?.outputs ?? {}).map((o) => (o.name ?? '').replace(/:\d+$/, '')).filter(Boolean);
+  if (named.length) return named;
+  return nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder').map((n) => n.name);
+}
