@@ -1,0 +1,109 @@
+/**
+ * The counter worker: a plain child process (no IPC channel, so that it can run under `perf stat`
+ * or valgrind) that loads one model into one engine exactly as the trial worker does, runs one
+ * warm-up inference, then the counted ones, and exits. Under perf it switches the counters on and
+ * off around the counted inferences only; under cachegrind, whose counters cannot be switched,
+ * the parent differences a run with N inferences against one with none.
+ *
+ * Input: one JSON argument (CounterWorkerRequest). Output: one JSON line on stdout
+ * (CounterWorkerReport); progress lines on stderr, each prefixed with PROGRESS_PREFIX.
+ */
+import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { availabilityOf, engineByName } from '../../engines/index.js';
+import { fromOnnxBytes } from '../../onnx/index.js';
+import { seededNormal } from '../../weights/index.js';
+import { PROGRESS_PREFIX, type CounterWorkerReport, type CounterWorkerRequest } from './worker-protocol.js';
+
+/** perf answers each control command within milliseconds; longer means it is not listening. */
+const ACK_TIMEOUT_MS = 30_000;
+const PROGRESS_EVERY_MS = 5_000;
+
+async function main(r: CounterWorkerRequest): Promise<CounterWorkerReport> {
+  if (process.env['FORMBENCH_EXTRA_ENGINES']) await import(pathToFileURL(process.env['FORMBENCH_EXTRA_ENGINES']).href);
+  const engine = engineByName(r.engine);
+  const availability = await availabilityOf(engine);
+  if (!availability.available) return { status: 'failed', reason: `${engine.name} is not available: ${availability.reason}` };
+  const onnx = readFileSync(r.onnxPath);
+  const graph = fromOnnxBytes(onnx, { source: r.spec });
+  const dims = graph.inputs[0]!.type.shape.map((d, i) => (i === 0 ? r.batch : d)) as number[];
+  const input = seededNormal(r.inputSeed, 'input', dims.reduce((a, b) => a * b, 1), 1);
+  const t0 = performance.now();
+  const session = await engine.load({ spec: r.spec, graph, onnx }, r.options);
+  const loadMs = performance.now() - t0;
+  progress(`loaded in ${(loadMs / 1000).toFixed(1)} s`);
+  const control = r.perfControl ? openPerfControl(r.perfControl.ctlFifo, r.perfControl.ackFifo) : undefined;
+  try {
+    await session.run(input, dims);
+    progress('warm-up inference done');
+    const t1 = performance.now();
+    control?.command('enable');
+    // Progress inside the counted window is itself counted: never under perf, and under
+    // simulation (seconds per inference) at most every few seconds.
+    let lastProgressMs = performance.now();
+    for (let i = 0; i < r.inferences; i++) {
+      await session.run(input, dims);
+      if (!control && performance.now() - lastProgressMs > PROGRESS_EVERY_MS) {
+        progress(`inference ${i + 1}/${r.inferences}`);
+        lastProgressMs = performance.now();
+      }
+    }
+    control?.command('disable');
+    progress(`${r.inferences} inferences done`);
+    return { status: 'ok', engineVersion: availability.version, loadMs, countedMs: performance.now() - t1 };
+  } finally {
+    control?.close();
+    await session.dispose();
+  }
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${PROGRESS_PREFIX}${line}\n`);
+}
+
+/**
+ * perf's control interface: a command written to the control fifo, answered with "ack\n" on the
+ * ack fifo once perf has enabled or disabled its counters. perf opens both fifos read-write and
+ * non-blocking, so neither open here waits for the other end.
+ */
+function openPerfControl(ctlFifo: string, ackFifo: string): { command(cmd: 'enable' | 'disable'): void; close(): void } {
+  const ctl = openSync(ctlFifo, 'w');
+  const ack = openSync(ackFifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const buffer = Buffer.alloc(64);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  return {
+    command(cmd) {
+      writeSync(ctl, `${cmd}\n`);
+      // Synchronous on purpose: nothing else may run between the command and the counted work.
+      const deadline = Date.now() + ACK_TIMEOUT_MS;
+      let answer = '';
+      while (!answer.includes('ack')) {
+        let n = 0;
+        try {
+          n = readSync(ack, buffer, 0, buffer.length, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        }
+        answer += buffer.subarray(0, n).toString('latin1');
+        if (n === 0) {
+          if (Date.now() > deadline) throw new Error(`perf did not acknowledge '${cmd}' within ${ACK_TIMEOUT_MS / 1000} s`);
+          Atomics.wait(sleeper, 0, 0, 1);
+        }
+      }
+    },
+    close() {
+      closeSync(ctl);
+      closeSync(ack);
+    },
+  };
+}
+
+const request = JSON.parse(process.argv[2] ?? '{}') as CounterWorkerRequest;
+main(request)
+  .catch((e: unknown): CounterWorkerReport => ({ status: 'failed', reason: (e as Error).message.split('\n')[0]! }))
+  .then((report) => {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    // Engines may keep thread pools alive; the report is out, so leave now.
+    process.exit(report.status === 'ok' ? 0 : 1);
+  });
