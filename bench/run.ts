@@ -15,13 +15,17 @@
  *     graph optimisation gives (ort opt=all vs opt=disabled).
  *  7. All five engines on the six patterns (depth 10, width 64, batch 1): each runs and agrees
  *     with the reference engine.
+ *  8. The results store: time to commit one trial row (with 1,000 raw samples) to DuckDB, and
+ *     the file's size per trial, against a study trial's seconds.
  * Choose sections by name: `npm run bench -- build large reference health protocol headline
- * engines` (default: all).
+ * engines store` (default: all).
  * Large files are made by bench/torchvision/export_torchvision.py with Debian's python3-torch;
  * without it that part says so and is skipped.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { analyzeGraph, type LayerCost } from '../src/analysis/index.js';
@@ -31,6 +35,8 @@ import { parseEngineChoice } from '../src/engines/index.js';
 import { defaultReference, runBench } from '../src/measure/bench.js';
 import { DEFAULT_BUDGET, timeRuns } from '../src/measure/protocol.js';
 import { buildZooModel, PATTERNS, REFERENCE_NETWORKS } from '../src/zoo/index.js';
+import { ResultStore } from '../src/store/index.js';
+import { fakeRow } from '../test/fixtures/result-rows.js';
 import { median, summary } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -266,6 +272,32 @@ async function benchAllEngines(): Promise<void> {
   }
 }
 
+async function benchStore(): Promise<void> {
+  const rows = 300;
+  console.log(`\n## Results store: committing one trial row with 1,000 samples to DuckDB (${rows} rows)`);
+  const dir = mkdtempSync(join(tmpdir(), 'formbench-bench-store-'));
+  try {
+    const store = await ResultStore.open(join(dir, 'results.duckdb'));
+    const samples = Array.from({ length: 1000 }, (_, i) => 10 + (i % 17) / 7);
+    const insertMs: number[] = [];
+    for (let i = 0; i < rows; i++) {
+      const row = { ...fakeRow({ model: `standard/d${10 + (i % 5) * 10}/w64`, pattern: 'standard', depth: 10, width: 64, batch: 1, engine: 'ort', macs: 1e9 }), samplesMs: samples };
+      const t0 = performance.now();
+      await store.insert(row);
+      insertMs.push(performance.now() - t0);
+    }
+    const readStart = performance.now();
+    const back = await store.rows();
+    const readMs = performance.now() - readStart;
+    store.close();
+    const bytes = statSync(join(dir, 'results.duckdb')).size;
+    console.log(`insert + commit per trial: ${summary(insertMs, 2)} ms`);
+    console.log(`reading all ${back.length} rows back: ${readMs.toFixed(0)} ms; file ${(bytes / 2 ** 20).toFixed(1)} MiB (${(bytes / rows / 1024).toFixed(1)} KiB per trial)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
   build: benchBuildExport,
   large: benchLargeFiles,
@@ -274,6 +306,7 @@ const SECTIONS: Record<string, () => void | Promise<void>> = {
   protocol: benchProtocol,
   headline: benchHeadline,
   engines: benchAllEngines,
+  store: benchStore,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen) if (!SECTIONS[name]) throw new Error(`unknown section '${name}'; sections: ${Object.keys(SECTIONS).join(', ')}`);

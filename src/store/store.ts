@@ -1,0 +1,159 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { UserError } from '../errors.js';
+import type { Environment } from '../measure/environment.js';
+import { snakeCase, TRIAL_COLUMNS, type ResultRow } from './schema.js';
+
+export const STORE_FILE = 'results.duckdb';
+
+/** A key into the store: the same trial on the same machine. */
+export interface TrialIdentity {
+  trialKey: string;
+  fingerprint: string;
+}
+
+const TRIALS_DDL = `CREATE TABLE IF NOT EXISTS trials (${TRIAL_COLUMNS.map(([k, t]) => `${snakeCase(k)} ${t}`).join(', ')})`;
+const ENVIRONMENTS_DDL = `CREATE TABLE IF NOT EXISTS environments (
+  fingerprint VARCHAR PRIMARY KEY, cpu_model VARCHAR, isa VARCHAR, logical_cores INTEGER,
+  memory_gib INTEGER, os VARCHAR, node_version VARCHAR, first_seen TIMESTAMP)`;
+/** Columns added after the first release of a table: a store written by an older formbench gains them. */
+const ADDED_COLUMNS = [
+  ...TRIAL_COLUMNS.map(([k, t]) => `ALTER TABLE trials ADD COLUMN IF NOT EXISTS ${snakeCase(k)} ${t}`),
+  'ALTER TABLE environments ADD COLUMN IF NOT EXISTS peak_gflops DOUBLE',
+  'ALTER TABLE environments ADD COLUMN IF NOT EXISTS bandwidth_gbs DOUBLE',
+  'ALTER TABLE environments ADD COLUMN IF NOT EXISTS peaks_method VARCHAR',
+];
+
+/** The machine's measured roofline: peak FP32 compute and memory bandwidth. */
+export interface StoredPeaks {
+  peakGflops: number;
+  bandwidthGBs: number;
+  method: string;
+}
+
+/**
+ * The results database: one DuckDB file per study folder. Every write is its own committed
+ * transaction, so a study killed at any moment keeps every trial it finished; a trial is replaced
+ * only by a new measurement of the same trial (a failed one retried).
+ */
+export class ResultStore {
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly db: DuckDBConnection,
+  ) {}
+
+  static async open(path: string): Promise<ResultStore> {
+    mkdirSync(dirname(path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (e) {
+      const message = (e as Error).message.split('\n')[0]!;
+      const hint = /lock/i.test(message) ? 'another formbench process has this results folder open; wait for it or use another --out' : 'is it a DuckDB file written by formbench?';
+      throw new UserError(`cannot open results store ${path}: ${message}`, hint);
+    }
+    const db = await instance.connect();
+    await db.run(TRIALS_DDL);
+    await db.run(ENVIRONMENTS_DDL);
+    for (const sql of ADDED_COLUMNS) await db.run(sql);
+    return new ResultStore(path, instance, db);
+  }
+
+  /** Opens the store of an existing results folder; a folder without one is a user error. */
+  static async openFolder(dir: string): Promise<ResultStore> {
+    const path = join(dir, STORE_FILE);
+    if (!existsSync(path)) throw new UserError(`no results in ${dir} (no ${STORE_FILE})`, "run 'formbench study <preset|file.yaml> --out <dir>' first, or point at a folder a study wrote");
+    return ResultStore.open(path);
+  }
+
+  async recordEnvironment(env: Environment): Promise<void> {
+    await this.db.run(
+      'INSERT INTO environments (fingerprint, cpu_model, isa, logical_cores, memory_gib, os, node_version, first_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMP)) ON CONFLICT DO NOTHING',
+      [env.fingerprint, env.cpuModel, env.isa.join(' '), env.logicalCores, env.memoryGiB, env.os, env.nodeVersion, new Date().toISOString()],
+    );
+  }
+
+  /** Stores the machine's peaks with its environment (recordEnvironment first). */
+  async recordPeaks(fingerprint: string, peaks: StoredPeaks): Promise<void> {
+    await this.db.run('UPDATE environments SET peak_gflops = $1, bandwidth_gbs = $2, peaks_method = $3 WHERE fingerprint = $4', [peaks.peakGflops, peaks.bandwidthGBs, peaks.method, fingerprint]);
+  }
+
+  async peaks(fingerprint: string): Promise<StoredPeaks | undefined> {
+    const reader = await this.db.runAndReadAll('SELECT peak_gflops, bandwidth_gbs, peaks_method FROM environments WHERE fingerprint = $1 AND peak_gflops IS NOT NULL', [fingerprint]);
+    const [row] = reader.getRows();
+    return row ? { peakGflops: Number(row[0]), bandwidthGBs: Number(row[1]), method: String(row[2]) } : undefined;
+  }
+
+  /** Keys of the trials stored for a fingerprint, by status: resuming skips those that did not fail. */
+  async storedTrials(fingerprint: string): Promise<Map<string, ResultRow['status']>> {
+    const reader = await this.db.runAndReadAll('SELECT trial_key, status FROM trials WHERE fingerprint = $1', [fingerprint]);
+    return new Map(reader.getRows().map(([key, status]) => [String(key), String(status) as ResultRow['status']]));
+  }
+
+  /** Stores a finished trial, replacing an earlier row of the same trial, in one transaction. */
+  async insert(row: ResultRow): Promise<void> {
+    const values: DuckDBValue[] = TRIAL_COLUMNS.map(([key, type]) => {
+      const v = row[key];
+      // As text: an empty list has no item type to bind, and DuckDB casts '[1.5, 2]' to DOUBLE[].
+      if (type === 'DOUBLE[]') return JSON.stringify(v);
+      return (v ?? null) as DuckDBValue;
+    });
+    const placeholders = TRIAL_COLUMNS.map(([, type], i) => (type === 'TIMESTAMP' || type === 'DOUBLE[]' ? `CAST($${i + 1} AS ${type})` : `$${i + 1}`)).join(', ');
+    await this.db.run('BEGIN TRANSACTION');
+    try {
+      await this.db.run('DELETE FROM trials WHERE trial_key = $1 AND fingerprint = $2', [row.trialKey, row.fingerprint]);
+      await this.db.run(`INSERT INTO trials VALUES (${placeholders})`, values);
+      await this.db.run('COMMIT');
+    } catch (e) {
+      await this.db.run('ROLLBACK');
+      throw e;
+    }
+  }
+
+  /** Every stored trial as typed rows, in the order they finished. */
+  async rows(): Promise<ResultRow[]> {
+    const reader = await this.db.runAndReadAll(`SELECT * FROM trials ORDER BY finished_at, trial_key`);
+    return reader.getRowObjectsJS().map((r) => {
+      const row: Record<string, unknown> = {};
+      for (const [key] of TRIAL_COLUMNS) {
+        const v = r[snakeCase(key)];
+        row[key] = v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v;
+      }
+      return row as unknown as ResultRow;
+    });
+  }
+
+  async environments(): Promise<Environment[]> {
+    const reader = await this.db.runAndReadAll('SELECT * FROM environments ORDER BY first_seen');
+    return reader.getRowObjectsJS().map((r) => ({
+      fingerprint: String(r['fingerprint']),
+      cpuModel: String(r['cpu_model']),
+      isa: String(r['isa']).split(' ').filter(Boolean),
+      logicalCores: Number(r['logical_cores']),
+      memoryGiB: Number(r['memory_gib']),
+      os: String(r['os']),
+      nodeVersion: String(r['node_version']),
+    }));
+  }
+
+  /**
+   * Writes every trial with its machine's description (CPU, ISA, cores, memory, OS, Node) using
+   * DuckDB's own writers: CSV with a header, Parquet, or a JSON array.
+   */
+  async exportTrials(format: 'csv' | 'parquet' | 'json', file: string): Promise<void> {
+    const options = { csv: 'FORMAT CSV, HEADER', parquet: 'FORMAT PARQUET', json: 'FORMAT JSON, ARRAY true' }[format];
+    // CSV has no list type: samples become one ';'-separated field there.
+    const samples = format === 'csv' ? `array_to_string(t.samples_ms, ';') AS samples_ms` : 't.samples_ms';
+    const columns = TRIAL_COLUMNS.map(([k]) => snakeCase(k)).map((c) => (c === 'samples_ms' ? samples : `t.${c}`));
+    const select = `SELECT ${columns.join(', ')}, e.cpu_model, e.isa, e.logical_cores, e.memory_gib, e.os, e.node_version
+      FROM trials t LEFT JOIN environments e USING (fingerprint) ORDER BY t.finished_at, t.trial_key`;
+    await this.db.run(`COPY (${select}) TO '${file.replace(/'/g, "''")}' (${options})`);
+  }
+
+  close(): void {
+    this.db.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { UserError } from '../src/errors.js';
+import { ResultStore } from '../src/store/index.js';
+import { fakeRow } from './fixtures/result-rows.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'formbench-store-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('results store', () => {
+  it('gives back every field of a stored row, raw samples included', async () => {
+    const store = await ResultStore.open(join(dir, 'a', 'results.duckdb'));
+    const row = { ...fakeRow({ model: 'standard/d10/w64', pattern: 'standard', depth: 10, width: 64, batch: 8, engine: 'ort', macs: 9.28e9 }), samplesMs: [1.25, 1.5, 1.125] };
+    await store.insert(row);
+    const [back] = await store.rows();
+    assert.deepEqual(back, row);
+    store.close();
+  });
+
+  it('keeps rows across reopening, and a re-measured trial replaces its row instead of duplicating it', async () => {
+    const path = join(dir, 'b', 'results.duckdb');
+    let store = await ResultStore.open(path);
+    const failed = fakeRow({ model: 'resnet50', batch: 1, engine: 'torch', macs: 4.1e9, status: 'failed' });
+    await store.insert(failed);
+    await store.insert(fakeRow({ model: 'resnet50', batch: 1, engine: 'ort', macs: 4.1e9 }));
+    store.close();
+    store = await ResultStore.open(path);
+    assert.deepEqual([...(await store.storedTrials('machine-a')).values()].sort(), ['failed', 'ok']);
+    await store.insert({ ...fakeRow({ model: 'resnet50', batch: 1, engine: 'torch', macs: 4.1e9 }), trialKey: failed.trialKey });
+    const rows = await store.rows();
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows.map((r) => r.status), ['ok', 'ok']);
+    assert.equal((await store.storedTrials('another-machine')).size, 0, 'trials are stored per machine fingerprint');
+    store.close();
+  });
+
+  it('exports CSV with a header, JSON and Parquet that DuckDB reads back', async () => {
+    const store = await ResultStore.open(join(dir, 'c', 'results.duckdb'));
+    await store.recordEnvironment({ fingerprint: 'machine-a', cpuModel: 'Test CPU', isa: ['AVX2', 'AVX-512F'], logicalCores: 2, memoryGiB: 24, os: 'linux', nodeVersion: 'v20' });
+    for (const batch of [1, 2, 4]) await store.insert(fakeRow({ model: 'mobilenet_v2', batch, engine: 'ort', macs: 3e8 * batch }));
+    await store.exportTrials('csv', join(dir, 'c.csv'));
+    await store.exportTrials('json', join(dir, 'c.json'));
+    await store.exportTrials('parquet', join(dir, 'c.parquet'));
+    store.close();
+    const csv = readFileSync(join(dir, 'c.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 4);
+    assert.match(csv[0]!, /^trial_key,fingerprint,study,.*median_ms/);
+    const json = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8')) as { batch: number; samples_ms: number[]; cpu_model: string; isa: string }[];
+    assert.deepEqual(json.map((r) => r.batch), [1, 2, 4]);
+    assert.equal(json[0]!.cpu_model, 'Test CPU', 'each row carries its machine');
+    assert.equal(json[0]!.isa, 'AVX2 AVX-512F');
+    assert.equal(json[0]!.samples_ms.length, 8);
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    const reader = await db.runAndReadAll(`SELECT count(*)::INTEGER AS n, sum(batch)::INTEGER AS b FROM read_parquet('${join(dir, 'c.parquet')}')`);
+    assert.deepEqual(reader.getRowObjectsJS(), [{ n: 3, b: 7 }]);
+  });
+
+  it('keeps the machine\'s measured peaks with its environment', async () => {
+    const store = await ResultStore.open(join(dir, 'p', 'results.duckdb'));
+    const env = { fingerprint: 'machine-p', cpuModel: 'Test CPU', isa: [], logicalCores: 2, memoryGiB: 24, os: 'linux', nodeVersion: 'v20' };
+    await store.recordEnvironment(env);
+    assert.equal(await store.peaks('machine-p'), undefined);
+    await store.recordPeaks('machine-p', { peakGflops: 310.5, bandwidthGBs: 21.5, method: 'MatMul and Add' });
+    assert.deepEqual(await store.peaks('machine-p'), { peakGflops: 310.5, bandwidthGBs: 21.5, method: 'MatMul and Add' });
+    store.close();
+  });
+
+  it('refuses a file that is not a DuckDB database with a user error', async () => {
+    const path = join(dir, 'not-a-db.duckdb');
+    writeFileSync(path, 'this is not a database');
+    await assert.rejects(ResultStore.open(path), (e: unknown) => e instanceof UserError && /cannot open results store/.test(e.message));
+    assert.equal(readFileSync(path, 'utf8'), 'this is not a database', 'the file is left as it was');
+  });
+
+  it('a folder without a store is a user error', async () => {
+    await assert.rejects(ResultStore.openFolder(join(dir, 'empty')), (e: unknown) => e instanceof UserError && /no results/.test(e.message));
+  });
+});
