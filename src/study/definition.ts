@@ -1,0 +1,55 @@
+import type { TimingBudget } from '../measure/protocol.js';
+
+/**
+ * A study: named sweeps, each a grid of models × batches × engines, measured with one budget.
+ * Presets and user YAML files both become this.
+ */
+export interface Study {
+  name: string;
+  description: string;
+  sweeps: Sweep[];
+  /** Engine label the speed-ups are relative to; default: the first native engine in the study. */
+  baseline?: string;
+  /** Engine whose outputs every trial is checked against. */
+  reference: string;
+}
+
+export interface Sweep {
+  /** What this part reproduces, e.g. `depth` (the seed paper's Figure 1). */
+  name: string;
+  models: string[];
+  /** Engine choices as written: `ort`, `ort:opt=disabled`, `torch:mode=jit-frozen`. */
+  engines: string[];
+  batches: number[];
+  /** Each trial is measured this many times (separate workers), stored as separate rows. */
+  repetitions: number;
+  inputSeed: number;
+  budget: TimingBudget;
+  /** Also count each trial's hardware (perf) or simulated (cachegrind) counters per inference. */
+  counters?: CounterPlan;
+}
+
+export interface CounterPlan {
+  /** `perf`: the CPU's counters; `simulate`: cachegrind with the named or written cache geometry. */
+  mode: 'perf' | 'simulate';
+  /** A preset (`paper`, `host`) or `<size>,<assoc>,<line>`; simulation only. */
+  geometry?: string;
+  /** Counted inferences per trial (after one uncounted warm-up). */
+  inferences: number;
+  /** Limit for one trial's counting, both simulated runs included. */
+  timeoutMs: number;
+}
+
+/** Two counted inferences: differencing against a run with none leaves per-inference figures. */
+export const DEFAULT_COUNTED_INFERENCES = 2;
+/** Simulation runs tens to a thousand times slower than the CPU: minutes per trial. */
+export const DEFAULT_COUNTER_TIMEOUT_MS = 15 * 60_000;
+
+/** Budget for study trials: 8 runs is the fewest that give a 95% interval of the median. */
+export const STUDY_BUDGET: TimingBudget = {
+  targetCiRelative: 0.02,
+  timedBudgetMs: 2_000,
+  warmupBudgetMs: 1_000,
+  minRuns: 8,
+  maxRuns: 1_000,
+};

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { analyzeGraph } from '../analysis/index.js';
+import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
+import type { TimingBudget } from '../measure/protocol.js';
+import { resolveModel } from '../model/index.js';
+import { isPatternSpec, parsePatternSpec } from '../zoo/index.js';
+import type { CounterPlan, Study } from './definition.js';
+
+/** What a stored row says about its model, known before anything runs. */
+export interface ModelFacts {
+  spec: string;
+  kind: 'pattern' | 'network' | 'file';
+  pattern: string | null;
+  depth: number | null;
+  width: number | null;
+  resolution: number | null;
+  /** Static cost of one sample; a batch of b costs b times as much. */
+  macsPerSample: number;
+  flopsPerSample: number;
+  params: number;
+  weightBytes: number;
+  activationBytesPerSample: number;
+}
+
+export interface PlannedTrial {
+  /** Stable identity of the trial on one machine, used to resume. */
+  key: string;
+  sweep: string;
+  model: ModelFacts;
+  batch: number;
+  choice: EngineChoice;
+  repetition: number;
+  inputSeed: number;
+  budget: TimingBudget;
+  /** FLOPs per byte moved at this batch (the analysis's byte model), for the roofline. */
+  arithmeticIntensity: number;
+  /** Count this trial's hardware or simulated counters too. */
+  counters?: CounterPlan;
+  /** A rough guess for the plan and the ETA, from MACs and a per-engine rate. */
+  estimatedSeconds: number;
+}
+
+export interface StudyPlan {
+  study: Study;
+  trials: PlannedTrial[];
+  reference: EngineChoice;
+  /** Engine label the speed-ups are relative to. */
+  baseline: string;
+}
+
+/**
+ * Expands a study into its trials, checking every model and engine before anything runs so a
+ * typo fails in a second, not an hour in. A trial listed by two sweeps runs once.
+ */
+export function planStudy(study: Study): StudyPlan {
+  const facts = new Map<string, ModelFacts>();
+  const intensity = new Map<string, number>();
+  const intensityAt = (spec: string, batch: number): number => {
+    const k = `${spec}|${batch}`;
+    if (!intensity.has(k)) intensity.set(k, analyzeGraph(resolveModel(spec).graph, { batch }).arithmeticIntensity);
+    return intensity.get(k)!;
+  };
+  const trials: PlannedTrial[] = [];
+  const seen = new Set<string>();
+  for (const sweep of study.sweeps) {
+    const choices = sweep.engines.map(parseEngineChoice);
+    for (const spec of sweep.models) {
+      if (!facts.has(spec)) facts.set(spec, modelFacts(spec));
+      const model = facts.get(spec)!;
+      for (const batch of sweep.batches) {
+        for (const choice of choices) {
+          for (let repetition = 0; repetition < sweep.repetitions; repetition++) {
+            const key = trialKey(model.spec, batch, choice, sweep.inputSeed, repetition, sweep.counters);
+            if (seen.has(key)) continue;
+            seen.add(key);
+            const estimatedSeconds = estimateSeconds(model.macsPerSample * batch, choice.engine.name, sweep.budget) + (sweep.counters ? estimateCounterSeconds(model.macsPerSample * batch, sweep.counters) : 0);
+            trials.push({ key, sweep: sweep.name, model, batch, choice, repetition, inputSeed: sweep.inputSeed, budget: sweep.budget, arithmeticIntensity: intensityAt(spec, batch), ...(sweep.counters ? { counters: sweep.counters } : {}), estimatedSeconds });
+          }
+        }
+      }
+    }
+  }
+  const reference = parseEngineChoice(study.reference);
+  const labels = [...new Set(trials.map((t) => t.choice.label))];
+  const baseline = study.baseline ? parseEngineChoice(study.baseline).label : (trials.find((t) => t.choice.engine.role === 'native')?.choice.label ?? labels[0]!);
+  return { study, trials, reference, baseline };
+}
+
+function modelFacts(spec: string): ModelFacts {
+  const model = resolveModel(spec);
+  const cost = analyzeGraph(model.graph, { batch: 1 });
+  const pattern = isPatternSpec(model.spec) ? parsePatternSpec(model.spec) : undefined;
+  const input = model.graph.inputs[0]?.type.shape;
+  const resolution = pattern?.resolution ?? (typeof input?.[2] === 'number' ? input[2] : null);
+  return {
+    spec: model.spec,
+    kind: pattern ? 'pattern' : model.source === 'zoo' ? 'network' : 'file',
+    pattern: pattern?.pattern ?? null,
+    depth: pattern?.depth ?? null,
+    width: pattern?.width ?? null,
+    resolution,
+    macsPerSample: cost.macs,
+    flopsPerSample: cost.flops,
+    params: cost.params,
+    weightBytes: cost.weightBytes,
+    activationBytesPerSample: cost.activationBytes,
+  };
+}
+
+/** A file model's identity includes its size and modification time: an edited file is a new model. */
+function trialKey(spec: string, batch: number, choice: EngineChoice, inputSeed: number, repetition: number, counters?: CounterPlan): string {
+  let file: string | undefined;
+  try {
+    if (!isPatternSpec(spec) && /\.(onnx|json)$/i.test(spec)) {
+      const s = statSync(spec);
+      file = `${s.size}:${s.mtimeMs}`;
+    }
+  } catch {
+    // A missing file has already failed in resolveModel.
+  }
+  const options = Object.entries(choice.options).sort(([a], [b]) => a.localeCompare(b));
+  const identity = JSON.stringify({ spec, file, batch, engine: choice.engine.name, options, inputSeed, repetition, ...(counters ? { counters } : {}) });
+  return createHash('sha256').update(identity).digest('hex').slice(0, 20);
+}
+
+/**
+ * Rough rates (MACs per second on a 2-core AVX-512 VM, measured on pattern networks) and per-trial
+ * start-up costs. Only the plan and the ETA use them; the ETA corrects itself as trials finish.
+ */
+const ENGINE_GMACS_PER_S: Record<string, number> = { ort: 55, 'ort-wasm': 15, torch: 14, 'tfjs-wasm': 4, 'tfjs-cpu': 0.15 };
+const ENGINE_STARTUP_S: Record<string, number> = { torch: 2.5 };
+
+export function estimateSeconds(macs: number, engine: string, budget: TimingBudget): number {
+  const runS = macs / ((ENGINE_GMACS_PER_S[engine] ?? 10) * 1e9);
+  const warmupS = Math.min(budget.warmupBudgetMs / 1000, 10 * runS) + runS;
+  const timedS = Math.max(budget.minRuns * runS, Math.min(budget.timedBudgetMs / 1000, 30 * runS));
+  // Start-up, model load, and the reference engine's one run for the same model and batch.
+  return (ENGINE_STARTUP_S[engine] ?? 0.8) + 2 * runS + warmupS + timedS;
+}
+
+/**
+ * Counting under cachegrind runs the model twice (with and without the counted inferences) at
+ * roughly a thousandth of native speed, after Node and the engine start under the simulator.
+ */
+function estimateCounterSeconds(macs: number, plan: CounterPlan): number {
+  if (plan.mode === 'perf') return 2 + (plan.inferences + 1) * (macs / 50e9);
+  const simulatedGmacsPerS = 0.05;
+  return 60 + (2 * 1 + plan.inferences) * (macs / 1e9 / simulatedGmacsPerS);
+}

@@ -1,0 +1,101 @@
+import { UserError } from '../errors.js';
+import { PATTERNS } from '../zoo/index.js';
+import { STUDY_BUDGET, type Study, type Sweep } from './definition.js';
+
+/**
+ * The built-in studies: the seed paper's experiments sized for a 2-core machine. Engines are
+ * chosen from what runs here: the native framework is PyTorch where it is installed (the paper's
+ * native framework), otherwise TensorFlow.js on WebAssembly; acceleration is onnxruntime.
+ */
+export interface PresetEngines {
+  native: string;
+  accelerated: string;
+  /** Why an engine the paper would use is not in the study (e.g. torch missing). */
+  notes: string[];
+}
+
+export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
+  depth: "latency vs depth: 6 patterns × depth 10–50 × batch 1/8/16/32 at width 64 (the seed paper's Figure 1)",
+  width: "latency vs width: 6 patterns × width 32–512 at depth 10, 112×112 input, batch 1 (Figure 2)",
+  networks: 'reference networks at batch 1, DARTS also on PyTorch\'s oneDNN path (Figure 5)',
+  quick: 'a representative subset of depth, width and networks (about 10 minutes on 2 cores)',
+  paper: 'depth, width and networks together',
+};
+
+export function isPresetName(name: string): name is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(name);
+}
+
+const DEPTHS = [10, 20, 30, 40, 50];
+const WIDTHS = [32, 64, 128, 256, 512];
+/**
+ * The width series runs at depth 10 and 112×112 input: width 512 costs 4× width 256 in MACs, so at
+ * 224×224 and depth 10 a standard w512 network is 74 GMACs (seconds per run on 2 cores); at 112×112
+ * it is 18.5 GMACs and the whole series stays within minutes while keeping the 28×28 body maps
+ * that make wide layers compute-bound.
+ */
+const WIDTH_SERIES_DEPTH = 10;
+const WIDTH_SERIES_RESOLUTION = 112;
+const NETWORKS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50_32x4d', 'resnext101_32x8d', 'mobilenet_v2', 'inception_v3', 'darts', 'nasnet-a-large'];
+const QUICK_NETWORKS = ['resnet50', 'mobilenet_v2', 'darts'];
+/** The seed paper's "Optimized DARTS": DARTS on the native framework's oneDNN path. */
+const OPTIMIZED_NATIVE = 'torch:mode=jit-frozen';
+
+const patternModels = (depths: number[], widths: number[], resolution?: number): string[] =>
+  PATTERNS.flatMap((p) => depths.flatMap((d) => widths.map((w) => `${p}/d${d}/w${w}${resolution ? `/r${resolution}` : ''}`)));
+
+function sweep(name: string, models: string[], engines: string[], batches: number[], budget = STUDY_BUDGET): Sweep {
+  return { name, models, engines, batches, repetitions: 1, inputSeed: 1, budget };
+}
+
+function depthSweep(e: PresetEngines, depths: number[], batches: number[]): Sweep {
+  return sweep('depth', patternModels(depths, [64]), [e.native, e.accelerated], batches);
+}
+
+function widthSweep(e: PresetEngines, widths: number[]): Sweep {
+  return sweep('width', patternModels([WIDTH_SERIES_DEPTH], widths, WIDTH_SERIES_RESOLUTION), [e.native, e.accelerated], [1]);
+}
+
+function networkSweeps(e: PresetEngines, networks: string[]): Sweep[] {
+  const sweeps = [sweep('networks', networks, [e.native, e.accelerated], [1])];
+  if (e.native === 'torch' && networks.includes('darts')) sweeps.push(sweep('networks', ['darts'], [OPTIMIZED_NATIVE], [1]));
+  return sweeps;
+}
+
+export function presetStudy(name: PresetName, engines: PresetEngines): Study {
+  const sweeps: Record<PresetName, () => Sweep[]> = {
+    depth: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32])],
+    width: () => [widthSweep(engines, WIDTHS)],
+    networks: () => networkSweeps(engines, NETWORKS),
+    quick: () => [
+      depthSweep(engines, [10, 30, 50], [1, 8]),
+      widthSweep(engines, [32, 128, 512]),
+      ...networkSweeps(engines, QUICK_NETWORKS),
+    ],
+    paper: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32]), widthSweep(engines, WIDTHS), ...networkSweeps(engines, NETWORKS)],
+  };
+  return {
+    name,
+    description: PRESET_DESCRIPTIONS[name],
+    sweeps: sweeps[name](),
+    baseline: engines.native,
+    reference: 'ort:opt=disabled',
+  };
+}
+
+/** The native framework and the accelerated engine a preset uses, from the engines available here. */
+export function presetEngines(available: Map<string, { available: boolean; reason?: string }>): PresetEngines {
+  const notes: string[] = [];
+  const usable = (name: string) => available.get(name)?.available === true;
+  if (!usable('ort')) throw new UserError(`onnxruntime (ort) is not available: ${available.get('ort')?.reason ?? 'unknown'}`, "run 'formbench engines' to see why; the presets need it as the accelerated engine");
+  let native = 'torch';
+  if (!usable('torch')) {
+    notes.push(`torch is not available (${available.get('torch')?.reason ?? 'unknown'}): TensorFlow.js on WebAssembly stands in as the native framework, and DARTS is not run on oneDNN`);
+    native = 'tfjs-wasm';
+    if (!usable('tfjs-wasm')) throw new UserError('no native framework is available (neither torch nor tfjs-wasm)', "run 'formbench engines' to see why");
+  }
+  return { native, accelerated: 'ort', notes };
+}
