@@ -1,0 +1,183 @@
+import { median } from '../measure/stats.js';
+import type { ResultRow, StoredPeaks } from '../store/index.js';
+
+/** One measured point: a model at a batch on an engine (repetitions merged). */
+export interface LatencyPoint {
+  model: string;
+  kind: ResultRow['modelKind'];
+  pattern: string | null;
+  depth: number | null;
+  width: number | null;
+  resolution: number | null;
+  batch: number;
+  engine: string;
+  role: string;
+  medianMs: number;
+  /** 95% interval of the median; absent where too few runs gave one. */
+  ciLowMs: number | null;
+  ciHighMs: number | null;
+  macs: number;
+  /** Counters per inference where the trial counted them (perf or simulated). */
+  counters?: PointCounters;
+  /** The stored trials behind the point. */
+  trialKeys: string[];
+}
+
+export interface PointCounters {
+  simulated: boolean;
+  /** The simulated cache, as written (e.g. `paper`: the seed paper's 4 MB last-level cache). */
+  geometry?: string;
+  llcMisses: number | null;
+  instructions: number | null;
+  branchMisses: number | null;
+}
+
+/** The counters stored with a trial (JSON), if it counted any successfully. */
+function pointCounters(row: ResultRow): PointCounters | undefined {
+  if (!row.counters) return undefined;
+  const c = JSON.parse(row.counters) as { status: string; simulated?: boolean; geometry?: { name?: string; ll?: { sizeBytes: number } }; llcMissesPerInference?: number | null; instructionsPerInference?: number | null; branchMissesPerInference?: number | null };
+  if (c.status !== 'ok') return undefined;
+  const geometry = c.geometry ? `${c.geometry.name ?? 'custom'}${c.geometry.ll ? `, ${(c.geometry.ll.sizeBytes / 2 ** 20).toFixed(c.geometry.ll.sizeBytes % 2 ** 20 ? 2 : 0)} MiB last-level cache` : ''}` : undefined;
+  return { simulated: c.simulated === true, ...(geometry ? { geometry } : {}), llcMisses: c.llcMissesPerInference ?? null, instructions: c.instructionsPerInference ?? null, branchMisses: c.branchMissesPerInference ?? null };
+}
+
+export interface SpeedupPoint {
+  model: string;
+  kind: ResultRow['modelKind'];
+  pattern: string | null;
+  depth: number | null;
+  width: number | null;
+  resolution: number | null;
+  batch: number;
+  engine: string;
+  baseline: string;
+  /** baseline median / engine median: above 1 means the engine is faster. */
+  speedup: number;
+  /** From the two medians' intervals: slowest and fastest combination. */
+  low: number | null;
+  high: number | null;
+  trialKeys: string[];
+}
+
+export interface ReportData {
+  study: string;
+  fingerprint: string;
+  baseline: string;
+  rows: ResultRow[];
+  points: LatencyPoint[];
+  speedups: SpeedupPoint[];
+  /** Rows of other machines in the same store: kept, but not mixed into this report. */
+  otherMachineRows: number;
+  /** This machine's measured peaks, if the study measured them. */
+  peaks?: StoredPeaks;
+  /** Successful trials whose median is known to less than ±NOISY_CI (or not at all): a busy machine. */
+  noisy: ResultRow[];
+}
+
+/** Half-width of the median's 95% interval, relative to it, above which a trial is called noisy. */
+export const NOISY_CI = 0.1;
+
+export function isNoisy(r: ResultRow): boolean {
+  if (r.status !== 'ok' || r.medianMs === null) return false;
+  if (r.ciLowMs === null || r.ciHighMs === null) return true;
+  return (r.ciHighMs - r.ciLowMs) / 2 / r.medianMs > NOISY_CI;
+}
+
+/**
+ * Turns stored rows into what the figures plot. Only one machine's rows are compared (the most
+ * recent fingerprint); failed and mismatched trials are listed in the report but never plotted.
+ */
+export function reportData(all: ResultRow[], baseline?: string): ReportData {
+  if (all.length === 0) throw new Error('no rows to report');
+  const latest = [...all].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1)!;
+  const rows = all.filter((r) => r.fingerprint === latest.fingerprint);
+  const points = mergeRepetitions(rows.filter((r) => r.status === 'ok' && r.medianMs !== null));
+  const base = baseline ?? points.find((p) => p.role === 'native')?.engine ?? points[0]?.engine ?? '';
+  return { study: latest.study, fingerprint: latest.fingerprint, baseline: base, rows, points, speedups: speedupsOver(points, base), otherMachineRows: all.length - rows.length, noisy: rows.filter(isNoisy) };
+}
+
+function mergeRepetitions(rows: ResultRow[]): LatencyPoint[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const r of rows) {
+    const k = `${r.model}|${r.batch}|${r.engine}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const r = g[0]!;
+    const lows = g.map((x) => x.ciLowMs).filter((v): v is number => v !== null);
+    const highs = g.map((x) => x.ciHighMs).filter((v): v is number => v !== null);
+    return {
+      model: r.model,
+      kind: r.modelKind,
+      pattern: r.pattern,
+      depth: r.depth,
+      width: r.width,
+      resolution: r.resolution,
+      batch: r.batch,
+      engine: r.engine,
+      role: r.engineRole,
+      // Repetitions in separate workers: the median of their medians, the widest interval.
+      medianMs: median(g.map((x) => x.medianMs!)),
+      ciLowMs: lows.length === g.length ? Math.min(...lows) : null,
+      ciHighMs: highs.length === g.length ? Math.max(...highs) : null,
+      macs: r.macs,
+      ...(pointCounters(r) ? { counters: pointCounters(r)! } : {}),
+      trialKeys: g.map((x) => x.trialKey),
+    };
+  });
+}
+
+function speedupsOver(points: LatencyPoint[], baseline: string): SpeedupPoint[] {
+  const base = new Map(points.filter((p) => p.engine === baseline).map((p) => [`${p.model}|${p.batch}`, p]));
+  return points.flatMap((p) => {
+    const b = base.get(`${p.model}|${p.batch}`);
+    if (!b || p.engine === baseline) return [];
+    const interval = b.ciLowMs !== null && b.ciHighMs !== null && p.ciLowMs !== null && p.ciHighMs !== null;
+    return [
+      {
+        model: p.model,
+        kind: p.kind,
+        pattern: p.pattern,
+        depth: p.depth,
+        width: p.width,
+        resolution: p.resolution,
+        batch: p.batch,
+        engine: p.engine,
+        baseline,
+        speedup: b.medianMs / p.medianMs,
+        low: interval ? b.ciLowMs! / p.ciHighMs! : null,
+        high: interval ? b.ciHighMs! / p.ciLowMs! : null,
+        trialKeys: [...b.trialKeys, ...p.trialKeys],
+      },
+    ];
+  });
+}
+
+/**
+ * The pattern points of a depth series: the (width, resolution) with the most distinct depths,
+ * so that a study mixing a depth sweep and a width sweep plots each against its own axis.
+ */
+export function depthSeries(points: LatencyPoint[]): LatencyPoint[] {
+  return largestSeries(points, (p) => `${p.width}|${p.resolution}`, (p) => p.depth!);
+}
+
+/** The pattern points of a width series at one batch: the (depth, resolution) with the most widths. */
+export function widthSeries(points: LatencyPoint[]): LatencyPoint[] {
+  const batch = Math.min(...points.filter((p) => p.kind === 'pattern').map((p) => p.batch));
+  return largestSeries(points.filter((p) => p.batch === batch), (p) => `${p.depth}|${p.resolution}`, (p) => p.width!);
+}
+
+function largestSeries<T extends { kind: string }>(points: T[], group: (p: T) => string, axis: (p: T) => number): T[] {
+  const groups = new Map<string, T[]>();
+  for (const p of points.filter((x) => x.kind === 'pattern')) groups.set(group(p), [...(groups.get(group(p)) ?? []), p]);
+  let best: T[] = [];
+  let bestCount = 1;
+  for (const g of groups.values()) {
+    const count = new Set(g.map(axis)).size;
+    if (count > bestCount) {
+      best = g;
+      bestCount = count;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,342 @@
+import { pearson, spearman } from '../measure/stats.js';
+import { PATTERNS } from '../zoo/index.js';
+import { depthSeries, widthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+import type { FigureSpec } from './render.js';
+
+/** A table of a figure's numbers, written beside it as CSV and Markdown. */
+export interface Table {
+  columns: string[];
+  rows: (string | number | null)[][];
+}
+
+export interface Figure {
+  /** File name stem: figures/<id>.svg and .png, tables/<id>.csv and .md. */
+  id: string;
+  title: string;
+  caption: string;
+  spec: FigureSpec;
+  table: Table;
+}
+
+const PATTERN_ORDER = [...PATTERNS] as string[];
+const fmt = (v: number | null, digits = 3): number | null => (v === null ? null : Number(v.toPrecision(digits + 1)));
+const ms = (p: LatencyPoint) => ({ ms: p.medianMs, lo: p.ciLowMs, hi: p.ciHighMs });
+
+/** Every figure the data supports, in the report's order; a figure without data is left out. */
+export function buildFigures(data: ReportData): Figure[] {
+  return [latencyVsDepth(data), latencyVsWidth(data), networkSpeedups(data), latencyVsMacs(data), speedupHeatmap(data), roofline(data), missesVsDepth(data), missesVsWidth(data), missesVsLatency(data)].filter(
+    (f): f is Figure => f !== undefined,
+  );
+}
+
+const latencyTable = (points: LatencyPoint[]): Table => ({
+  columns: ['model', 'batch', 'engine', 'median ms', 'CI low ms', 'CI high ms', 'GMACs'],
+  rows: points.map((p) => [p.model, p.batch, p.engine, fmt(p.medianMs), fmt(p.ciLowMs), fmt(p.ciHighMs), fmt(p.macs / 1e9)]),
+});
+
+/** Lines per pattern (colour) and engine (dash), with the median's 95% interval as error bars. */
+const LATENCY_AXIS = { field: 'ms', title: 'median latency (ms, log)' };
+
+function lineLayers(x: { field: string; title: string; scale?: object; axisValues: number[] }, yAxis = LATENCY_AXIS, errorBars = true): object[] {
+  const xEnc = { field: x.field, type: 'quantitative', title: x.title, scale: x.scale ?? { zero: false }, axis: { values: x.axisValues } };
+  const y = { field: yAxis.field, type: 'quantitative', scale: { type: 'log', nice: false }, title: yAxis.title };
+  const color = { field: 'pattern', type: 'nominal', sort: PATTERN_ORDER, title: 'pattern' };
+  return [
+    { mark: { type: 'line', point: { size: 30 } }, encoding: { x: xEnc, y, color, strokeDash: { field: 'engine', type: 'nominal', title: 'engine' }, shape: { field: 'engine', type: 'nominal', title: 'engine' } } },
+    ...(errorBars ? [{ transform: [{ filter: 'datum.lo != null' }], mark: { type: 'errorbar', ticks: true }, encoding: { x: xEnc, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } }] : []),
+  ];
+}
+
+function latencyVsDepth(data: ReportData): Figure | undefined {
+  const points = depthSeries(data.points);
+  if (points.length === 0) return undefined;
+  const depths = [...new Set(points.map((p) => p.depth!))].sort((a, b) => a - b);
+  const batches = [...new Set(points.map((p) => p.batch))].sort((a, b) => a - b);
+  const engines = [...new Set(points.map((p) => p.engine))];
+  const values = points.map((p) => ({ pattern: p.pattern, depth: p.depth, batch: `batch ${p.batch}`, engine: p.engine, ...ms(p) }));
+  return {
+    id: 'latency-vs-depth',
+    title: 'Latency vs depth',
+    caption: `Median latency of the six design patterns at width ${points[0]!.width} and ${points[0]!.resolution}×${points[0]!.resolution} input, depth ${depths[0]}–${depths.at(-1)}, one panel per batch size; ${engines.join(' vs ')} (the seed paper's Figure 1). Error bars: 95% interval of the median.`,
+    spec: {
+      data: { values },
+      facet: { column: { field: 'batch', type: 'ordinal', sort: batches.map((b) => `batch ${b}`), title: null } },
+      spec: { width: 210, height: 240, layer: lineLayers({ field: 'depth', title: 'depth (blocks)', axisValues: depths }) },
+      resolve: { scale: { y: 'independent' } },
+      title: { text: 'Latency vs depth', subtitle: `${engines.join(' vs ')}, width ${points[0]!.width}` },
+    } as unknown as FigureSpec,
+    table: latencyTable(points),
+  };
+}
+
+function latencyVsWidth(data: ReportData): Figure | undefined {
+  const points = widthSeries(data.points);
+  if (points.length === 0) return undefined;
+  const widths = [...new Set(points.map((p) => p.width!))].sort((a, b) => a - b);
+  const engines = [...new Set(points.map((p) => p.engine))];
+  const values = points.map((p) => ({ pattern: p.pattern, width: p.width, engine: p.engine, ...ms(p) }));
+  return {
+    id: 'latency-vs-width',
+    title: 'Latency vs width',
+    caption: `Median latency of the six design patterns at depth ${points[0]!.depth}, ${points[0]!.resolution}×${points[0]!.resolution} input, batch ${points[0]!.batch}, width ${widths[0]}–${widths.at(-1)} (the seed paper's Figure 2), one panel per engine with a shared axis.`,
+    spec: {
+      data: { values },
+      facet: { column: { field: 'engine', type: 'nominal', sort: engines, title: null } },
+      spec: { width: 260, height: 240, layer: lineLayers({ field: 'width', title: 'width (channels, log₂)', scale: { type: 'log', base: 2 }, axisValues: widths }) },
+      title: { text: 'Latency vs width', subtitle: `depth ${points[0]!.depth}, batch ${points[0]!.batch}` },
+    } as unknown as FigureSpec,
+    table: latencyTable(points),
+  };
+}
+
+const speedupTable = (s: SpeedupPoint[]): Table => ({
+  columns: ['model', 'batch', 'engine', 'baseline', 'speed-up', 'low', 'high'],
+  rows: s.map((x) => [x.model, x.batch, x.engine, x.baseline, fmt(x.speedup), fmt(x.low), fmt(x.high)]),
+});
+
+function networkSpeedups(data: ReportData): Figure | undefined {
+  const s = data.speedups.filter((x) => x.kind !== 'pattern' && x.batch === 1);
+  if (s.length === 0) return undefined;
+  const order = [...new Set([...s].sort((a, b) => a.speedup - b.speedup).map((x) => x.model))];
+  const values = s.map((x) => ({ model: x.model, engine: x.engine, speedup: x.speedup, low: x.low, high: x.high }));
+  const x = { field: 'model', type: 'nominal', sort: order, title: null, axis: { labelAngle: -35 } };
+  return {
+    id: 'network-speedups',
+    title: 'Speed-up of the networks',
+    caption: `Speed-up over ${data.baseline} (its median latency / the engine's) of each reference or user network at batch 1 (the seed paper's Figure 5). Bars above the line at 1 are faster than ${data.baseline}; error bars combine both medians' 95% intervals.`,
+    spec: {
+      data: { values },
+      width: { step: 34 },
+      height: 260,
+      layer: [
+        { mark: 'bar', encoding: { x, xOffset: { field: 'engine' }, y: { field: 'speedup', type: 'quantitative', title: `speed-up over ${data.baseline} (×)` }, color: { field: 'engine', type: 'nominal', title: 'engine' } } },
+        { transform: [{ filter: 'datum.low != null' }], mark: { type: 'errorbar', ticks: true, color: '#222' }, encoding: { x, xOffset: { field: 'engine' }, y: { field: 'low', type: 'quantitative', title: `speed-up over ${data.baseline} (×)` }, y2: { field: 'high' } } },
+        { data: { values: [{ one: 1 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#444' }, encoding: { y: { field: 'one', type: 'quantitative' } } },
+      ],
+      title: { text: 'Speed-up of the networks', subtitle: `over ${data.baseline}, batch 1` },
+    } as unknown as FigureSpec,
+    table: speedupTable(s),
+  };
+}
+
+/** Per engine: how well MACs predict latency (Pearson on the values, Spearman on their ranks). */
+export function macCorrelations(points: LatencyPoint[]): { engine: string; n: number; pearson?: number; spearman?: number }[] {
+  return [...new Set(points.map((p) => p.engine))].map((engine) => {
+    const ps = points.filter((p) => p.engine === engine);
+    const xs = ps.map((p) => p.macs);
+    const ys = ps.map((p) => p.medianMs);
+    const r = pearson(xs, ys);
+    const rho = spearman(xs, ys);
+    return { engine, n: ps.length, ...(r !== undefined ? { pearson: r } : {}), ...(rho !== undefined ? { spearman: rho } : {}) };
+  });
+}
+
+function latencyVsMacs(data: ReportData): Figure | undefined {
+  if (data.points.length < 3) return undefined;
+  const corr = new Map(macCorrelations(data.points).map((c) => [c.engine, c]));
+  const panel = (engine: string) => {
+    const c = corr.get(engine)!;
+    return `${engine}: r = ${c.pearson?.toFixed(3) ?? 'n/a'}, ρ = ${c.spearman?.toFixed(3) ?? 'n/a'}, n = ${c.n}`;
+  };
+  const values = data.points.map((p) => ({ panel: panel(p.engine), gmacs: p.macs / 1e9, ms: p.medianMs, family: p.pattern ?? (p.kind === 'network' ? 'reference network' : 'user model'), model: p.model, batch: p.batch }));
+  return {
+    id: 'latency-vs-macs',
+    title: 'Latency vs MACs',
+    caption: 'Every measured trial: latency against its multiply-accumulates (batch included), one panel per engine, with the Pearson correlation of the values and the Spearman correlation of their ranks. Points far from the trend are where MACs stop predicting latency.',
+    spec: {
+      data: { values },
+      facet: { field: 'panel', type: 'nominal', title: null, header: { labelLimit: 0 } },
+      columns: 2,
+      spec: {
+        width: 300,
+        height: 240,
+        mark: { type: 'point', filled: true, opacity: 0.75, size: 36 },
+        encoding: {
+          x: { field: 'gmacs', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'GMACs per run (log)' },
+          y: { field: 'ms', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'median latency (ms, log)' },
+          color: { field: 'family', type: 'nominal', sort: [...PATTERN_ORDER, 'reference network', 'user model'], title: 'model' },
+          tooltip: [{ field: 'model' }, { field: 'batch' }, { field: 'ms', format: '.3f' }, { field: 'gmacs', format: '.3f' }],
+        },
+      },
+      title: { text: 'Latency vs MACs', subtitle: 'r: Pearson correlation of the values; ρ: Spearman correlation of their ranks' },
+    } as unknown as FigureSpec,
+    table: latencyTable(data.points),
+  };
+}
+
+function speedupHeatmap(data: ReportData): Figure | undefined {
+  const series = new Set(depthSeries(data.points).map((p) => p.model));
+  const s = data.speedups.filter((x) => series.has(x.model));
+  if (s.length === 0) return undefined;
+  const batches = [...new Set(s.map((x) => x.batch))].sort((a, b) => a - b);
+  const values = s.map((x) => ({ pattern: x.pattern, depth: x.depth, batch: `batch ${x.batch}`, engine: x.engine, speedup: x.speedup, label: `${x.speedup.toFixed(1)}×` }));
+  const engines = [...new Set(s.map((x) => x.engine))];
+  return {
+    id: 'speedup-heatmap',
+    title: 'Speed-up by pattern and depth',
+    caption: `Speed-up over ${data.baseline} of each design pattern at each depth (width ${s[0]!.width}), one panel per batch size${engines.length > 1 ? ' and a row per engine' : ''}. Darker is a larger gain.`,
+    spec: {
+      data: { values },
+      facet: { column: { field: 'batch', type: 'ordinal', sort: batches.map((b) => `batch ${b}`), title: null }, ...(engines.length > 1 ? { row: { field: 'engine', type: 'nominal', title: null } } : {}) },
+      spec: {
+        width: 170,
+        height: 170,
+        encoding: { x: { field: 'depth', type: 'ordinal', title: 'depth', axis: { labelAngle: 0 } }, y: { field: 'pattern', type: 'nominal', sort: PATTERN_ORDER, title: null } },
+        layer: [
+          { mark: 'rect', encoding: { color: { field: 'speedup', type: 'quantitative', scale: { scheme: 'blues', zero: false }, title: 'speed-up (×)' } } },
+          { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label' }, color: { condition: { test: `datum.speedup > ${heatmapTextThreshold(s)}`, value: 'white' }, value: '#222' } } },
+        ],
+      },
+      title: { text: 'Speed-up by pattern and depth', subtitle: `${engines.join(', ')} over ${data.baseline}` },
+    } as unknown as FigureSpec,
+    table: speedupTable(s),
+  };
+}
+
+/** White labels on the darker half of the colour scale. */
+function heatmapTextThreshold(s: SpeedupPoint[]): number {
+  const values = s.map((x) => x.speedup);
+  return (Math.min(...values) + Math.max(...values)) / 2;
+}
+
+/** Where the counted misses come from, for captions: the CPU's counters or a named simulated cache. */
+function missesSource(points: LatencyPoint[]): string {
+  const p = points.find((x) => x.counters);
+  if (!p?.counters) return '';
+  return p.counters.simulated ? `simulated by cachegrind (${p.counters.geometry ?? 'custom geometry'}; valgrind runs the AVX2, not AVX-512, code paths)` : 'counted by perf (the CPU\'s own counters)';
+}
+
+const missesSubtitle = (points: LatencyPoint[]): string => (points.some((p) => p.counters?.simulated) ? `simulated: ${points.find((p) => p.counters)!.counters!.geometry ?? 'cachegrind'}` : 'perf: the CPU\'s counters');
+
+const MISSES_AXIS = { field: 'misses', title: 'last-level cache misses per inference (log)' };
+
+const missesTable = (points: LatencyPoint[]): Table => ({
+  columns: ['model', 'batch', 'engine', 'LLC misses / inference', 'instructions / inference', 'branch misses / inference', 'median ms', 'GMACs'],
+  rows: points.map((p) => [p.model, p.batch, p.engine, p.counters!.llcMisses, p.counters!.instructions, p.counters!.branchMisses, fmt(p.medianMs), fmt(p.macs / 1e9)]),
+});
+
+const counted = (points: LatencyPoint[]) => points.filter((p) => p.counters?.llcMisses != null);
+
+function missesVsDepth(data: ReportData): Figure | undefined {
+  const points = depthSeries(counted(data.points));
+  if (points.length === 0) return undefined;
+  const depths = [...new Set(points.map((p) => p.depth!))].sort((a, b) => a - b);
+  const values = points.map((p) => ({ pattern: p.pattern, depth: p.depth, engine: p.engine, misses: p.counters!.llcMisses }));
+  return {
+    id: 'llc-misses-vs-depth',
+    title: 'Last-level cache misses vs depth',
+    caption: `Last-level cache misses per inference of the six design patterns at width ${points[0]!.width}, ${points[0]!.resolution}×${points[0]!.resolution} input, batch ${points[0]!.batch}, ${missesSource(points)} (the seed paper's Figure 3).`,
+    spec: {
+      data: { values },
+      width: 360,
+      height: 260,
+      layer: lineLayers({ field: 'depth', title: 'depth (blocks)', axisValues: depths }, MISSES_AXIS, false),
+      title: { text: 'Last-level cache misses vs depth', subtitle: missesSubtitle(points) },
+    } as unknown as FigureSpec,
+    table: missesTable(points),
+  };
+}
+
+function missesVsWidth(data: ReportData): Figure | undefined {
+  const points = widthSeries(counted(data.points));
+  if (points.length === 0) return undefined;
+  const widths = [...new Set(points.map((p) => p.width!))].sort((a, b) => a - b);
+  const values = points.map((p) => ({ pattern: p.pattern, width: p.width, engine: p.engine, misses: p.counters!.llcMisses }));
+  return {
+    id: 'llc-misses-vs-width',
+    title: 'Last-level cache misses vs width',
+    caption: `Last-level cache misses per inference of the six design patterns at depth ${points[0]!.depth}, ${points[0]!.resolution}×${points[0]!.resolution} input, batch ${points[0]!.batch}, ${missesSource(points)} (the seed paper's Figure 4).`,
+    spec: {
+      data: { values },
+      width: 360,
+      height: 260,
+      layer: lineLayers({ field: 'width', title: 'width (channels, log₂)', scale: { type: 'log', base: 2 }, axisValues: widths }, MISSES_AXIS, false),
+      title: { text: 'Last-level cache misses vs width', subtitle: missesSubtitle(points) },
+    } as unknown as FigureSpec,
+    table: missesTable(points),
+  };
+}
+
+/** Per engine: how well misses predict latency, and how well MACs predict misses. */
+export function missCorrelations(points: LatencyPoint[]): { engine: string; n: number; missesLatency: { pearson?: number; spearman?: number }; missesMacs: { pearson?: number; spearman?: number } }[] {
+  const ps = counted(points);
+  return [...new Set(ps.map((p) => p.engine))].map((engine) => {
+    const e = ps.filter((p) => p.engine === engine);
+    const misses = e.map((p) => p.counters!.llcMisses!);
+    const pair = (ys: number[]) => {
+      const r = pearson(misses, ys);
+      const rho = spearman(misses, ys);
+      return { ...(r !== undefined ? { pearson: r } : {}), ...(rho !== undefined ? { spearman: rho } : {}) };
+    };
+    return { engine, n: e.length, missesLatency: pair(e.map((p) => p.medianMs)), missesMacs: pair(e.map((p) => p.macs)) };
+  });
+}
+
+function missesVsLatency(data: ReportData): Figure | undefined {
+  const points = counted(data.points);
+  if (points.length < 3) return undefined;
+  const corr = new Map(missCorrelations(points).map((c) => [c.engine, c]));
+  const panel = (engine: string) => {
+    const c = corr.get(engine)!;
+    return `${engine}: misses~latency r = ${c.missesLatency.pearson?.toFixed(2) ?? 'n/a'}, ρ = ${c.missesLatency.spearman?.toFixed(2) ?? 'n/a'}; misses~MACs ρ = ${c.missesMacs.spearman?.toFixed(2) ?? 'n/a'}`;
+  };
+  const values = points.map((p) => ({ panel: panel(p.engine), misses: p.counters!.llcMisses, ms: p.medianMs, family: p.pattern ?? 'network', model: p.model }));
+  return {
+    id: 'llc-misses-vs-latency',
+    title: 'Latency vs last-level cache misses',
+    caption: `Median latency against last-level cache misses per inference (${missesSource(points)}), one panel per engine, with the Pearson (r) and Spearman (ρ) correlations of misses with latency and with MACs.`,
+    spec: {
+      data: { values },
+      facet: { field: 'panel', type: 'nominal', title: null, header: { labelLimit: 0 } },
+      columns: 1,
+      spec: {
+        width: 420,
+        height: 240,
+        mark: { type: 'point', filled: true, opacity: 0.75, size: 36 },
+        encoding: {
+          x: { field: 'misses', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'LLC misses per inference (log)' },
+          y: { field: 'ms', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'median latency (ms, log)' },
+          color: { field: 'family', type: 'nominal', sort: [...PATTERN_ORDER, 'network'], title: 'model' },
+          tooltip: [{ field: 'model' }, { field: 'ms', format: '.3f' }, { field: 'misses', format: '.3s' }],
+        },
+      },
+      title: { text: 'Latency vs last-level cache misses' },
+    } as unknown as FigureSpec,
+    table: missesTable(points),
+  };
+}
+
+/**
+ * Each trial as one point on this machine's roofline: the whole model's arithmetic intensity
+ * against the GFLOP/s it reached (FLOPs = 2·MACs), under the roofs min(peak, intensity × bandwidth).
+ */
+function roofline(data: ReportData): Figure | undefined {
+  const peaks = data.peaks;
+  const rows = data.rows.filter((r) => r.status === 'ok' && r.medianMs !== null && r.arithmeticIntensity !== null && r.flops > 0);
+  if (!peaks || rows.length === 0) return undefined;
+  const points = rows.map((r) => ({ model: r.model, batch: r.batch, engine: r.engine, intensity: r.arithmeticIntensity!, gflops: r.flops / (r.medianMs! * 1e6), fraction: r.flops / (r.medianMs! * 1e6) / Math.min(peaks.peakGflops, r.arithmeticIntensity! * peaks.bandwidthGBs) }));
+  const lo = Math.min(...points.map((p) => p.intensity), peaks.peakGflops / peaks.bandwidthGBs) / 2;
+  const hi = Math.max(...points.map((p) => p.intensity), peaks.peakGflops / peaks.bandwidthGBs) * 2;
+  const ridge = peaks.peakGflops / peaks.bandwidthGBs;
+  const roof = [lo, ridge, hi].map((ai) => ({ intensity: ai, gflops: Math.min(peaks.peakGflops, ai * peaks.bandwidthGBs) }));
+  const x = { field: 'intensity', type: 'quantitative', scale: { type: 'log', nice: false, domain: [lo, hi] }, title: 'arithmetic intensity (FLOP per byte moved, log)' };
+  const y = { field: 'gflops', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'achieved GFLOP/s (log)' };
+  return {
+    id: 'roofline',
+    title: 'Roofline',
+    caption: `Every trial's achieved GFLOP/s (2·MACs per run ÷ median latency) against its model's arithmetic intensity at that batch, under this machine's roofline: ${peaks.peakGflops.toFixed(0)} GFLOP/s peak and ${peaks.bandwidthGBs.toFixed(1)} GB/s memory bandwidth, measured by the study (${peaks.method}). The byte model counts each layer's inputs, constants and outputs once, so cache reuse across layers can put a point above the memory roof.`,
+    spec: {
+      width: 460,
+      height: 300,
+      layer: [
+        { data: { values: roof }, mark: { type: 'line', color: '#444', strokeWidth: 2 }, encoding: { x, y } },
+        { data: { values: points }, mark: { type: 'point', filled: true, opacity: 0.7, size: 40 }, encoding: { x, y, color: { field: 'engine', type: 'nominal', title: 'engine' }, tooltip: [{ field: 'model' }, { field: 'batch' }, { field: 'gflops', format: '.1f' }, { field: 'fraction', format: '.0%' }] } },
+      ],
+      title: { text: 'Roofline', subtitle: `peak ${peaks.peakGflops.toFixed(0)} GFLOP/s, bandwidth ${peaks.bandwidthGBs.toFixed(1)} GB/s` },
+    } as unknown as FigureSpec,
+    table: {
+      columns: ['model', 'batch', 'engine', 'FLOP/byte', 'GFLOP/s', 'fraction of roof'],
+      rows: points.map((p) => [p.model, p.batch, p.engine, fmt(p.intensity), fmt(p.gflops), fmt(p.fraction)]),
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { Environment } from '../measure/environment.js';
+import { NOISY_CI, type ReportData } from './data.js';
+import type { Figure } from './figures.js';
+import type { Finding } from './findings.js';
+import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
+
+export interface RenderedFigure extends Figure {
+  svg: string;
+}
+
+export interface PageInput {
+  data: ReportData;
+  figures: RenderedFigure[];
+  findings: Finding[];
+  environment?: Environment;
+  generatedAt: string;
+}
+
+const STYLE = `
+body { font: 15px/1.5 system-ui, "DejaVu Sans", sans-serif; color: #1d1d1d; max-width: 1180px; margin: 2em auto; padding: 0 1.2em; }
+h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; } .meta { color: #555; }
+figure { margin: 1.2em 0; overflow-x: auto; } figcaption { color: #444; max-width: 60em; }
+table { border-collapse: collapse; font-size: 13px; margin: .6em 0; } th, td { border: 1px solid #ddd; padding: 2px 8px; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+details { margin: .4em 0 1em; } summary { cursor: pointer; color: #2a5db0; } pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: 12px; }
+.warning { background: #fff4d6; border-left: 4px solid #e0a800; padding: .5em .8em; }
+.finding { margin: .8em 0; } .finding b { display: block; } .failed { color: #a00; }
+`;
+
+/**
+ * After layout, count the figures that rendered with a real size: a headless browser reads the
+ * count from the body's data attribute, so the check sees the page as a user's browser does.
+ */
+const RENDER_CHECK = `
+addEventListener('load', () => {
+  const figures = document.querySelectorAll('figure svg');
+  let drawn = 0;
+  for (const svg of figures) { const box = svg.getBBox(); if (box.width > 50 && box.height > 50 && svg.querySelectorAll('path, line, rect').length > 5) drawn++; }
+  document.body.dataset.figuresRendered = drawn + '/' + figures.length;
+});`;
+
+export function reportPage(p: PageInput): string {
+  const { data } = p;
+  const counts = { ok: 0, failed: 0, mismatch: 0 };
+  for (const r of data.rows) counts[r.status]++;
+  const problems = data.rows.filter((r) => r.status !== 'ok');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>formbench report: ${escapeHtml(data.study)}</title><style>${STYLE}</style></head>
+<body data-figures-rendered="pending">
+<h1>formbench: ${escapeHtml(data.study)}</h1>
+<p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs) on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not included.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
+${data.noisy.length ? `<p class="warning"><b>Warning:</b> ${noiseWarning(data)}</p>` : ''}
+${environmentSection(p.environment)}
+<h2>Findings</h2>
+${p.findings.length ? p.findings.map(findingHtml).join('\n') : '<p>Not enough successful trials for findings: at least two engines must have measured the same models.</p>'}
+<h2>Figures</h2>
+${p.figures.map(figureHtml).join('\n')}
+${problems.length ? problemsSection(problems) : ''}
+<h2>Method</h2>
+<p>Each trial runs in its own worker process: the model is loaded (load time recorded apart), warmed up until the median of the last 5 runs is within 5% of the 5 before, then timed until the 95% confidence interval of the median (from order statistics) is within the target or the time budget is spent. Every sample is stored. Outputs are compared with the reference engine; trials whose outputs disagree are marked and left out of the figures. Speed-up = baseline median ÷ engine median, its interval from the two medians' intervals. MACs count the multiply-accumulates of convolutions and matrix products (batch included); FLOPs = 2·MACs.</p>
+<script>${RENDER_CHECK}</script>
+</body></html>
+`;
+}
+
+/** hyperfine-style: say what is wrong and what to do about it. */
+export function noiseWarning(data: ReportData): string {
+  const names = data.noisy.slice(0, 5).map((r) => `${r.model} batch ${r.batch} on ${r.engine}`);
+  return `${data.noisy.length} of ${data.rows.filter((r) => r.status === 'ok').length} trials have a 95% interval of the median wider than ±${NOISY_CI * 100}% (${names.join('; ')}${data.noisy.length > 5 ? '; …' : ''}): the machine was busy or the budget too small. Re-run on a quiet system, or raise budget.timedSeconds in a study file; their error bars show the spread.`;
+}
+
+function environmentSection(env: Environment | undefined): string {
+  if (!env) return '';
+  return `<h2>Machine</h2>
+<p>${escapeHtml(env.cpuModel)}, ${env.logicalCores} logical cores, ${env.memoryGiB} GiB; ISA: ${escapeHtml(env.isa.join(', ') || 'unknown')}; ${escapeHtml(env.os)}; Node ${escapeHtml(env.nodeVersion)}.</p>`;
+}
+
+function findingHtml(f: Finding): string {
+  return `<div class="finding"><b>${escapeHtml(f.title)}</b>${escapeHtml(f.text)}
+<details><summary>${f.trialKeys.length} trials behind this</summary><pre>${escapeHtml(f.trialKeys.join(' '))}</pre></details></div>`;
+}
+
+function figureHtml(f: RenderedFigure): string {
+  return `<section id="${f.id}"><h3>${escapeHtml(f.title)}</h3>
+<figure>${f.svg}<figcaption>${escapeHtml(f.caption)} Files: <a href="figures/${f.id}.svg">SVG</a>, <a href="figures/${f.id}.png">PNG</a>, <a href="tables/${f.id}.csv">CSV</a>.</figcaption></figure>
+<details><summary>Table: the numbers behind this figure</summary>${tableToHtml(f.table)}
+<p>Markdown:</p><pre>${escapeHtml(tableToMarkdown(f.table))}</pre></details></section>`;
+}
+
+function problemsSection(rows: ReportData['rows']): string {
+  const items = rows.map((r) => `<tr><td>${escapeHtml(r.model)}</td><td class="num">${r.batch}</td><td>${escapeHtml(r.engine)}</td><td class="failed">${escapeHtml(r.status)}</td><td>${escapeHtml(r.reason ?? '')}</td></tr>`);
+  return `<h2>Trials not plotted</h2>
+<table><thead><tr><th>model</th><th>batch</th><th>engine</th><th>status</th><th>reason</th></tr></thead><tbody>${items.join('\n')}</tbody></table>`;
+}

@@ -1,0 +1,55 @@
+/**
+ * The report: figures (Vega-Lite → SVG and PNG), their tables (CSV, Markdown) and a self-contained
+ * HTML page, all computed from the results store alone.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { ResultStore } from '../store/index.js';
+import { reportData } from './data.js';
+import { buildFigures } from './figures.js';
+import { computeFindings, type Finding } from './findings.js';
+import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
+import { renderSvg, svgToPng } from './render.js';
+import { tableToCsv, tableToMarkdown } from './tables.js';
+
+export { isNoisy, reportData, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+export { buildFigures, macCorrelations, type Figure, type Table } from './figures.js';
+export { computeFindings, type Finding } from './findings.js';
+export { renderSvg, svgToPng, type FigureSpec } from './render.js';
+
+export interface WrittenReport {
+  htmlPath: string;
+  figurePaths: string[];
+  findings: Finding[];
+  /** A warning about noisy trials, if any. */
+  warning?: string;
+}
+
+export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string } = {}): Promise<WrittenReport> {
+  const rows = await store.rows();
+  if (rows.length === 0) throw new UserError(`the store in ${outDir} has no trials yet`, 'run the study first; the report is written from stored trials');
+  const data = reportData(rows, options.baseline);
+  const environment = (await store.environments()).find((e) => e.fingerprint === data.fingerprint);
+  const peaks = await store.peaks(data.fingerprint);
+  if (peaks) data.peaks = peaks;
+  mkdirSync(join(outDir, 'figures'), { recursive: true });
+  mkdirSync(join(outDir, 'tables'), { recursive: true });
+  const figures: RenderedFigure[] = [];
+  const figurePaths: string[] = [];
+  for (const figure of buildFigures(data)) {
+    const svg = await renderSvg(figure.spec);
+    const svgPath = join(outDir, 'figures', `${figure.id}.svg`);
+    const pngPath = join(outDir, 'figures', `${figure.id}.png`);
+    writeFileSync(svgPath, svg);
+    writeFileSync(pngPath, svgToPng(svg));
+    writeFileSync(join(outDir, 'tables', `${figure.id}.csv`), tableToCsv(figure.table));
+    writeFileSync(join(outDir, 'tables', `${figure.id}.md`), tableToMarkdown(figure.table));
+    figures.push({ ...figure, svg });
+    figurePaths.push(svgPath, pngPath);
+  }
+  const findings = computeFindings(data);
+  const htmlPath = join(outDir, 'report.html');
+  writeFileSync(htmlPath, reportPage({ data, figures, findings, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
+  return { htmlPath, figurePaths, findings, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}) };
+}

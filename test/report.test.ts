@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildFigures, computeFindings, reportData, writeReport, type Finding } from '../src/report/index.js';
+import { tableToCsv, tableToMarkdown } from '../src/report/tables.js';
+import { ResultStore } from '../src/store/index.js';
+import { fakeRow, fakeStudyRows, macsOf, RATES_GMACS } from './fixtures/result-rows.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'formbench-report-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const near = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+const finding = (findings: Finding[], title: RegExp) => findings.find((f) => title.test(f.title));
+
+describe('report data from stored rows', () => {
+  it('speed-ups are ratios of medians with intervals from both medians', () => {
+    const data = reportData(fakeStudyRows());
+    assert.equal(data.baseline, 'torch', 'the native framework is the default baseline');
+    const s = data.speedups.find((x) => x.model === 'depthwise-separable/d20/w64' && x.batch === 8)!;
+    assert.ok(near(s.speedup, RATES_GMACS['ort']!['depthwise-separable']! / RATES_GMACS['torch']!['depthwise-separable']!));
+    assert.ok(near(s.low!, (s.speedup * 0.98) / 1.02) && near(s.high!, (s.speedup * 1.02) / 0.98));
+  });
+
+  it('only the latest machine is compared, and failed trials are never plotted', () => {
+    const rows = [
+      ...fakeStudyRows(),
+      fakeRow({ model: 'resnet50', batch: 1, engine: 'ort', macs: 4.1e9, fingerprint: 'machine-old', finishedAt: '2020-01-01T00:00:00.000Z' }),
+      fakeRow({ model: 'resnet18', batch: 1, engine: 'torch', macs: 1.8e9, status: 'failed' }),
+    ];
+    const data = reportData(rows);
+    assert.equal(data.otherMachineRows, 1);
+    assert.ok(!data.points.some((p) => p.model === 'resnet18'));
+    assert.ok(data.rows.some((r) => r.model === 'resnet18' && r.status === 'failed'));
+  });
+});
+
+describe('counters', () => {
+  // Misses grow with depth; on torch they track latency exactly (misses = 1000 × ms), on ort they do not.
+  const rows = ['standard', 'grouped'].flatMap((pattern) =>
+    [10, 20, 30].flatMap((depth) =>
+      ['torch', 'ort'].map((engine) => {
+        const spec = { model: `${pattern}/d${depth}/w64/r64`, pattern, depth, width: 64, resolution: 64, batch: 1, engine, macs: macsOf(pattern, depth) };
+        const medianMs = fakeRow(spec).medianMs!;
+        return fakeRow({ ...spec, llcMisses: engine === 'torch' ? medianMs * 1000 : depth * 1e5 });
+      }),
+    ),
+  );
+
+  it('draws misses against depth and latency, labelled as simulated', () => {
+    const figures = buildFigures(reportData(rows));
+    assert.ok(['llc-misses-vs-depth', 'llc-misses-vs-latency'].every((id) => figures.some((f) => f.id === id)));
+    assert.match(figures.find((f) => f.id === 'llc-misses-vs-depth')!.caption, /simulated by cachegrind \(paper, 4 MiB last-level cache; valgrind runs the AVX2/);
+  });
+
+  it('correlates misses with latency per engine', () => {
+    const findings = computeFindings(reportData(rows));
+    assert.match(finding(findings, /Cache misses and latency on torch/)!.text, /simulated last-level cache misses per inference follow latency with Spearman ρ = 1\.000 \(Pearson r = 1\.000\)/);
+  });
+});
+
+describe('noise', () => {
+  it('flags trials whose median is known to worse than ±10%, and the page warns with what to do', () => {
+    const rows = fakeStudyRows();
+    const wide = { ...rows[0]!, ciLowMs: rows[0]!.medianMs! * 0.7, ciHighMs: rows[0]!.medianMs! * 1.4 };
+    const data = reportData([wide, ...rows.slice(1)]);
+    assert.deepEqual(data.noisy.map((r) => r.trialKey), [wide.trialKey]);
+    assert.equal(reportData(rows).noisy.length, 0);
+  });
+});
+
+describe('findings are computed from the data', () => {
+  const findings = computeFindings(reportData(fakeStudyRows()));
+
+  it('names the pattern that gains most and least, with their numbers', () => {
+    const f = finding(findings, /design pattern gains most/)!;
+    // ort/torch rates: depthwise-separable 10/1 = 10×, bottleneck 20/8 = 2.5×.
+    assert.match(f.text, /depthwise-separable gains most from acceleration \(10\.0× over torch/);
+    assert.match(f.text, /and bottleneck least \(2\.50×/);
+    assert.ok(near(f.value, 10 / 2.5));
+  });
+
+  it('averages speed-ups geometrically over every pair', () => {
+    const f = finding(findings, /Average speed-up of ort/)!;
+    const s = reportData(fakeStudyRows()).speedups;
+    assert.ok(near(f.value, Math.exp(s.reduce((a, x) => a + Math.log(x.speedup), 0) / s.length)));
+    assert.equal(f.trialKeys.length, 2 * s.length);
+  });
+
+  it('finds where latency stops following MACs: the least efficient family per MAC', () => {
+    const f = finding(findings, /stops following MACs on torch/)!;
+    assert.match(f.text, /depthwise-separable runs at 1\.00 GMAC\/s against 12\.00 GMAC\/s for standard/);
+    assert.ok(near(f.value, 12));
+  });
+});
+
+describe('figures and files', () => {
+  let html = '';
+  before(async () => {
+    const store = await ResultStore.open(join(dir, 'results.duckdb'));
+    for (const r of [...fakeStudyRows(), fakeRow({ model: 'resnet18', batch: 1, engine: 'torch', macs: 1.8e9, status: 'failed' })]) await store.insert(r);
+    await writeReport(store, dir);
+    store.close();
+    html = readFileSync(join(dir, 'report.html'), 'utf8');
+  });
+
+  it('draws the five figures a paper-like study supports, each as SVG, PNG, CSV and Markdown', () => {
+    const ids = buildFigures(reportData(fakeStudyRows())).map((f) => f.id);
+    assert.deepEqual(ids, ['latency-vs-depth', 'latency-vs-width', 'network-speedups', 'latency-vs-macs', 'speedup-heatmap']);
+    for (const id of ids) {
+      assert.match(readFileSync(join(dir, 'figures', `${id}.svg`), 'utf8'), /^<svg/);
+      assert.deepEqual([...readFileSync(join(dir, 'figures', `${id}.png`)).subarray(1, 4)], [...Buffer.from('PNG')]);
+      assert.ok(existsSync(join(dir, 'tables', `${id}.csv`)) && existsSync(join(dir, 'tables', `${id}.md`)));
+    }
+  });
+
+  it('with the machine\'s peaks stored, every trial is placed under its roofline', () => {
+    const data = { ...reportData(fakeStudyRows()), peaks: { peakGflops: 300, bandwidthGBs: 20, method: 'test' } };
+    const figure = buildFigures(data).find((f) => f.id === 'roofline')!;
+    assert.ok(figure, 'roofline drawn');
+    const row = figure.table.rows.find((r) => r[0] === 'resnet50' && r[2] === 'ort')!;
+    // resnet50 on ort: 30 GMAC/s = 60 GFLOP/s at intensity 20 → roof min(300, 20 × 20) = 300 → 20%.
+    assert.equal(row[4], 60);
+    assert.equal(row[5], 0.2);
+  });
+
+  it('a figure with too little data is left out rather than drawn empty', () => {
+    const onlyNetworks = fakeStudyRows().filter((r) => r.modelKind === 'network');
+    assert.deepEqual(buildFigures(reportData(onlyNetworks)).map((f) => f.id), ['network-speedups', 'latency-vs-macs']);
+    assert.deepEqual(buildFigures(reportData(onlyNetworks.slice(0, 2))).map((f) => f.id), [], 'one engine per network: no speed-up, too few points to scatter');
+  });
+
+  it('the page is self-contained: figures inline, no scripts or styles from elsewhere', () => {
+    assert.equal((html.match(/<svg/g) ?? []).length, 5);
+    assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+stylesheet|https?:\/\/(?!www\.w3\.org)/);
+    assert.match(html, /Trials not plotted[\s\S]*resnet18[\s\S]*worker died/);
+  });
+
+  it('tables are written as CSV and Markdown from the same numbers', () => {
+    const t = { columns: ['model', 'median ms'], rows: [['a,b', 1.5], ['c|d', null]] as (string | number | null)[][] };
+    assert.equal(tableToCsv(t), 'model,median ms\n"a,b",1.5\nc|d,\n');
+    assert.equal(tableToMarkdown(t), '| model | median ms |\n| --- | ---: |\n| a,b | 1.5 |\n| c\\|d |  |\n');
+  });
+
+  const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0);
+  it('renders every figure in a headless browser, as a user opening the page sees it', { skip: chromium ? false : 'no chromium here (.ci/run installs Debian\'s chromium)' }, () => {
+    const dom = execFileSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=5000', '--dump-dom', `file://${join(dir, 'report.html')}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+    assert.match(dom, /data-figures-rendered="5\/5"/);
+  });
+});
