@@ -4,9 +4,14 @@ import { UserError } from '../errors.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { benchCommand } from './commands/bench.js';
 import { checkCommand } from './commands/check.js';
+import { registerCountersCommand } from './commands/counters.js';
 import { enginesCommand } from './commands/engines.js';
 import { exportCommand } from './commands/export.js';
 import { modelsCommand } from './commands/models.js';
+import { registerProfileCommand } from './commands/profile.js';
+import { registerSparsityCommand } from './commands/sparsity.js';
+import { EXPORT_FORMATS, reportCommand, resultsCommand } from './commands/results.js';
+import { studyCommand } from './commands/study.js';
 import { intList, positiveInt } from './options.js';
 
 /** Exit code for anything the user can fix: a bad spec, file, flag or value. */
@@ -16,6 +21,32 @@ const program = new Command('formbench')
   .description('How a network\'s form decides what hardware-specific acceleration buys it')
   .exitOverride()
   .showHelpAfterError(false);
+
+program
+  .command('study')
+  .description('run a study (a preset or a YAML file) into a results store, then write its report')
+  .argument('<study>', 'preset (quick, depth, width, networks, paper) or a YAML study file')
+  .option('--out <dir>', 'results folder (default: ./formbench-results/<study name>)')
+  .option('--dry-run', 'print the plan only')
+  .option('--resume', 'skip trials already stored for this machine (always on: re-running a study resumes it)')
+  .option('--no-report', 'do not write the report at the end')
+  .option('--json', 'machine-readable events, one JSON object per line')
+  .action(studyCommand);
+
+program
+  .command('results')
+  .description('export the stored trials of a results folder for pandas, R or a spreadsheet')
+  .argument('<dir>', 'results folder written by formbench study')
+  .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).default('csv'))
+  .option('-o, --output <file>', 'write to a file (default: stdout)')
+  .action(resultsCommand);
+
+program
+  .command('report')
+  .description('write report.html, figures (SVG, PNG) and tables (CSV, Markdown) from a results folder')
+  .argument('<dir>', 'results folder written by formbench study')
+  .option('--baseline <engine>', 'engine the speed-ups are relative to (default: the first native framework)')
+  .action(reportCommand);
 
 program
   .command('models')
@@ -59,6 +90,7 @@ program
   .option('--ci <percent>', 'stop a trial once the 95% interval of its median is within ± this percent', positiveInt, 2)
   .option('--json', 'machine-readable output')
   .action(benchCommand);
+registerCountersCommand(program);
 
 program
   .command('engines')
@@ -74,6 +106,9 @@ program
   .option('--batch <n>', 'fix the batch size (default: symbolic N)', positiveInt)
   .addOption(new Option('--opset <n>', 'ONNX opset to declare').argParser(positiveInt).default(17))
   .action(exportCommand);
+
+registerSparsityCommand(program);
+registerProfileCommand(program);
 
 try {
   await program.parseAsync();

@@ -1,0 +1,87 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { prepareModel, resolveModel } from '../../model/index.js';
+import { renderSvg, type FigureSpec } from '../../report/render.js';
+import { activationSparsity, folderImages, imageInputOf, randomImages, type SparsityReport } from '../../weights/sparsity.js';
+import { formatCount, makeTable, printJson } from '../format.js';
+import { positiveInt } from '../options.js';
+
+const DEFAULT_RANDOM_INPUTS = 8;
+
+interface SparsityFlags {
+  inputs?: number;
+  images?: string;
+  batch: number;
+  seed: number;
+  json?: boolean;
+  figure?: string;
+}
+
+export function registerSparsityCommand(program: Command): void {
+  program
+    .command('sparsity')
+    .description('fraction of exact zeros each activation layer outputs (dynamic activation sparsity), counted inside onnxruntime')
+    .argument('<spec>', 'model spec, .onnx file, TF.js model.json or nsfwjs:<model>')
+    .option('--inputs <n>', `number of inputs (default ${DEFAULT_RANDOM_INPUTS} random images, or every image of --images)`, positiveInt)
+    .option('--images <dir>', 'use the images in this folder instead of random ones')
+    .option('--batch <n>', 'inputs per onnxruntime run', positiveInt, 1)
+    .option('--seed <n>', 'seed of the random images', (v: string) => Number.parseInt(v, 10), 1)
+    .option('--json', 'machine-readable output')
+    .option('--figure <file.svg>', 'write a bar chart of the zero fraction per layer')
+    .action(sparsityCommand);
+}
+
+async function sparsityCommand(spec: string, o: SparsityFlags): Promise<void> {
+  const startMs = performance.now();
+  const model = resolveModel(spec);
+  const graph = await prepareModel(model);
+  const input = imageInputOf(graph);
+  const source = o.images ? await folderImages(o.images, input, o.inputs) : randomImages(input, o.inputs ?? DEFAULT_RANDOM_INPUTS, o.seed);
+  const report = await activationSparsity(graph, source, { batch: o.batch });
+  const wallMs = performance.now() - startMs;
+  if (o.figure) writeFileSync(o.figure, await renderSvg(sparsityFigure(model.spec, source.description, report)));
+  if (o.json) {
+    printJson({ model: model.spec, source: model.source, inputSource: source.description, wallMs: Math.round(wallMs), ...report });
+    return;
+  }
+  const pct = (f: number) => `${(100 * f).toFixed(1)}%`;
+  const table = makeTable(['layer', 'op', 'elements', 'zeros', 'min', 'max'], ['left', 'left', 'right', 'right', 'right', 'right']);
+  for (const l of report.layers) table.push([l.name, l.op, formatCount(l.elementsPerInput), pct(l.zeroFraction), pct(l.min), pct(l.max)]);
+  console.log(table.toString());
+  console.log(
+    `${model.spec}: ${pct(report.overall.zeroFraction)} of all activation values are exactly zero ` +
+      `(per input ${pct(report.overall.min)}…${pct(report.overall.max)}); ${source.description}; ` +
+      `${report.layers.length} activation layers, onnxruntime CPU, ${(wallMs / 1000).toFixed(1)} s`,
+  );
+  if (o.figure) console.log(`figure: ${o.figure}`);
+}
+
+/** Bars: mean zero fraction per layer in graph order; rules: its range over the inputs. */
+export function sparsityFigure(spec: string, inputs: string, report: SparsityReport): FigureSpec {
+  const values = report.layers.map((l, i) => ({ index: i + 1, layer: shortName(l.name), op: l.op === 'Clip' ? 'Clip (ReLU6)' : l.op, zeroFraction: l.zeroFraction, min: l.min, max: l.max }));
+  const x = { field: 'index', type: 'ordinal' as const, title: 'activation layer (graph order)', axis: { labelExpr: "datum.value % 5 === 0 ? datum.value : ''" } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: `Activation sparsity of ${spec}: ${(100 * report.overall.zeroFraction).toFixed(1)}% zeros overall`, subtitle: inputs },
+    width: Math.max(360, 9 * values.length),
+    height: 240,
+    data: { values },
+    layer: [
+      {
+        mark: 'bar',
+        encoding: {
+          x,
+          y: { field: 'zeroFraction', type: 'quantitative', title: 'fraction of exact zeros', scale: { domain: [0, 1] }, axis: { format: '%' } },
+          color: { field: 'op', type: 'nominal', title: 'operator' },
+          tooltip: [{ field: 'layer' }, { field: 'zeroFraction', format: '.3f' }],
+        },
+      },
+      { mark: { type: 'rule', color: '#333' }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
+    ],
+  } as FigureSpec;
+}
+
+/** TF graph names are long paths; the last two parts name the layer well enough on a chart. */
+function shortName(name: string): string {
+  return name.split('/').slice(-2).join('/');
+}

@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { currentEnvironment, type Environment } from '../../measure/environment.js';
+import { measureMachinePeaks } from '../../measure/roofline.js';
+import { writeReport } from '../../report/index.js';
+import { ResultStore, STORE_FILE } from '../../store/index.js';
+import { loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
+import { duration, progressReporter } from '../progress.js';
+
+export interface StudyOptions {
+  out?: string;
+  dryRun?: boolean;
+  resume?: boolean;
+  report: boolean;
+  json?: boolean;
+}
+
+/** Exit status of a study stopped by Ctrl-C (128 + SIGINT), as shells expect. */
+const INTERRUPTED_EXIT = 130;
+
+/** `formbench study`: plan, show the plan, run what is not stored yet, then write the report. */
+export async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> {
+  const { study, notes } = await loadStudy(nameOrPath);
+  const plan = planStudy(study);
+  const out = resolve(o.out ?? join('formbench-results', study.name));
+  const env = currentEnvironment();
+  const storePath = join(out, STORE_FILE);
+  // A dry run reads an existing store (to count what is done) but never creates one.
+  const store = o.dryRun && !existsSync(storePath) ? undefined : await ResultStore.open(storePath);
+  try {
+    const stored = store ? await store.storedTrials(env.fingerprint) : new Map<string, string>();
+    const toRun = plan.trials.filter((t) => stored.get(t.key) !== 'ok' && stored.get(t.key) !== 'mismatch');
+    const summary = planSummary(plan, out, toRun, notes);
+    if (o.json) process.stdout.write(JSON.stringify({ type: 'plan', ...summary }) + '\n');
+    else printPlan(plan, summary, env.fingerprint);
+    if (o.dryRun || !store) return;
+
+    const controller = new AbortController();
+    const onInterrupt = () => {
+      controller.abort();
+      process.stderr.write('\ninterrupted: every finished trial is stored; run the same command again to resume\n');
+    };
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
+    await measurePeaksOnce(store, env, o.json === true);
+    const mode = o.json ? 'json' : process.stderr.isTTY ? 'bar' : 'lines';
+    const progress = progressReporter(mode);
+    let outcome = '';
+    await runStudy(plan, store, env, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        progress(e);
+        if (e.type === 'done') outcome = `${e.ran} trials run (${e.failed} failed, ${e.mismatched} mismatched), ${e.skipped} already stored, in ${duration(e.wallSeconds)}`;
+      },
+    });
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+    if (controller.signal.aborted) {
+      process.exitCode = INTERRUPTED_EXIT;
+      return;
+    }
+    if (!o.json) process.stderr.write(`${outcome}\n`);
+    if (!o.report) return;
+    const report = await writeReport(store, out, plan.study.baseline ? { baseline: plan.baseline } : {});
+    if (o.json) process.stdout.write(JSON.stringify({ type: 'report', html: report.htmlPath, figures: report.figurePaths }) + '\n');
+    else {
+      for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
+      if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
+      process.stdout.write(`report: ${report.htmlPath}\n`);
+    }
+  } finally {
+    store?.close();
+  }
+}
+
+/**
+ * The roofline needs this machine's peak compute and bandwidth: measured once per machine
+ * (a few seconds, before any trial, so nothing else runs meanwhile) and stored with it.
+ */
+async function measurePeaksOnce(store: ResultStore, env: Environment, json: boolean): Promise<void> {
+  await store.recordEnvironment(env);
+  if (await store.peaks(env.fingerprint)) return;
+  if (!json) process.stderr.write("measuring this machine's peak FP32 GFLOP/s and memory bandwidth for the roofline...\n");
+  const peaks = await measureMachinePeaks();
+  await store.recordPeaks(env.fingerprint, { peakGflops: peaks.peakGflops, bandwidthGBs: peaks.bandwidthGBs, method: peaks.method });
+  if (!json) process.stderr.write(`  peak ${peaks.peakGflops.toFixed(0)} GFLOP/s, bandwidth ${peaks.bandwidthGBs.toFixed(1)} GB/s\n`);
+}
+
+function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], notes: string[]) {
+  return {
+    study: plan.study.name,
+    description: plan.study.description,
+    out,
+    sweeps: plan.study.sweeps.map((s) => ({ name: s.name, models: s.models.length, batches: s.batches, engines: s.engines, repetitions: s.repetitions })),
+    trials: plan.trials.length,
+    alreadyStored: plan.trials.length - toRun.length,
+    toRun: toRun.length,
+    estimatedSeconds: Math.round(toRun.reduce((s, t) => s + t.estimatedSeconds, 0)),
+    baseline: plan.baseline,
+    reference: plan.reference.label,
+    notes,
+  };
+}
+
+function printPlan(plan: StudyPlan, s: ReturnType<typeof planSummary>, fingerprint: string): void {
+  const lines = [
+    `study ${s.study}: ${s.description}`,
+    ...plan.study.sweeps.map((w) => `  ${w.name}: ${w.models.length} model${w.models.length > 1 ? 's' : ''} × batch ${w.batches.join(',')} × ${w.engines.join(', ')}${w.repetitions > 1 ? ` × ${w.repetitions} repetitions` : ''}`),
+    ...s.notes.map((n) => `  note: ${n}`),
+    `  ${s.trials} trials: ${s.alreadyStored} already stored for this machine (${fingerprint}), ${s.toRun} to run, estimated ${duration(s.estimatedSeconds)}`,
+    `  speed-ups over ${s.baseline}; outputs checked against ${s.reference}; results in ${s.out}`,
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+}

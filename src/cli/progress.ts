@@ -1,0 +1,82 @@
+import cliProgress from 'cli-progress';
+import type { StudyEvent } from '../study/index.js';
+
+/** How a running study tells the user where it is: a bar on a terminal, lines in a log, or JSON events. */
+export type ProgressMode = 'bar' | 'lines' | 'json';
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * The ETA scales the plan's remaining estimate by how the finished trials compared with theirs,
+ * so a machine twice as slow as the guess shows twice the time after a few trials.
+ */
+class Eta {
+  private estimatedDone = 0;
+  private started = Date.now();
+  seconds(remainingEstimated: number, doneEstimated: number): number {
+    this.estimatedDone = doneEstimated;
+    const elapsed = (Date.now() - this.started) / 1000;
+    const factor = this.estimatedDone > 0 ? elapsed / this.estimatedDone : 1;
+    return remainingEstimated * factor;
+  }
+}
+
+export function progressReporter(mode: ProgressMode): (e: StudyEvent) => void {
+  if (mode === 'json') return (e) => process.stdout.write(JSON.stringify(jsonEvent(e)) + '\n');
+  const eta = new Eta();
+  let totalEstimate = 0;
+  let bar: cliProgress.SingleBar | undefined;
+  return (e) => {
+    switch (e.type) {
+      case 'start':
+        totalEstimate = e.estimatedSeconds;
+        if (mode === 'bar' && e.toRun > 0) {
+          bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} trials | ETA {eta_text} | {current}', hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
+          bar.start(e.toRun, 0, { eta_text: duration(e.estimatedSeconds), current: 'starting' });
+        }
+        break;
+      case 'prepare':
+        bar?.update({ current: `preparing ${e.model}` });
+        break;
+      case 'trial-start':
+        bar?.update({ current: `${e.trial.model.spec} batch ${e.trial.batch} on ${e.trial.choice.label}` });
+        break;
+      case 'counters':
+        if (bar) bar.update({ current: `${e.trial.model.spec} on ${e.trial.choice.label}: ${e.line}` });
+        else process.stderr.write(`  counters: ${e.line}\n`);
+        break;
+      case 'trial-done': {
+        const left = eta.seconds(e.remainingEstimatedSeconds, totalEstimate - e.remainingEstimatedSeconds);
+        if (bar) bar.update(e.index, { eta_text: duration(left) });
+        else process.stderr.write(`[${e.index}/${e.toRun}] ${e.trial.model.spec} batch ${e.trial.batch} ${e.trial.choice.label}: ${outcome(e.row)} (ETA ${duration(left)})\n`);
+        break;
+      }
+      case 'done':
+        bar?.stop();
+        break;
+    }
+  };
+}
+
+function outcome(row: { status: string; medianMs: number | null; ciLowMs: number | null; ciHighMs: number | null; reason: string | null }): string {
+  if (row.status === 'failed') return `failed: ${row.reason}`;
+  const ci = row.ciLowMs !== null && row.ciHighMs !== null && row.medianMs ? ` ±${((50 * (row.ciHighMs - row.ciLowMs)) / row.medianMs).toFixed(1)}%` : '';
+  return `${row.status} ${row.medianMs?.toFixed(3)} ms${ci}${row.status === 'mismatch' ? ` (${row.reason})` : ''}`;
+}
+
+/** Events without the engine objects: what a script reading the stream needs. */
+function jsonEvent(e: StudyEvent): object {
+  if (e.type === 'counters') return { type: e.type, model: e.trial.model.spec, batch: e.trial.batch, engine: e.trial.choice.label, line: e.line };
+  if (e.type === 'trial-start') return { type: e.type, index: e.index, toRun: e.toRun, model: e.trial.model.spec, batch: e.trial.batch, engine: e.trial.choice.label };
+  if (e.type === 'trial-done') {
+    const { samplesMs: _samples, ...row } = e.row;
+    return { type: e.type, index: e.index, toRun: e.toRun, row, remainingEstimatedSeconds: e.remainingEstimatedSeconds };
+  }
+  return e;
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ResultStore } from '../src/store/index.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'formbench-study-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function formbench(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 * 2 ** 20, cwd: tmp }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Six tiny trials: three models × two engines, a short budget each. */
+const TINY = `name: tiny
+models: [standard/d2/w16/r32, depthwise-separable/d2/w16/r32, bottleneck/d2/w16/r32]
+engines: [ort, "ort:opt=disabled"]
+budget: { timedSeconds: 0.2, warmupSeconds: 0.05 }
+`;
+
+async function storedRows(out: string) {
+  const store = await ResultStore.open(join(out, 'results.duckdb'));
+  try {
+    return await store.rows();
+  } finally {
+    store.close();
+  }
+}
+
+describe('formbench study (CLI)', () => {
+  it('--dry-run prints the plan and creates nothing', async () => {
+    writeFileSync(join(tmp, 'tiny.yaml'), TINY);
+    const r = await formbench('study', 'tiny.yaml', '--dry-run', '--out', 'dry');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /6 trials: 0 already stored .* 6 to run, estimated \d+s/);
+    assert.ok(!existsSync(join(tmp, 'dry')));
+  });
+
+  it('a study killed with kill -9 mid-run resumes with no trial lost or duplicated', async () => {
+    writeFileSync(join(tmp, 'tiny.yaml'), TINY);
+    const out = join(tmp, 'killed');
+    // Kill the whole process group (the study and its trial worker) once two trials are stored.
+    const child = spawn(process.execPath, [CLI, 'study', 'tiny.yaml', '--out', out, '--json', '--no-report'], { cwd: tmp, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let done = 0;
+    let buffer = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        buffer += d.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop()!;
+        for (const line of lines) if ((JSON.parse(line) as { type: string }).type === 'trial-done') done++;
+        if (done >= 2 && child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      });
+      child.on('exit', () => resolve());
+      child.on('error', reject);
+    });
+    assert.equal(child.signalCode, 'SIGKILL', 'the study was killed, not finished');
+    const before = await storedRows(out);
+    assert.ok(before.length >= 2 && before.length < 6, `stored before the kill: ${before.length}`);
+
+    const r = await formbench('study', 'tiny.yaml', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`6 trials: ${before.length} already stored`));
+    const rows = await storedRows(out);
+    assert.equal(rows.length, 6);
+    assert.equal(new Set(rows.map((x) => x.trialKey)).size, 6, 'no duplicates');
+    for (const b of before) assert.deepEqual(rows.find((x) => x.trialKey === b.trialKey), b, 'trials stored before the kill are untouched');
+    assert.ok(rows.every((x) => x.status === 'ok' && x.samplesMs.length === x.runs));
+    assert.ok(existsSync(join(out, 'report.html')));
+
+    // Running it again measures nothing new.
+    const again = await formbench('study', 'tiny.yaml', '--out', out, '--no-report');
+    assert.match(again.stderr, /6 already stored .* 0 to run/);
+    assert.equal((await storedRows(out)).length, 6);
+  });
+
+  it('SIGTERM stops at once: the trial in flight is dropped, the stored ones kept, exit 130', async () => {
+    writeFileSync(join(tmp, 'slow.yaml'), TINY.replace('name: tiny', 'name: slow').replace('timedSeconds: 0.2', 'timedSeconds: 30, ciPercent: 0.001, maxRuns: 100000000'));
+    const out = join(tmp, 'stopped');
+    const child = spawn(process.execPath, [CLI, 'study', 'slow.yaml', '--out', out, '--json'], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // The first trial would time runs for 30 s: stop it while it does.
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('"trial-start"')) setTimeout(() => child.kill('SIGTERM'), 1500);
+    });
+    const started = Date.now();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 130, stderr);
+    assert.ok(Date.now() - started < 20_000, 'it did not wait for the trial budget');
+    assert.match(stderr, /interrupted: every finished trial is stored/);
+    assert.equal((await storedRows(out)).length, 0, 'the interrupted trial is not stored as a result');
+  });
+
+  it('results export as CSV, JSON and Parquet; report rewrites the page', async () => {
+    const out = join(tmp, 'killed');
+    const csv = await formbench('results', out, '--format', 'csv');
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.equal(csv.stdout.trim().split('\n').length, 7);
+    const json = JSON.parse((await formbench('results', out, '--format', 'json')).stdout) as { engine: string }[];
+    assert.equal(json.length, 6);
+    const pq = await formbench('results', out, '--format', 'parquet', '-o', join(tmp, 'trials.parquet'));
+    assert.equal(pq.code, 0, pq.stderr);
+    assert.equal(readFileSync(join(tmp, 'trials.parquet')).subarray(0, 4).toString(), 'PAR1');
+    const report = await formbench('report', out);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /ort is [\d.]+× as fast as ort:opt=disabled|ort:opt=disabled is [\d.]+× as fast as ort/);
+  });
+
+  it('bad input: one line, exit 2, and the stored results are untouched', async () => {
+    const out = join(tmp, 'killed');
+    const before = readFileSync(join(out, 'results.duckdb'));
+    writeFileSync(join(tmp, 'bad.yaml'), 'name: tiny\nmodels: [standard/d2/w16/r32]\nengines: [ort]\nbatch: [1]\n');
+    for (const args of [['study', 'bad.yaml', '--out', out], ['study', 'nope'], ['results', join(tmp, 'nowhere')], ['results', out, '--format', 'xlsx']]) {
+      const r = await formbench(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+    assert.match((await formbench('study', 'bad.yaml', '--out', out)).stderr, /bad\.yaml: unknown key 'batch'/);
+    assert.deepEqual(readFileSync(join(out, 'results.duckdb')), before);
+  });
+});
