@@ -126,6 +126,22 @@ describe('figures and files', () => {
     assert.equal(row[5], 0.2);
   });
 
+  it('draws a memory roof per cache level the study streamed, beside the DRAM roof', () => {
+    const caches = [{ level: 'L2', capacityBytes: 2 ** 21, bandwidthGBs: 150 }, { level: 'L3', capacityBytes: 2 ** 25, bandwidthGBs: 80 }];
+    const data = { ...reportData(fakeStudyRows()), peaks: { peakGflops: 300, bandwidthGBs: 20, method: 'test', caches } };
+    const figure = buildFigures(data).find((f) => f.id === 'roofline')!;
+    const roofLayer = (figure.spec as unknown as { layer: { data: { values: { roof: string; intensity: number; gflops: number }[] } }[] }).layer[0]!;
+    const roofs = new Map<string, { intensity: number; gflops: number }[]>();
+    for (const p of roofLayer.data.values) roofs.set(p.roof, [...(roofs.get(p.roof) ?? []), p]);
+    assert.deepEqual([...roofs.keys()], ['DRAM 20.0 GB/s', 'L2 150 GB/s', 'L3 80 GB/s']);
+    // Each roof bends at its own ridge point, peak ÷ bandwidth, and is flat at the peak beyond it.
+    assert.deepEqual(roofs.get('L3 80 GB/s')![1], { roof: 'L3 80 GB/s', intensity: 300 / 80, gflops: 300 });
+    assert.ok(roofs.get('L2 150 GB/s')!.every((p) => p.gflops <= 300 && Math.abs(p.gflops - Math.min(300, p.intensity * 150)) < 1e-9));
+    assert.match(figure.caption, /caches' streaming bandwidths/);
+    // The fraction of the roof stays measured against DRAM: the byte model cannot say what stayed in cache.
+    assert.equal(figure.table.rows.find((r) => r[0] === 'resnet50' && r[2] === 'ort')![5], 0.2);
+  });
+
   it('a figure with too little data is left out rather than drawn empty', () => {
     const onlyNetworks = fakeStudyRows().filter((r) => r.modelKind === 'network');
     assert.deepEqual(buildFigures(reportData(onlyNetworks)).map((f) => f.id), ['network-speedups', 'latency-vs-macs']);

@@ -66,6 +66,9 @@ describe('results store', () => {
     assert.equal(await store.peaks('machine-p'), undefined);
     await store.recordPeaks('machine-p', { peakGflops: 310.5, bandwidthGBs: 21.5, method: 'MatMul and Add' });
     assert.deepEqual(await store.peaks('machine-p'), { peakGflops: 310.5, bandwidthGBs: 21.5, method: 'MatMul and Add' });
+    const caches = [{ level: 'L2', capacityBytes: 2 ** 21, bandwidthGBs: 150.5 }];
+    await store.recordPeaks('machine-p', { peakGflops: 311, bandwidthGBs: 21, method: 'again', caches });
+    assert.deepEqual(await store.peaks('machine-p'), { peakGflops: 311, bandwidthGBs: 21, method: 'again', caches });
     store.close();
   });
 

@@ -315,21 +315,24 @@ function roofline(data: ReportData): Figure | undefined {
   const rows = data.rows.filter((r) => r.status === 'ok' && r.medianMs !== null && r.arithmeticIntensity !== null && r.flops > 0);
   if (!peaks || rows.length === 0) return undefined;
   const points = rows.map((r) => ({ model: r.model, batch: r.batch, engine: r.engine, intensity: r.arithmeticIntensity!, gflops: r.flops / (r.medianMs! * 1e6), fraction: r.flops / (r.medianMs! * 1e6) / Math.min(peaks.peakGflops, r.arithmeticIntensity! * peaks.bandwidthGBs) }));
-  const lo = Math.min(...points.map((p) => p.intensity), peaks.peakGflops / peaks.bandwidthGBs) / 2;
-  const hi = Math.max(...points.map((p) => p.intensity), peaks.peakGflops / peaks.bandwidthGBs) * 2;
-  const ridge = peaks.peakGflops / peaks.bandwidthGBs;
-  const roof = [lo, ridge, hi].map((ai) => ({ intensity: ai, gflops: Math.min(peaks.peakGflops, ai * peaks.bandwidthGBs) }));
+  // Memory roofs: DRAM, and each cache the study streamed, since a batch-1 network's activations
+  // often stay in cache and reach past the DRAM roof.
+  const memoryRoofs = [{ name: `DRAM ${peaks.bandwidthGBs.toFixed(1)} GB/s`, bandwidthGBs: peaks.bandwidthGBs }, ...(peaks.caches ?? []).map((c) => ({ name: `${c.level} ${c.bandwidthGBs.toFixed(0)} GB/s`, bandwidthGBs: c.bandwidthGBs }))];
+  const ridges = memoryRoofs.map((m) => peaks.peakGflops / m.bandwidthGBs);
+  const lo = Math.min(...points.map((p) => p.intensity), ...ridges) / 2;
+  const hi = Math.max(...points.map((p) => p.intensity), ...ridges) * 2;
+  const roof = memoryRoofs.flatMap((m) => [lo, peaks.peakGflops / m.bandwidthGBs, hi].map((ai) => ({ roof: m.name, intensity: ai, gflops: Math.min(peaks.peakGflops, ai * m.bandwidthGBs) })));
   const x = { field: 'intensity', type: 'quantitative', scale: { type: 'log', nice: false, domain: [lo, hi] }, title: 'arithmetic intensity (FLOP per byte moved, log)' };
   const y = { field: 'gflops', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'achieved GFLOP/s (log)' };
   return {
     id: 'roofline',
     title: 'Roofline',
-    caption: `Every trial's achieved GFLOP/s (2·MACs per run ÷ median latency) against its model's arithmetic intensity at that batch, under this machine's roofline: ${peaks.peakGflops.toFixed(0)} GFLOP/s peak and ${peaks.bandwidthGBs.toFixed(1)} GB/s memory bandwidth, measured by the study (${peaks.method}). The byte model counts each layer's inputs, constants and outputs once, so cache reuse across layers can put a point above the memory roof.`,
+    caption: `Every trial's achieved GFLOP/s (2·MACs per run ÷ median latency) against its model's arithmetic intensity at that batch, under this machine's roofline: ${peaks.peakGflops.toFixed(0)} GFLOP/s peak and ${peaks.bandwidthGBs.toFixed(1)} GB/s memory bandwidth, measured by the study (${peaks.method}). The byte model counts each layer's inputs, constants and outputs once, so cache reuse across layers can put a point above the DRAM roof${peaks.caches?.length ? ' (the dashed roofs are the caches\' streaming bandwidths)' : ''}; a point above the flat roof is a convolution that outran the MatMul the peak was measured with.`,
     spec: {
       width: 460,
       height: 300,
       layer: [
-        { data: { values: roof }, mark: { type: 'line', color: '#444', strokeWidth: 2 }, encoding: { x, y } },
+        { data: { values: roof }, mark: { type: 'line', color: '#444', strokeWidth: 1.5 }, encoding: { x, y, strokeDash: { field: 'roof', type: 'nominal', title: 'memory roof', sort: memoryRoofs.map((m) => m.name) } } },
         { data: { values: points }, mark: { type: 'point', filled: true, opacity: 0.7, size: 40 }, encoding: { x, y, color: { field: 'engine', type: 'nominal', title: 'engine' }, tooltip: [{ field: 'model' }, { field: 'batch' }, { field: 'gflops', format: '.1f' }, { field: 'fraction', format: '.0%' }] } },
       ],
       title: { text: 'Roofline', subtitle: `peak ${peaks.peakGflops.toFixed(0)} GFLOP/s, bandwidth ${peaks.bandwidthGBs.toFixed(1)} GB/s` },

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../errors.js';
 import type { Environment } from '../measure/environment.js';
+import type { CacheRoof } from '../measure/roofline.js';
 import { snakeCase, TRIAL_COLUMNS, type ResultRow } from './schema.js';
 
 export const STORE_FILE = 'results.duckdb';
@@ -23,6 +24,7 @@ const ADDED_COLUMNS = [
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS peak_gflops DOUBLE',
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS bandwidth_gbs DOUBLE',
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS peaks_method VARCHAR',
+  'ALTER TABLE environments ADD COLUMN IF NOT EXISTS cache_roofs VARCHAR',
 ];
 
 /** The machine's measured roofline: peak FP32 compute and memory bandwidth. */
@@ -30,6 +32,8 @@ export interface StoredPeaks {
   peakGflops: number;
   bandwidthGBs: number;
   method: string;
+  /** Streaming bandwidth of the caches from L2 up, where the OS names them. */
+  caches?: CacheRoof[];
 }
 
 /**
@@ -77,13 +81,16 @@ export class ResultStore {
 
   /** Stores the machine's peaks with its environment (recordEnvironment first). */
   async recordPeaks(fingerprint: string, peaks: StoredPeaks): Promise<void> {
-    await this.db.run('UPDATE environments SET peak_gflops = $1, bandwidth_gbs = $2, peaks_method = $3 WHERE fingerprint = $4', [peaks.peakGflops, peaks.bandwidthGBs, peaks.method, fingerprint]);
+    const caches = peaks.caches?.length ? JSON.stringify(peaks.caches) : null;
+    await this.db.run('UPDATE environments SET peak_gflops = $1, bandwidth_gbs = $2, peaks_method = $3, cache_roofs = $4 WHERE fingerprint = $5', [peaks.peakGflops, peaks.bandwidthGBs, peaks.method, caches, fingerprint]);
   }
 
   async peaks(fingerprint: string): Promise<StoredPeaks | undefined> {
-    const reader = await this.db.runAndReadAll('SELECT peak_gflops, bandwidth_gbs, peaks_method FROM environments WHERE fingerprint = $1 AND peak_gflops IS NOT NULL', [fingerprint]);
+    const reader = await this.db.runAndReadAll('SELECT peak_gflops, bandwidth_gbs, peaks_method, cache_roofs FROM environments WHERE fingerprint = $1 AND peak_gflops IS NOT NULL', [fingerprint]);
     const [row] = reader.getRows();
-    return row ? { peakGflops: Number(row[0]), bandwidthGBs: Number(row[1]), method: String(row[2]) } : undefined;
+    if (!row) return undefined;
+    const peaks: StoredPeaks = { peakGflops: Number(row[0]), bandwidthGBs: Number(row[1]), method: String(row[2]) };
+    return row[3] === null ? peaks : { ...peaks, caches: JSON.parse(String(row[3])) as CacheRoof[] };
   }
 
   /** Keys of the trials stored for a fingerprint, by status: resuming skips those that did not fail. */

@@ -82,7 +82,7 @@ async function measurePeaksOnce(store: ResultStore, env: Environment, json: bool
   if (await store.peaks(env.fingerprint)) return;
   if (!json) process.stderr.write("measuring this machine's peak FP32 GFLOP/s and memory bandwidth for the roofline...\n");
   const peaks = await measureMachinePeaks();
-  await store.recordPeaks(env.fingerprint, { peakGflops: peaks.peakGflops, bandwidthGBs: peaks.bandwidthGBs, method: peaks.method });
+  await store.recordPeaks(env.fingerprint, { peakGflops: peaks.peakGflops, bandwidthGBs: peaks.bandwidthGBs, method: peaks.method, ...(peaks.caches ? { caches: peaks.caches } : {}) });
   if (!json) process.stderr.write(`  peak ${peaks.peakGflops.toFixed(0)} GFLOP/s, bandwidth ${peaks.bandwidthGBs.toFixed(1)} GB/s\n`);
 }
 
