@@ -1,10 +1,10 @@
 /**
- * `node dist/bench/counters.js`: issue #6's done-when, measured with real cachegrind runs —
+ * `node dist/bench/counters.js`: issue #6's done-when, measured with real valgrind (callgrind) runs —
  * simulated last-level misses per inference grow with depth for every one of the six patterns —
  * and the cost of a simulated trial, to size the study's `cache` preset.
  *
- *   node dist/bench/counters.js [--geometry 256KiB,16,64] [--depths 2,8] [--width 64] [--res 32]
- *                               [--inferences 4] [--patterns standard,grouped] [--cost d50]
+ *   node dist/bench/counters.js [--geometry 256KiB,16,64] [--depths 2,16] [--width 64] [--res 32]
+ *                               [--inferences 3] [--patterns standard,grouped] [--cost d50]
  *
  * `--cost <depth>` instead times one simulated trial per pattern at that depth (e.g. d50) under
  * the paper geometry. Exits 1 when misses do not grow with depth for some pattern. Not part of
@@ -17,10 +17,10 @@ import { PATTERNS } from '../src/zoo/index.js';
 const { values } = parseArgs({
   options: {
     geometry: { type: 'string', default: '256KiB,16,64' },
-    depths: { type: 'string', default: '2,8' },
+    depths: { type: 'string', default: '2,16' },
     width: { type: 'string', default: '64' },
     res: { type: 'string', default: '32' },
-    inferences: { type: 'string', default: '4' },
+    inferences: { type: 'string', default: '3' },
     patterns: { type: 'string', default: PATTERNS.join(',') },
     cost: { type: 'string' },
   },
@@ -40,7 +40,7 @@ const fmt = (n: number | null) => (n === null ? '-' : Math.round(n).toLocaleStri
 
 async function depthSeries(): Promise<boolean> {
   const geometry = parseGeometry(values.geometry);
-  console.log(`Simulated LLC misses per inference (cachegrind, LL ${values.geometry}; ort threads=1; width ${values.width}, resolution ${values.res}, ${inferences} inferences)`);
+  console.log(`Simulated LLC misses per inference (callgrind, LL ${values.geometry}; ort threads=1; width ${values.width}, resolution ${values.res}, ${inferences} inferences)`);
   console.log(['pattern', ...depths.map((d) => `d${d} misses`), ...depths.map((d) => `d${d} Minstr`), 'wall s', 'grows'].join('\t'));
   let allGrow = true;
   for (const pattern of patterns) {

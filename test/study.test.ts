@@ -92,6 +92,15 @@ describe('presets', () => {
     assert.equal(planStudy(presetStudy('depth', presetEngines(all))).trials.length, 6 * 5 * 4 * 2);
   });
 
+  it('cache counts every trial under the scaled paper cache at 56×56, on tfjs-wasm and ort', () => {
+    const plan = planStudy(presetStudy('cache', presetEngines(all)));
+    // 6 patterns × (5 depths + 4 widths − the w64/d10 model both series share) × 2 engines.
+    assert.equal(plan.trials.length, 6 * (5 + 4 - 1) * 2);
+    assert.ok(plan.trials.every((t) => t.counters?.mode === 'simulate' && t.counters.geometry === 'paper-r56' && t.model.spec.endsWith('/r56')));
+    assert.deepEqual([...new Set(plan.trials.map((t) => t.choice.label))], ['tfjs-wasm', 'ort']);
+    assert.equal(plan.baseline, 'tfjs-wasm');
+  });
+
   it('without PyTorch, TensorFlow.js stands in as the native framework, and says so', () => {
     const engines = presetEngines(new Map([...all, ['torch', { available: false, reason: 'no python3' }] as const]));
     assert.equal(engines.native, 'tfjs-wasm');

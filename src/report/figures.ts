@@ -203,10 +203,10 @@ function heatmapTextThreshold(s: SpeedupPoint[]): number {
 function missesSource(points: LatencyPoint[]): string {
   const p = points.find((x) => x.counters);
   if (!p?.counters) return '';
-  return p.counters.simulated ? `simulated by cachegrind (${p.counters.geometry ?? 'custom geometry'}; valgrind runs the AVX2, not AVX-512, code paths)` : 'counted by perf (the CPU\'s own counters)';
+  return p.counters.simulated ? `simulated by valgrind's cache simulator (${p.counters.geometry ?? 'custom geometry'}; valgrind runs the AVX2, not AVX-512, code paths)` : 'counted by perf (the CPU\'s own counters)';
 }
 
-const missesSubtitle = (points: LatencyPoint[]): string => (points.some((p) => p.counters?.simulated) ? `simulated: ${points.find((p) => p.counters)!.counters!.geometry ?? 'cachegrind'}` : 'perf: the CPU\'s counters');
+const missesSubtitle = (points: LatencyPoint[]): string => (points.some((p) => p.counters?.simulated) ? `simulated: ${points.find((p) => p.counters)!.counters!.geometry ?? 'valgrind'}` : 'perf: the CPU\'s counters');
 
 const MISSES_AXIS = { field: 'misses', title: 'last-level cache misses per inference (log)' };
 

@@ -25,12 +25,12 @@ export interface Sweep {
   repetitions: number;
   inputSeed: number;
   budget: TimingBudget;
-  /** Also count each trial's hardware (perf) or simulated (cachegrind) counters per inference. */
+  /** Also count each trial's hardware (perf) or simulated (valgrind) counters per inference. */
   counters?: CounterPlan;
 }
 
 export interface CounterPlan {
-  /** `perf`: the CPU's counters; `simulate`: cachegrind with the named or written cache geometry. */
+  /** `perf`: the CPU's counters; `simulate`: valgrind's cache simulator with the named or written cache geometry. */
   mode: 'perf' | 'simulate';
   /** A preset (`paper`, `host`) or `<size>,<assoc>,<line>`; simulation only. */
   geometry?: string;
@@ -40,7 +40,7 @@ export interface CounterPlan {
   timeoutMs: number;
 }
 
-/** Two counted inferences: differencing against a run with none leaves per-inference figures. */
+/** Two counted inferences after the warm-up: simulated, each costs about a thousand native ones. */
 export const DEFAULT_COUNTED_INFERENCES = 2;
 /** Simulation runs tens to a thousand times slower than the CPU: minutes per trial. */
 export const DEFAULT_COUNTER_TIMEOUT_MS = 15 * 60_000;

@@ -140,11 +140,11 @@ export function estimateSeconds(macs: number, engine: string, budget: TimingBudg
 }
 
 /**
- * Counting under cachegrind runs the model twice (with and without the counted inferences) at
+ * Counting under valgrind's cache simulator runs the warm-up and the counted inferences at
  * roughly a thousandth of native speed, after Node and the engine start under the simulator.
  */
 function estimateCounterSeconds(macs: number, plan: CounterPlan): number {
   if (plan.mode === 'perf') return 2 + (plan.inferences + 1) * (macs / 50e9);
   const simulatedGmacsPerS = 0.05;
-  return 60 + (2 * 1 + plan.inferences) * (macs / 1e9 / simulatedGmacsPerS);
+  return 40 + (1 + plan.inferences) * (macs / 1e9 / simulatedGmacsPerS);
 }

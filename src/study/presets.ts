@@ -1,6 +1,7 @@
 import { UserError } from '../errors.js';
 import { PATTERNS } from '../zoo/index.js';
-import { STUDY_BUDGET, type Study, type Sweep } from './definition.js';
+import { PAPER_SCALED_RESOLUTION } from '../measure/counters/index.js';
+import { DEFAULT_COUNTED_INFERENCES, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
 
 /**
  * The built-in studies: the seed paper's experiments sized for a 2-core machine. Engines are
@@ -14,7 +15,7 @@ export interface PresetEngines {
   notes: string[];
 }
 
-export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper'] as const;
+export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper', 'cache'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
@@ -23,6 +24,7 @@ export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
   networks: 'reference networks at batch 1, DARTS also on PyTorch\'s oneDNN path (Figure 5)',
   quick: 'a representative subset of depth, width and networks (about 10 minutes on 2 cores)',
   paper: 'depth, width and networks together',
+  cache: `simulated last-level cache misses and latency vs depth (10–50) and width (32–256), 56×56 input, under the paper's 4 MB cache scaled to 256 KiB (Figures 3 and 4; hours on 2 cores)`,
 };
 
 export function isPresetName(name: string): name is PresetName {
@@ -65,6 +67,25 @@ function networkSweeps(e: PresetEngines, networks: string[]): Sweep[] {
   return sweeps;
 }
 
+/**
+ * The cache study runs every trial under valgrind's cache simulator as well, about a thousand
+ * times slower than native, so its inputs are 56×56 with the paper's cache scaled to match
+ * (geometry `paper-r56`), and its width series stops at 256: a standard w512 network at depth 10
+ * would take most of an hour to simulate. Its native framework is TensorFlow.js on WebAssembly
+ * even where PyTorch is installed: importing PyTorch under valgrind takes minutes per trial.
+ */
+const CACHE_WIDTHS = [32, 64, 128, 256];
+const CACHE_NATIVE = 'tfjs-wasm';
+const CACHE_COUNTERS: CounterPlan = { mode: 'simulate', geometry: 'paper-r56', inferences: DEFAULT_COUNTED_INFERENCES, timeoutMs: 30 * 60_000 };
+
+function cacheSweeps(e: PresetEngines): Sweep[] {
+  const engines = [CACHE_NATIVE, e.accelerated];
+  return [
+    { ...sweep('depth', patternModels(DEPTHS, [64], PAPER_SCALED_RESOLUTION), engines, [1]), counters: CACHE_COUNTERS },
+    { ...sweep('width', patternModels([WIDTH_SERIES_DEPTH], CACHE_WIDTHS, PAPER_SCALED_RESOLUTION), engines, [1]), counters: CACHE_COUNTERS },
+  ];
+}
+
 export function presetStudy(name: PresetName, engines: PresetEngines): Study {
   const sweeps: Record<PresetName, () => Sweep[]> = {
     depth: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32])],
@@ -76,12 +97,13 @@ export function presetStudy(name: PresetName, engines: PresetEngines): Study {
       ...networkSweeps(engines, QUICK_NETWORKS),
     ],
     paper: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32]), widthSweep(engines, WIDTHS), ...networkSweeps(engines, NETWORKS)],
+    cache: () => cacheSweeps(engines),
   };
   return {
     name,
     description: PRESET_DESCRIPTIONS[name],
     sweeps: sweeps[name](),
-    baseline: engines.native,
+    baseline: name === 'cache' ? CACHE_NATIVE : engines.native,
     reference: 'ort:opt=disabled',
   };
 }

@@ -20,17 +20,17 @@ export interface CountersOptions {
 const DEFAULT_INFERENCES = { perf: 50, simulate: 3 };
 const DEFAULT_TIMEOUT_S = { perf: 300, simulate: 1800 };
 
-const SIMULATE_HINT = 'use --simulate to count a simulated cache with cachegrind instead';
+const SIMULATE_HINT = 'use --simulate to count a simulated cache with valgrind instead';
 
 export function registerCountersCommand(program: Command): void {
   program
     .command('counters')
-    .description('hardware counters per inference (LLC misses, instructions, branches): perf, or a cachegrind-simulated cache with --simulate')
+    .description('hardware counters per inference (LLC misses, instructions, branches): perf, or a valgrind-simulated cache with --simulate')
     .argument('<spec>', 'model spec (pattern/d<depth>/w<width>[/r<res>]; a small /r keeps simulation affordable) or .onnx file')
     .option('--engine <engine>', 'engine with options, e.g. ort:opt=disabled', 'ort')
     .option('--batch <n>', 'batch size', positiveInt, 1)
     .option('--inferences <n>', `counted inferences (default ${DEFAULT_INFERENCES.perf} with perf, ${DEFAULT_INFERENCES.simulate} simulated)`, positiveInt)
-    .option('--simulate [geometry]', 'simulate the caches with cachegrind: paper (4MiB,16,64, the default), host, or <size>,<assoc>,<line> of the last level (write --simulate=<geometry>)')
+    .option('--simulate [geometry]', 'simulate the caches with valgrind (callgrind): paper (4MiB,16,64, the default), paper-r56 (256KiB,16,64 for 56×56 inputs), host, or <size>,<assoc>,<line> of the last level (write --simulate=<geometry>)')
     .option('--timeout-s <s>', `time limit, seconds (default ${DEFAULT_TIMEOUT_S.perf} with perf, ${DEFAULT_TIMEOUT_S.simulate} simulated)`, positiveInt)
     .option('--json', 'machine-readable output')
     .action(countersCommand);
@@ -79,7 +79,7 @@ const LABELS: Record<keyof CountsPerInference, string> = {
 };
 
 function printHuman(r: CounterOk, engineLabel: string, caveats: string[]): void {
-  const what = r.simulated ? `simulated by cachegrind, ${r.geometry!.name} geometry` : 'measured by perf';
+  const what = r.simulated ? `simulated by valgrind, ${r.geometry!.name} geometry` : 'measured by perf';
   console.log(`${r.spec} on ${engineLabel}${r.simulated && r.options['threads'] ? ` (threads=${r.options['threads']})` : ''}, batch ${r.batch}: ${r.inferences} inferences, ${what}`);
   const table = makeTable(['counter', 'per inference', `total over ${r.inferences}`], ['left', 'right', 'right']);
   for (const field of COUNTER_FIELDS) {
@@ -94,6 +94,6 @@ function printHuman(r: CounterOk, engineLabel: string, caveats: string[]): void 
 }
 
 function notCountedLabel(r: CounterOk, field: keyof CountsPerInference): string {
-  if (r.source === 'cachegrind') return 'not simulated';
+  if (r.source === 'callgrind') return 'not simulated';
   return r.unsupported.includes(PERF_EVENT_OF[field]) ? 'not supported' : 'not counted';
 }

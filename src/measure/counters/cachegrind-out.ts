@@ -1,5 +1,5 @@
 /**
- * Reading a cachegrind output file: the `events:` line names the columns and the `summary:` line
+ * Reading a cachegrind or callgrind output file (callgrind writes one per dump): the `events:` line names the columns and the `summary:` line
  * holds the whole-program totals (Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw Bc Bcm Bi Bim with
  * --cache-sim=yes --branch-sim=yes). The per-function lines in between are not needed.
  */

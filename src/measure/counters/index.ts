@@ -1,18 +1,18 @@
 /**
  * Hardware counters per inference: the CPU's own through perf, or a simulated cache through
- * cachegrind. This folder owns the counter worker (counter-worker.ts) and both ways of counting;
+ * valgrind's callgrind. This folder owns the counter worker (counter-worker.ts) and both ways of counting;
  * the study runner and `formbench counters` call measureCounters().
  */
 import type { EngineChoice } from '../../engines/index.js';
-import { countWithCachegrind } from './cachegrind.js';
+import { countWithCallgrind } from './callgrind.js';
 import { countWithPerf } from './perf.js';
 import type { CounterRequest, CounterResult } from './result.js';
 
-export { parseGeometry, formatGeometry, hostGeometry, PRESET_NAMES, DEFAULT_PRESET, type CacheGeometry, type CacheLevel } from './geometry.js';
+export { parseGeometry, formatGeometry, hostGeometry, PRESET_NAMES, DEFAULT_PRESET, PAPER_SCALED_RESOLUTION, type CacheGeometry, type CacheLevel } from './geometry.js';
 export { parsePerfCsv, type PerfCounts } from './perf-csv.js';
 export { parseCachegrindOut, CACHEGRIND_EVENTS, type CachegrindTotals } from './cachegrind-out.js';
 export { PERF_EVENTS, PERF_EVENT_OF } from './perf.js';
-export { DETERMINISTIC_NODE_FLAGS } from './cachegrind.js';
+export { DETERMINISTIC_NODE_FLAGS } from './callgrind.js';
 export { COUNTER_FIELDS, countedNothing, type CounterMode, type CounterOk, type CounterRequest, type CounterResult, type CountsPerInference } from './result.js';
 
 /**
@@ -22,7 +22,7 @@ export { COUNTER_FIELDS, countedNothing, type CounterMode, type CounterOk, type 
  */
 export function measureCounters(request: CounterRequest): Promise<CounterResult> {
   if (!Number.isInteger(request.inferences) || request.inferences < 1) throw new RangeError(`inferences must be a positive integer, got ${request.inferences}`);
-  return request.mode === 'perf' ? countWithPerf(request) : countWithCachegrind(request, request.mode.simulate);
+  return request.mode === 'perf' ? countWithPerf(request) : countWithCallgrind(request, request.mode.simulate);
 }
 
 /**

@@ -29,7 +29,7 @@ export const PERF_EVENT_OF: Record<keyof CountsPerInference, (typeof PERF_EVENTS
   branchMissesPerInference: 'branch-misses',
 };
 
-const SIMULATE_HINT = "use --simulate to count a simulated cache with cachegrind (e.g. 'formbench counters <spec> --simulate')";
+const SIMULATE_HINT = "use --simulate to count a simulated cache with valgrind (e.g. 'formbench counters <spec> --simulate')";
 
 export async function countWithPerf(r: CounterRequest): Promise<CounterResult> {
   const started = Date.now();

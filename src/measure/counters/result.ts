@@ -1,6 +1,6 @@
 import type { CacheGeometry } from './geometry.js';
 
-/** How to count: the CPU's own counters through perf, or cachegrind simulating a cache geometry. */
+/** How to count: the CPU's own counters through perf, or valgrind's cache simulator (callgrind) with a cache geometry. */
 export type CounterMode = 'perf' | { simulate: CacheGeometry };
 
 /** One counter measurement: a model (an ONNX file prepared by the caller) on one engine. */
@@ -33,37 +33,37 @@ export interface CounterRequest {
 export interface CountsPerInference {
   /**
    * Every last-level cache miss (data reads and writes, instruction fetches): the seed paper's
-   * "L3 cache misses". perf: `cache-misses`; cachegrind: ILmr + DLmr + DLmw. Same value as
+   * "L3 cache misses". perf: `cache-misses`; simulation: ILmr + DLmr + DLmw. Same value as
    * cacheMissesPerInference, named for the study.
    */
   llcMissesPerInference: number | null;
-  /** Reads that reached the last level. perf: `LLC-loads`; cachegrind: I1mr + D1mr. */
+  /** Reads that reached the last level. perf: `LLC-loads`; simulation: I1mr + D1mr. */
   llcLoadsPerInference: number | null;
-  /** Those reads that missed it. perf: `LLC-load-misses`; cachegrind: ILmr + DLmr. */
+  /** Those reads that missed it. perf: `LLC-load-misses`; simulation: ILmr + DLmr. */
   llcLoadMissesPerInference: number | null;
-  /** Every access that reached the last level. perf: `cache-references`; cachegrind: I1mr + D1mr + D1mw. */
+  /** Every access that reached the last level. perf: `cache-references`; simulation: I1mr + D1mr + D1mw. */
   cacheReferencesPerInference: number | null;
-  /** Every access that missed the last level. perf: `cache-misses`; cachegrind: ILmr + DLmr + DLmw. */
+  /** Every access that missed the last level. perf: `cache-misses`; simulation: ILmr + DLmr + DLmw. */
   cacheMissesPerInference: number | null;
-  /** Instructions retired (perf) or executed under simulation (cachegrind Ir). */
+  /** Instructions retired (perf) or executed under simulation (simulation Ir). */
   instructionsPerInference: number | null;
-  /** Core cycles (perf only: cachegrind has no timing model). */
+  /** Core cycles (perf only: simulation has no timing model). */
   cyclesPerInference: number | null;
-  /** Branches. perf: `branches`; cachegrind: Bc + Bi (conditional and indirect). */
+  /** Branches. perf: `branches`; simulation: Bc + Bi (conditional and indirect). */
   branchesPerInference: number | null;
-  /** Mispredicted branches. perf: `branch-misses`; cachegrind: Bcm + Bim (its simple predictor, not the CPU's). */
+  /** Mispredicted branches. perf: `branch-misses`; simulation: Bcm + Bim (its simple predictor, not the CPU's). */
   branchMissesPerInference: number | null;
 }
 
 export type CounterResult =
   | ({
       status: 'ok';
-      /** perf: the CPU's counters, measured. cachegrind: a simulated cache, never the CPU's. */
-      source: 'perf' | 'cachegrind';
+      /** perf: the CPU's counters, measured. simulation: a simulated cache, never the CPU's. */
+      source: 'perf' | 'callgrind';
       simulated: boolean;
       /** How the per-inference figures were isolated from start-up and model loading, in words. */
       method: string;
-      /** The simulated caches (cachegrind only). */
+      /** The simulated caches (simulation only). */
       geometry?: CacheGeometry;
       spec: string;
       engine: string;
@@ -73,12 +73,13 @@ export type CounterResult =
       inferences: number;
       /**
        * Totals over the counted inferences, by the source's own event names (perf events, or
-       * cachegrind's Ir, D1mr, … as the difference of the two runs); null when not counted.
+       * the simulator's Ir, D1mr, … summed over the counted inferences); null when not counted.
        */
       raw: Record<string, number | null>;
       /** Cachegrind's totals of each run, before differencing: with the counted inferences and without. */
-      runs?: { withInferences: Record<string, number>; withoutInferences: Record<string, number> };
-      /** Counters the source cannot count here (perf: `<not supported>`; cachegrind: cycles). */
+      /** Simulation: each counted inference's last-level misses, to show their spread. */
+      llcMissesByInference?: number[];
+      /** Counters the source cannot count here (perf: `<not supported>`; simulation: cycles). */
       unsupported: string[];
       /** Counters perf supports but did not count (`<not counted>`). */
       notCounted: string[];
@@ -91,7 +92,7 @@ export type CounterResult =
     } & CountsPerInference)
   | {
       status: 'failed';
-      source: 'perf' | 'cachegrind';
+      source: 'perf' | 'callgrind';
       reason: string;
       /** What the user can do about it, when there is something. */
       hint?: string;

@@ -10,7 +10,7 @@ export interface CounterWorkerRequest {
   options: Record<string, string>;
   batch: number;
   inputSeed: number;
-  /** Inferences after the one warm-up inference; 0 for cachegrind's baseline run. */
+  /** Inferences after the one warm-up inference. */
   inferences: number;
   /** perf's control fifos: the worker enables the counters around the counted inferences only. */
   perfControl?: { ctlFifo: string; ackFifo: string };
@@ -25,6 +25,13 @@ export type CounterWorkerReport =
       countedMs: number;
     }
   | { status: 'failed'; reason: string };
+
+/**
+ * The libc function the counter worker (and the torch worker) calls right after each inference,
+ * and only then: callgrind writes its counts out after every call (--dump-after), which cuts a
+ * simulated run at inference boundaries. Nothing in an engine's inference calls it.
+ */
+export const INFERENCE_MARKER = 'getppid';
 
 /** Marks the worker's progress lines on stderr, apart from what engines, perf or valgrind print. */
 export const PROGRESS_PREFIX = 'formbench-counters: ';
