@@ -1,0 +1,77 @@
+/**
+ * Output error of a lower-precision model against its FP32 original on the same inputs: the
+ * cost side of a precision's speed-up.
+ */
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import type { ModelInput } from './calibrate.js';
+
+export interface OutputError {
+  /** Rows (images) compared. */
+  images: number;
+  /** Largest |candidate − reference| over every output value. */
+  maxAbsError: number;
+  /** ‖candidate − reference‖₂ / ‖reference‖₂ over every output value. */
+  relativeError: number;
+  /** Fraction of images whose arg-max class is the same. */
+  top1Agreement: number;
+  /** Images whose arg-max class agrees. */
+  top1Agree: number;
+}
+
+/**
+ * Compares outputs row by row: `reference` and `candidate` hold the same batches in the same
+ * order, each a flat array of `rows × classes` values.
+ */
+export function outputError(reference: Float32Array[], candidate: Float32Array[], rowsPerBatch: number[]): OutputError {
+  if (reference.length !== candidate.length || reference.length !== rowsPerBatch.length) throw new Error('outputError: reference and candidate hold different numbers of batches');
+  let maxAbsError = 0;
+  let diffSquares = 0;
+  let refSquares = 0;
+  let agree = 0;
+  let images = 0;
+  reference.forEach((ref, b) => {
+    const cand = candidate[b]!;
+    if (cand.length !== ref.length) throw new Error(`outputError: batch ${b} has ${cand.length} values, the reference ${ref.length}`);
+    for (let i = 0; i < ref.length; i++) {
+      const d = Math.abs(cand[i]! - ref[i]!);
+      if (!(d <= maxAbsError)) maxAbsError = Number.isNaN(d) ? Infinity : d;
+      diffSquares += d * d;
+      refSquares += ref[i]! * ref[i]!;
+    }
+    const rows = rowsPerBatch[b]!;
+    const classes = ref.length / rows;
+    for (let r = 0; r < rows; r++) if (argmax(ref, r * classes, classes) === argmax(cand, r * classes, classes)) agree++;
+    images += rows;
+  });
+  const relativeError = refSquares > 0 ? Math.sqrt(diffSquares) / Math.sqrt(refSquares) : Math.sqrt(diffSquares) > 0 ? Infinity : 0;
+  return { images, maxAbsError, relativeError: Number.isNaN(relativeError) ? Infinity : relativeError, top1Agreement: images ? agree / images : 0, top1Agree: agree };
+}
+
+function argmax(v: Float32Array, offset: number, length: number): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (v[offset + i]! > v[offset + best]!) best = i;
+  return best;
+}
+
+/** Runs two ONNX models (the FP32 original and a lower-precision one) on the same inputs in onnxruntime and compares their first outputs. */
+export async function compareModels(fp32: Uint8Array, candidate: Uint8Array, inputs: ModelInput[]): Promise<OutputError> {
+  // One after the other: two sessions at once would share the cores and slow each other down.
+  const reference = await firstOutputs(fp32, inputs);
+  const lower = await firstOutputs(candidate, inputs);
+  return outputError(reference, lower, inputs.map((x) => x.dims[0]!));
+}
+
+async function firstOutputs(onnx: Uint8Array, inputs: ModelInput[]): Promise<Float32Array[]> {
+  const session = await ort.InferenceSession.create(onnx, { graphOptimizationLevel: 'all', intraOpNumThreads: os.availableParallelism(), logSeverityLevel: 3 });
+  try {
+    const outputs: Float32Array[] = [];
+    for (const x of inputs) {
+      const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x.data, x.dims) });
+      outputs.push(Float32Array.from(out[session.outputNames[0]!]!.data as Float32Array));
+    }
+    return outputs;
+  } finally {
+    await session.release();
+  }
+}
