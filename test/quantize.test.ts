@@ -122,6 +122,10 @@ describe('output error', () => {
     assert.equal(e.maxAbsError, 2.5);
     assert.equal(e.top1Agree, 1);
     assert.equal(e.top1Agreement, 0.5);
+    assert.equal(e.referenceClasses, 2);
+    // Mean reference output (2, 2, 2): centred rows (-1, 0, 1) and (1, 0, -1) vs (-1, 0, 1) and (-1, 0, 1.5).
+    assert.equal(e.centredTop1Agreement, 0.5);
+    assert.equal(e.centredReferenceClasses, 2);
     assert.ok(Math.abs(e.relativeError - Math.sqrt(4 + 6.25) / Math.sqrt(28)) < 1e-12);
     assert.equal(outputError(ref, ref, [2]).relativeError, 0);
   });

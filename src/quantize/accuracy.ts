@@ -17,6 +17,20 @@ export interface OutputError {
   top1Agreement: number;
   /** Images whose arg-max class agrees. */
   top1Agree: number;
+  /**
+   * Distinct arg-max classes of the reference over the images: a random-weight network whose
+   * head always picks the same class agrees trivially, and this says so.
+   */
+  referenceClasses: number;
+  /**
+   * Top-1 agreement of the input-dependent part of the outputs: both models' outputs minus the
+   * reference's mean output over the images (the same vector for both, as if the head's bias
+   * were shifted). A random-weight head whose constant part always wins still ranks the rest by
+   * the input, and this is whether the lower precision keeps that ranking.
+   */
+  centredTop1Agreement: number;
+  /** Distinct arg-max classes of the centred reference. */
+  centredReferenceClasses: number;
 }
 
 /**
@@ -30,6 +44,7 @@ export function outputError(reference: Float32Array[], candidate: Float32Array[]
   let refSquares = 0;
   let agree = 0;
   let images = 0;
+  const classesSeen = new Set<number>();
   reference.forEach((ref, b) => {
     const cand = candidate[b]!;
     if (cand.length !== ref.length) throw new Error(`outputError: batch ${b} has ${cand.length} values, the reference ${ref.length}`);
@@ -41,11 +56,42 @@ export function outputError(reference: Float32Array[], candidate: Float32Array[]
     }
     const rows = rowsPerBatch[b]!;
     const classes = ref.length / rows;
-    for (let r = 0; r < rows; r++) if (argmax(ref, r * classes, classes) === argmax(cand, r * classes, classes)) agree++;
+    for (let r = 0; r < rows; r++) {
+      const expected = argmax(ref, r * classes, classes);
+      classesSeen.add(expected);
+      if (expected === argmax(cand, r * classes, classes)) agree++;
+    }
     images += rows;
   });
+  const centred = centredAgreement(reference, candidate, rowsPerBatch);
   const relativeError = refSquares > 0 ? Math.sqrt(diffSquares) / Math.sqrt(refSquares) : Math.sqrt(diffSquares) > 0 ? Infinity : 0;
-  return { images, maxAbsError, relativeError: Number.isNaN(relativeError) ? Infinity : relativeError, top1Agreement: images ? agree / images : 0, top1Agree: agree };
+  return { images, maxAbsError, relativeError: Number.isNaN(relativeError) ? Infinity : relativeError, top1Agreement: images ? agree / images : 0, top1Agree: agree, referenceClasses: classesSeen.size, ...centred };
+}
+
+function centredAgreement(reference: Float32Array[], candidate: Float32Array[], rowsPerBatch: number[]): { centredTop1Agreement: number; centredReferenceClasses: number } {
+  const classes = reference[0]!.length / rowsPerBatch[0]!;
+  const mean = new Float64Array(classes);
+  let images = 0;
+  reference.forEach((ref, b) => {
+    for (let i = 0; i < ref.length; i++) mean[i % classes]! += ref[i]!;
+    images += rowsPerBatch[b]!;
+  });
+  for (let c = 0; c < classes; c++) mean[c]! /= images;
+  const centredArgmax = (v: Float32Array, offset: number) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (v[offset + c]! - mean[c]! > v[offset + best]! - mean[best]!) best = c;
+    return best;
+  };
+  let agree = 0;
+  const seen = new Set<number>();
+  reference.forEach((ref, b) => {
+    for (let r = 0; r < rowsPerBatch[b]!; r++) {
+      const expected = centredArgmax(ref, r * classes);
+      seen.add(expected);
+      if (expected === centredArgmax(candidate[b]!, r * classes)) agree++;
+    }
+  });
+  return { centredTop1Agreement: images ? agree / images : 0, centredReferenceClasses: seen.size };
 }
 
 function argmax(v: Float32Array, offset: number, length: number): number {
