@@ -169,6 +169,36 @@ describe('lower-precision models on onnxruntime', async () => {
     assert.equal(error.top1Agreement, 1);
   });
 
+  it('INT8: MatMul layers (a transformer-style MLP) run as integer kernels too', async () => {
+    const w1 = seededNormal(2, 'w1', 64 * 32, 0.2);
+    const w2 = seededNormal(2, 'w2', 32 * 10, 0.2);
+    const raw = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const mlp = ModelProto.encode({
+      ir_version: 8,
+      opset_import: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'mlp',
+        node: [
+          { name: 'fc1', op_type: 'MatMul', input: ['x', 'w1'], output: ['h'] },
+          { name: 'act', op_type: 'Relu', input: ['h'], output: ['a'] },
+          { name: 'fc2', op_type: 'MatMul', input: ['a', 'w2'], output: ['y'] },
+        ],
+        initializer: [
+          { name: 'w1', dims: [64, 32], data_type: 1, raw_data: raw(w1) },
+          { name: 'w2', dims: [32, 10], data_type: 1, raw_data: raw(w2) },
+        ],
+        input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 64 }] } } } }],
+        output: [{ name: 'y', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 10 }] } } } }],
+      },
+    }).finish();
+    const q = await quantizeOnnx(mlp, { calibration: seededInputs([64], 8, 4, 'calibration', 4), method: 'minmax' });
+    assert.deepEqual(q.summary.quantized, { MatMul: 2 });
+    const kernels = await profileKernelPrecision(q.onnx, seededInputs([64], 4, 4, 'held-out', 4)[0]!, 2);
+    assert.deepEqual(kernels.macKernels, { integer: 2 });
+    const error = await compareModels(mlp, q.onnx, seededInputs([64], 64, 4, 'held-out', 16));
+    assert.ok(error.relativeError < 0.05, `relative error ${error.relativeError}`);
+  });
+
   it('classes kernels by operator and input type', () => {
     assert.equal(kernelPrecisionOf('QLinearConv', 'uint8'), 'integer');
     assert.equal(kernelPrecisionOf('QGemm', 'uint8'), 'integer');
