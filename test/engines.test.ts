@@ -11,7 +11,7 @@ describe('engine choices', () => {
   it('parse options over the defaults and keep the user’s spelling as the label', () => {
     const c = parseEngineChoice('ort:opt=disabled,threads=1');
     assert.equal(c.engine.name, 'ort');
-    assert.deepEqual(c.options, { opt: 'disabled', threads: '1', execution: 'sequential' });
+    assert.deepEqual(c.options, { opt: 'disabled', threads: '1', execution: 'sequential', precision: 'fp32' });
     assert.equal(c.label, 'ort:opt=disabled,threads=1');
     assert.equal(parseEngineChoice('ort').label, 'ort');
     assert.equal(parseEngineChoice('ort').options['opt'], 'all');

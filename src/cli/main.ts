@@ -4,11 +4,13 @@ import { UserError } from '../errors.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { benchCommand } from './commands/bench.js';
 import { checkCommand } from './commands/check.js';
+import { registerConvertCommand } from './commands/convert.js';
 import { registerCountersCommand } from './commands/counters.js';
 import { enginesCommand } from './commands/engines.js';
 import { exportCommand } from './commands/export.js';
 import { modelsCommand } from './commands/models.js';
 import { registerProfileCommand } from './commands/profile.js';
+import { registerQuantizeCommand } from './commands/quantize.js';
 import { registerSparsityCommand } from './commands/sparsity.js';
 import { EXPORT_FORMATS, reportCommand, resultsCommand } from './commands/results.js';
 import { studyCommand } from './commands/study.js';
@@ -109,6 +111,8 @@ program
 
 registerSparsityCommand(program);
 registerProfileCommand(program);
+registerQuantizeCommand(program);
+registerConvertCommand(program);
 
 try {
   await program.parseAsync();

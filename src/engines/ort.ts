@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { Engine, EngineModel, EngineProfile, EngineSession } from './engine.js';
+import { convertToFp16, engineCalibration, quantizeOnnx } from '../quantize/index.js';
 import { OPT_OPTION, threadCount, threadsOption, wrapOrtSession, type OptLevel } from './ort-common.js';
+import { describeKernelPrecision, kernelPrecisionSummary } from './ort-kernel-precision.js';
 import { ortLayerTimings, parseOrtTrace } from './ort-trace.js';
 import { UNIT_TIMES_SUMMARY } from './profile-times.js';
 
@@ -33,15 +35,39 @@ export const ortEngine: Engine = {
     opt: OPT_OPTION,
     threads: threadsOption('intra-op threads'),
     execution: { description: 'operator scheduling', values: ['sequential', 'parallel'], defaultValue: () => 'sequential' },
+    precision: {
+      description: 'fp32; int8: QDQ-quantised at load (uint8 activations, int8 per-channel weights, min/max over 16 seeded inputs); fp16: float16 weights and compute, float32 input and output',
+      values: ['fp32', 'fp16', 'int8'],
+      defaultValue: () => 'fp32',
+    },
   },
   async availability() {
     return { available: true, version: ort.env.versions.node ?? ort.env.versions.common, details: { provider: 'cpu' } };
   },
-  async load(model, options): Promise<EngineSession> {
+  async load(fp32Model, options): Promise<EngineSession> {
+    const model = { ...fp32Model, onnx: await inPrecision(fp32Model, options['precision'] ?? 'fp32') };
     const session = await ort.InferenceSession.create(model.onnx, sessionOptions(options));
     return { ...wrapOrtSession(session, ort.Tensor), profile: (input, dims, runs) => profileOrt(model, options, input, dims, runs) };
   },
 };
+
+/**
+ * The model's ONNX in the requested precision, made at load (so its cost is load time, never
+ * inference time). INT8 always calibrates on the same seeded inputs, so every trial of a model
+ * runs the same quantised file.
+ */
+async function inPrecision(model: EngineModel, precision: string): Promise<Uint8Array> {
+  switch (precision) {
+    case 'fp32':
+      return model.onnx;
+    case 'fp16':
+      return (await convertToFp16(model.onnx)).onnx;
+    case 'int8':
+      return (await quantizeOnnx(model.onnx, { calibration: engineCalibration(model.graph), method: 'minmax' })).onnx;
+    default:
+      throw new Error(`ort: unknown precision '${precision}'`);
+  }
+}
 
 /**
  * ORT's profiler is a session option, so profiling loads a second session with it on (the
@@ -66,13 +92,16 @@ async function profileOrt(model: EngineModel, options: Record<string, string>, i
     }
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
     if (!file) throw new Error('ort: the profiler wrote no trace file');
-    const trace = parseOrtTrace(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    const events: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    const trace = parseOrtTrace(events);
     const layers = ortLayerTimings(trace, model.graph, 1);
+    // Which precision the kernels computed in: an INT8 or FP16 request can fall back to float kernels.
+    const precision = describeKernelPrecision(kernelPrecisionSummary(events, 1));
     const mode = options['execution'] === 'parallel' ? '; parallel execution: kernels may overlap, so their sum can exceed the wall time' : '';
     return {
       layers,
       profiledRunMs,
-      method: `onnxruntime profiler (enableProfiling): kernel durations from its trace, ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded, fused/NCHWc kernels mapped back to IR nodes${mode}`,
+      method: `onnxruntime profiler (enableProfiling): kernel durations from its trace, ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded, fused/NCHWc kernels mapped back to IR nodes${mode}. ${precision[0]!.toUpperCase()}${precision.slice(1)}`,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

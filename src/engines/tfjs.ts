@@ -174,7 +174,7 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
 
 export const tfjsCpuEngine: Engine = {
   name: 'tfjs-cpu',
-  description: 'TensorFlow.js, cpu backend (pure JavaScript kernels), op by op in NHWC: the JavaScript native framework',
+  description: 'TensorFlow.js, cpu backend (pure JavaScript kernels), op by op in NHWC, FP32 only: the JavaScript native framework',
   role: 'native',
   profiles: true,
   options: {},
@@ -184,7 +184,7 @@ export const tfjsCpuEngine: Engine = {
 
 export const tfjsWasmEngine: Engine = {
   name: 'tfjs-wasm',
-  description: 'TensorFlow.js, wasm backend (XNNPACK, SIMD, one thread in Node), op by op in NHWC',
+  description: 'TensorFlow.js, wasm backend (XNNPACK, SIMD, one thread in Node), op by op in NHWC, FP32 only',
   role: 'native',
   profiles: true,
   options: {

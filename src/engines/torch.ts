@@ -18,6 +18,11 @@ import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 
 const LAYOUTS = ['nchw', 'channels_last'] as const;
 const MODES = ['eager', 'jit-frozen'] as const;
+/**
+ * bf16: the module and its input cast to bfloat16 (oneDNN's bf16 kernels on CPUs with AVX-512
+ * BF16 or AMX); bf16-autocast: FP32 weights, torch.autocast picking bf16 per operator (eager only).
+ */
+const PRECISIONS = ['fp32', 'bf16', 'bf16-autocast'] as const;
 
 /** Where the worker script lies: next to the compiled file, or in src/ seen from dist/src/engines. */
 function workerScript(): string | undefined {
@@ -267,6 +272,11 @@ export const torchEngine: Engine = {
       values: [...MODES],
       defaultValue: () => 'eager',
     },
+    precision: {
+      description: 'compute precision: fp32, bf16 (module and input cast to bfloat16) or bf16-autocast (torch.autocast on the CPU, eager only); output read as float32',
+      values: [...PRECISIONS],
+      defaultValue: () => 'fp32',
+    },
   },
   availability() {
     availabilityAnswer ??= findTorch();
@@ -279,12 +289,14 @@ export const torchEngine: Engine = {
     const mode = options['mode'] ?? 'eager';
     if (!(LAYOUTS as readonly string[]).includes(layout)) throw new UserError(`torch: layout must be one of ${LAYOUTS.join(', ')}, got '${layout}'`);
     if (!(MODES as readonly string[]).includes(mode)) throw new UserError(`torch: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
+    const precision = options['precision'] ?? 'fp32';
+    if (!(PRECISIONS as readonly string[]).includes(precision)) throw new UserError(`torch: precision must be one of ${PRECISIONS.join(', ')}, got '${precision}'`);
     const availability = await torchEngine.availability();
     if (!availability.available) throw new Error(`torch is not available: ${availability.reason}`);
     const worker = new TorchWorker(chosenPython!, workerScript()!, threads);
     const { graph, blobs } = graphMessage(model.graph);
     try {
-      await worker.request({ cmd: 'load', graph, threads, layout, mode }, blobs);
+      await worker.request({ cmd: 'load', graph, threads, layout, mode, precision }, blobs);
     } catch (e) {
       await worker.close();
       throw e;

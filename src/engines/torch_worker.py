@@ -9,7 +9,8 @@ bytes of every blob the header lists in "blobs" (a list of byte lengths), back t
 
 Requests (header "cmd"):
   load   {graph: {inputs, outputs, nodes, initializers: [{name, dtype, dims}]}, threads, layout,
-          mode}; blobs = initializer bytes in order        -> {ok, torch, ops}
+          mode, precision}; blobs = initializer bytes in order -> {ok, torch, ops}
+          precision: fp32 | bf16 (weights and activations bfloat16) | bf16-autocast (CPU autocast)
   run    {dims}; blobs = [float32 input]                   -> {ok, dims}; blobs = [float32 output]
   timed  {dims, repeat}; blobs = [input] unless repeat     -> {ok, ns}  (forward pass only)
   profile {dims, repeat, runs}; blobs as for timed         -> {ok, steps: [{name, op, ns: [per run]}], runNs}
@@ -18,6 +19,7 @@ Requests (header "cmd"):
 Any failure answers {ok: false, error}; the TS side turns it into a rejected promise.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -566,6 +568,9 @@ class Session:
         torch.set_flush_denormal(False)
         self.channels_last = header["layout"] == "channels_last"
         self.mode = header["mode"]
+        self.precision = header.get("precision", "fp32")
+        if self.precision == "bf16-autocast" and self.mode != "eager":
+            raise UnsupportedOp("torch engine: precision=bf16-autocast needs mode=eager (autocast decides per call, which tracing would freeze)")
         graph = header["graph"]
         if len(graph["inputs"]) != 1:
             raise UnsupportedOp("torch engine: graphs with %d inputs are not supported (one input)" % len(graph["inputs"]))
@@ -579,6 +584,9 @@ class Session:
                 t = torch.frombuffer(bytearray(blob), dtype=dtype).reshape(dims)
             tensors[meta["name"]] = t
         self.module = IRModule(graph, tensors, self.channels_last).eval()
+        if self.precision == "bf16":
+            # Every float buffer (weights, BN statistics) becomes bfloat16 once, at load.
+            self.module = self.module.to(torch.bfloat16)
         self.traced = {}
         self.last = None  # (dims, tensor) of the last input received
 
@@ -601,29 +609,43 @@ class Session:
         fn = self.traced.get(key)
         if fn is None:
             with torch.no_grad():
-                traced = torch.jit.trace(self.module, (x,), check_trace=False)
+                traced = torch.jit.trace(self.module, (self.cast_in(x),), check_trace=False)
                 frozen = torch.jit.freeze(traced)
                 fn = torch.jit.optimize_for_inference(frozen)
                 # The profiling executor specialises on the first runs: do them here, untimed.
                 for _ in range(3):
-                    fn(x)
+                    fn(self.cast_in(x))
             self.traced[key] = fn
         return fn
+
+    def cast_in(self, x):
+        return x.to(torch.bfloat16) if self.precision == "bf16" else x
+
+    def precision_context(self):
+        if self.precision == "bf16-autocast":
+            return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def call(self, fn, x):
+        """One forward pass in the session's precision, float32 in and out: the casts at the
+        boundary are part of the inference, as the Casts of an FP16 ONNX model are."""
+        with self.precision_context():
+            return fn(self.cast_in(x)).float()
 
     def forward(self, x):
         fn = self.forward_fn(x)
         if self.mode == "eager":
             with torch.inference_mode():
-                return fn(x)
+                return self.call(fn, x)
         with torch.no_grad():
-            return fn(x)
+            return self.call(fn, x)
 
     def timed(self, x):
         fn = self.forward_fn(x)
         ctx = torch.inference_mode() if self.mode == "eager" else torch.no_grad()
         with ctx:
             t0 = time.perf_counter_ns()
-            y = fn(x)
+            y = self.call(fn, x)
             t1 = time.perf_counter_ns()
         del y
         return t1 - t0
@@ -634,11 +656,11 @@ class Session:
         steps = self.module.steps
         per_step = [[] for _ in steps]
         run_ns = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision_context():
             for r in range(runs + 1):
                 step_ns = [0] * len(steps)
                 t0 = time.perf_counter_ns()
-                y = self.module.forward_profiled(x, step_ns)
+                y = self.module.forward_profiled(self.cast_in(x), step_ns).float()
                 t1 = time.perf_counter_ns()
                 del y
                 if r == 0:

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { profileKernelPrecision } from '../../engines/ort-kernel-precision.js';
+import { UserError } from '../../errors.js';
+import { prepareModel, resolveModel } from '../../model/index.js';
+import { toOnnxBytes } from '../../onnx/index.js';
+import { compareModels, convertToFp16, precisionInputs } from '../../quantize/index.js';
+import { formatBytes, printJson } from '../format.js';
+import { positiveInt } from '../options.js';
+import { writeAtomically } from '../write-file.js';
+import { printError, printKernels } from './quantize.js';
+
+const TARGETS = ['fp16'];
+
+interface ConvertFlags {
+  output: string;
+  to: string;
+  evaluate: number;
+  batch: number;
+  json?: boolean;
+}
+
+export function registerConvertCommand(program: Command): void {
+  program
+    .command('convert')
+    .description('write an FP16 ONNX model (float16 weights and compute, float32 inputs and outputs) and report which kernels onnxruntime runs and the error against FP32')
+    .argument('<spec>', 'model spec, .onnx file or nsfwjs:<model>')
+    .requiredOption('--to <precision>', `target precision: ${TARGETS.join(', ')}`)
+    .requiredOption('-o, --output <file>', 'ONNX file to write')
+    .option('--evaluate <n>', 'seeded inputs the error against FP32 is measured on', positiveInt, 32)
+    .option('--batch <n>', 'inputs per onnxruntime run while evaluating (the file keeps a symbolic batch)', positiveInt, 1)
+    .option('--json', 'machine-readable output')
+    .action(convertCommand);
+}
+
+async function convertCommand(spec: string, o: ConvertFlags): Promise<void> {
+  if (!TARGETS.includes(o.to)) throw new UserError(`cannot convert to '${o.to}'`, `--to takes ${TARGETS.join(', ')}; for INT8 use 'formbench quantize'`);
+  const model = resolveModel(spec);
+  const graph = await prepareModel(model);
+  const fp32 = toOnnxBytes(graph);
+  const inputs = await precisionInputs(graph, { calibrate: 0, evaluate: o.evaluate, batch: o.batch });
+  const converted = await convertToFp16(fp32);
+  const error = await compareModels(fp32, converted.onnx, inputs.heldOut);
+  const kernels = await profileKernelPrecision(converted.onnx, inputs.heldOut[0]!);
+  writeAtomically(o.output, converted.onnx);
+  if (o.json) {
+    printJson({ model: model.spec, output: o.output, to: o.to, bytes: converted.onnx.byteLength, fp32Bytes: fp32.byteLength, ...converted.summary, heldOut: inputs.heldOutDescription, error, kernels });
+    return;
+  }
+  console.log(
+    `wrote ${o.output} (${formatBytes(converted.onnx.byteLength)}; FP32 ${formatBytes(fp32.byteLength)}): ${model.spec} in FP16, ` +
+      `${converted.summary.convertedTensors} weight tensors as float16, ${converted.summary.boundaryCasts} Casts keep its inputs and outputs float32`,
+  );
+  printKernels(kernels);
+  printError(error, inputs.heldOutDescription);
+}

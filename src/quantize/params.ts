@@ -1,0 +1,97 @@
+/**
+ * Quantisation parameters: real value ≈ scale · (q − zeroPoint), as ONNX's QuantizeLinear and
+ * DequantizeLinear define them (rounding half to even, saturating to the integer type).
+ */
+
+/** Activations: asymmetric uint8 over [0, 255]. */
+export const UINT8_RANGE = [0, 255] as const;
+/**
+ * Weights: symmetric int8 over [−127, 127] (not −128, so that negating a weight is exact and the
+ * zero point is 0), the range onnxruntime's own quantiser uses for symmetric int8.
+ */
+export const INT8_SYMMETRIC_RANGE = [-127, 127] as const;
+
+export interface QuantParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** ONNX's rounding: to nearest, ties to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * uint8 parameters for values observed in [min, max]. The range is widened to include 0, so that
+ * zero (padding, ReLU's output) is exactly representable. A range that is a single point
+ * gets scale 1 rather than a zero scale onnxruntime would divide by.
+ */
+export function asymmetricParams(min: number, max: number): QuantParams {
+  const [qmin, qmax] = UINT8_RANGE;
+  const lo = Math.min(min, 0);
+  const hi = Math.max(max, 0);
+  if (!(hi > lo) || !Number.isFinite(hi - lo)) return { scale: 1, zeroPoint: 0 };
+  // Math.fround: the scale is stored as float32, and the zero point must be derived from the stored value.
+  const scale = Math.fround((hi - lo) / (qmax - qmin));
+  const zeroPoint = Math.min(qmax, Math.max(qmin, roundHalfEven(qmin - lo / scale)));
+  return { scale, zeroPoint };
+}
+
+/** Symmetric int8 scale for a channel whose largest magnitude is absMax (zero point 0). */
+export function symmetricScale(absMax: number): number {
+  return absMax > 0 && Number.isFinite(absMax) ? Math.fround(absMax / INT8_SYMMETRIC_RANGE[1]) : 1;
+}
+
+export function quantize(x: number, p: QuantParams, [qmin, qmax]: readonly [number, number]): number {
+  return Math.min(qmax, Math.max(qmin, roundHalfEven(x / p.scale) + p.zeroPoint));
+}
+
+export function dequantize(q: number, p: QuantParams): number {
+  return p.scale * (q - p.zeroPoint);
+}
+
+export interface PerChannelWeights {
+  values: Int8Array;
+  /** One scale per channel along the axis. */
+  scales: Float32Array;
+  axis: number;
+}
+
+/**
+ * Symmetric per-channel int8 weights: each slice along `axis` (a Conv's output channel, a Gemm's
+ * output column) gets the scale of its own largest magnitude, so a channel of small weights is
+ * not flattened to zeros by a large one elsewhere. Every weight is then off by at most half its
+ * channel's scale.
+ */
+export function quantizePerChannel(weights: Float32Array, dims: number[], axis: number): PerChannelWeights {
+  const channels = dims[axis]!;
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const channelOf = (i: number) => Math.floor(i / inner) % channels;
+  const absMax = new Float64Array(channels);
+  for (let i = 0; i < weights.length; i++) {
+    const c = channelOf(i);
+    absMax[c] = Math.max(absMax[c]!, Math.abs(weights[i]!));
+  }
+  const scales = Float32Array.from(absMax, symmetricScale);
+  const values = new Int8Array(weights.length);
+  for (let i = 0; i < weights.length; i++) {
+    values[i] = quantize(weights[i]!, { scale: scales[channelOf(i)]!, zeroPoint: 0 }, INT8_SYMMETRIC_RANGE);
+  }
+  return { values, scales, axis };
+}
+
+/**
+ * A bias as int32 in the accumulator's scale (input scale × each channel's weight scale, zero
+ * point 0): the form onnxruntime's QDQ fusion needs to turn DequantizeLinear→Conv into QLinearConv.
+ */
+export function quantizeBias(bias: Float32Array, inputScale: number, weightScales: Float32Array): { values: Int32Array; scales: Float32Array } {
+  const scales = new Float32Array(bias.length);
+  const values = new Int32Array(bias.length);
+  for (let c = 0; c < bias.length; c++) {
+    const s = Math.fround(inputScale * weightScales[weightScales.length === 1 ? 0 : c]!);
+    scales[c] = s;
+    values[c] = Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), roundHalfEven(bias[c]! / s)));
+  }
+  return { values, scales };
+}
