@@ -52,7 +52,7 @@ describe('counters', () => {
   it('draws misses against depth and latency, labelled as simulated', () => {
     const figures = buildFigures(reportData(rows));
     assert.ok(['llc-misses-vs-depth', 'llc-misses-vs-latency'].every((id) => figures.some((f) => f.id === id)));
-    assert.match(figures.find((f) => f.id === 'llc-misses-vs-depth')!.caption, /simulated by cachegrind \(paper, 4 MiB last-level cache; valgrind runs the AVX2/);
+    assert.match(figures.find((f) => f.id === 'llc-misses-vs-depth')!.caption, /simulated by valgrind's cache simulator \(paper, 4 MiB last-level cache; valgrind runs the AVX2/);
   });
 
   it('correlates misses with latency per engine', () => {
