@@ -8,30 +8,19 @@
  * Input: one JSON argument (CounterWorkerRequest). Output: one JSON line on stdout
  * (CounterWorkerReport); progress lines on stderr, each prefixed with PROGRESS_PREFIX.
  */
-import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
-import { availabilityOf, engineByName } from '../../engines/index.js';
-import { fromOnnxBytes } from '../../onnx/index.js';
-import { seededNormal } from '../../weights/index.js';
 import { PROGRESS_PREFIX, type CounterWorkerReport, type CounterWorkerRequest } from './worker-protocol.js';
+import { loadWorkerSession } from '../worker-session.js';
 
 /** perf answers each control command within milliseconds; longer means it is not listening. */
 const ACK_TIMEOUT_MS = 30_000;
 const PROGRESS_EVERY_MS = 5_000;
 
 async function main(r: CounterWorkerRequest): Promise<CounterWorkerReport> {
-  if (process.env['FORMBENCH_EXTRA_ENGINES']) await import(pathToFileURL(process.env['FORMBENCH_EXTRA_ENGINES']).href);
-  const engine = engineByName(r.engine);
-  const availability = await availabilityOf(engine);
-  if (!availability.available) return { status: 'failed', reason: `${engine.name} is not available: ${availability.reason}` };
-  const onnx = readFileSync(r.onnxPath);
-  const graph = fromOnnxBytes(onnx, { source: r.spec });
-  const dims = graph.inputs[0]!.type.shape.map((d, i) => (i === 0 ? r.batch : d)) as number[];
-  const input = seededNormal(r.inputSeed, 'input', dims.reduce((a, b) => a * b, 1), 1);
-  const t0 = performance.now();
-  const session = await engine.load({ spec: r.spec, graph, onnx }, r.options);
-  const loadMs = performance.now() - t0;
+  const loaded = await loadWorkerSession(r);
+  if (!loaded.ok) return { status: 'failed', reason: loaded.reason };
+  const { session, input, dims, loadMs, engineVersion } = loaded;
   progress(`loaded in ${(loadMs / 1000).toFixed(1)} s`);
   const control = r.perfControl ? openPerfControl(r.perfControl.ctlFifo, r.perfControl.ackFifo) : undefined;
   try {
@@ -53,7 +42,7 @@ async function main(r: CounterWorkerRequest): Promise<CounterWorkerReport> {
     }
     control?.command('disable');
     progress(`${r.inferences} inferences done`);
-    return { status: 'ok', engineVersion: availability.version, loadMs, countedMs: performance.now() - t1 };
+    return { status: 'ok', engineVersion, loadMs, countedMs: performance.now() - t1 };
   } finally {
     control?.close();
     await session.dispose();

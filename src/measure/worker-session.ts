@@ -1,0 +1,40 @@
+/**
+ * What every worker process (trial, profile, counters) does first: find the engine, load the
+ * model's ONNX file into it, and build the seeded input, so that all three measure the very same
+ * session on the very same input.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import type { EngineSession } from '../engines/engine.js';
+import { availabilityOf, engineByName } from '../engines/index.js';
+import { fromOnnxBytes } from '../onnx/index.js';
+import { seededNormal } from '../weights/index.js';
+
+export interface WorkerModelRequest {
+  spec: string;
+  onnxPath: string;
+  engine: string;
+  options: Record<string, string>;
+  batch: number;
+  inputSeed: number;
+}
+
+export type WorkerSession =
+  | { ok: true; engineName: string; engineVersion: string; session: EngineSession; input: Float32Array; dims: number[]; loadMs: number }
+  | { ok: false; reason: string };
+
+export async function loadWorkerSession(r: WorkerModelRequest): Promise<WorkerSession> {
+  // Test-only engines (e.g. one that crashes) register themselves from this module.
+  if (process.env['FORMBENCH_EXTRA_ENGINES']) await import(pathToFileURL(process.env['FORMBENCH_EXTRA_ENGINES']).href);
+  const engine = engineByName(r.engine);
+  const availability = await availabilityOf(engine);
+  if (!availability.available) return { ok: false, reason: `${engine.name} is not available: ${availability.reason}` };
+  const onnx = readFileSync(r.onnxPath);
+  const graph = fromOnnxBytes(onnx, { source: r.spec });
+  const dims = graph.inputs[0]!.type.shape.map((d, i) => (i === 0 ? r.batch : d)) as number[];
+  const input = seededNormal(r.inputSeed, 'input', dims.reduce((a, b) => a * b, 1), 1);
+  const t0 = performance.now();
+  const session = await engine.load({ spec: r.spec, graph, onnx }, r.options);
+  return { ok: true, engineName: engine.name, engineVersion: availability.version, session, input, dims, loadMs: performance.now() - t0 };
+}
