@@ -142,9 +142,19 @@ describe('figures and files', () => {
     assert.equal(figure.table.rows.find((r) => r[0] === 'resnet50' && r[2] === 'ort')![5], 0.2);
   });
 
+  it('latency vs MACs draws no panel for an engine with too few trials to correlate', () => {
+    const rows = [...fakeStudyRows(), fakeRow({ model: 'darts', batch: 1, engine: 'torch:mode=jit-frozen', macs: 0.5e9 })];
+    const figure = buildFigures(reportData(rows)).find((f) => f.id === 'latency-vs-macs')!;
+    const panels = new Set((figure.spec as unknown as { data: { values: { panel: string }[] } }).data.values.map((v) => v.panel));
+    assert.ok([...panels].every((p) => !p.startsWith('torch:mode=jit-frozen')), [...panels].join('; '));
+    assert.ok(panels.size >= 2, 'the engines with many trials keep their panels');
+    assert.ok(figure.table.rows.some((r) => r.includes('torch:mode=jit-frozen')), 'the lone trial stays in the table');
+  });
+
   it('a figure with too little data is left out rather than drawn empty', () => {
     const onlyNetworks = fakeStudyRows().filter((r) => r.modelKind === 'network');
-    assert.deepEqual(buildFigures(reportData(onlyNetworks)).map((f) => f.id), ['network-speedups', 'latency-vs-macs']);
+    assert.equal(new Set(onlyNetworks.map((r) => r.model)).size, 2);
+    assert.deepEqual(buildFigures(reportData(onlyNetworks)).map((f) => f.id), ['network-speedups'], 'two networks per engine: too few to correlate latency with MACs');
     assert.deepEqual(buildFigures(reportData(onlyNetworks.slice(0, 2))).map((f) => f.id), [], 'one engine per network: no speed-up, too few points to scatter');
   });
 

@@ -138,11 +138,16 @@ function latencyVsMacs(data: ReportData): Figure | undefined {
     const c = corr.get(engine)!;
     return `${engine}: r = ${c.pearson?.toFixed(3) ?? 'n/a'}, ρ = ${c.spearman?.toFixed(3) ?? 'n/a'}, n = ${c.n}`;
   };
-  const values = data.points.map((p) => ({ panel: panel(p.engine), gmacs: p.macs / 1e9, ms: p.medianMs, family: p.pattern ?? (p.kind === 'network' ? 'reference network' : 'user model'), model: p.model, batch: p.batch }));
+  // A correlation needs a few points: an engine measured on one or two models (e.g. an
+  // optimised path tried on one network) gets no panel of its own; its trials stay in the table.
+  const MIN_POINTS = 3;
+  const drawn = data.points.filter((p) => corr.get(p.engine)!.n >= MIN_POINTS);
+  if (drawn.length === 0) return undefined;
+  const values = drawn.map((p) => ({ panel: panel(p.engine), gmacs: p.macs / 1e9, ms: p.medianMs, family: p.pattern ?? (p.kind === 'network' ? 'reference network' : 'user model'), model: p.model, batch: p.batch }));
   return {
     id: 'latency-vs-macs',
     title: 'Latency vs MACs',
-    caption: 'Every measured trial: latency against its multiply-accumulates (batch included), one panel per engine, with the Pearson correlation of the values and the Spearman correlation of their ranks. Points far from the trend are where MACs stop predicting latency.',
+    caption: 'Every measured trial: latency against its multiply-accumulates (batch included), one panel per engine with at least 3 trials, with the Pearson correlation of the values and the Spearman correlation of their ranks. Points far from the trend are where MACs stop predicting latency.',
     spec: {
       data: { values },
       facet: { field: 'panel', type: 'nominal', title: null, header: { labelLimit: 0 } },
