@@ -60,7 +60,7 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
           const record = await measureTrial(trial.choice, { spec, onnxPath, batch, inputSeed: trial.inputSeed, budget: trial.budget, ...(options.signal ? { signal: options.signal } : {}), ...(output ? { reference: { output, label: plan.reference.label } } : {}) });
           // An interrupt kills the worker too: what it returned then is not a measurement.
           if (options.signal?.aborted) break;
-          const counters = trial.counters && record.status !== 'failed' ? await countTrial(trial, onnxPath, emit) : undefined;
+          const counters = trial.counters && record.status !== 'failed' ? await countTrial(trial, onnxPath, emit, options.signal) : undefined;
           if (options.signal?.aborted) break;
           const row = { ...resultRow(plan, trial, record, env, startedAt, performance.now() - t0), ...(counters ? { counters: JSON.stringify(counters) } : {}) };
           await store.insert(row);
@@ -79,7 +79,7 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
 }
 
 /** Counters for a trial already timed, on the same ONNX file; a failure is stored with its reason. */
-async function countTrial(trial: PlannedTrial, onnxPath: string, emit: (e: StudyEvent) => void): Promise<CounterResult> {
+async function countTrial(trial: PlannedTrial, onnxPath: string, emit: (e: StudyEvent) => void, signal?: AbortSignal): Promise<CounterResult> {
   const plan = trial.counters!;
   const simulated = plan.mode === 'simulate';
   const { options } = simulated ? simulationOptions(trial.choice) : { options: trial.choice.options };
@@ -94,6 +94,7 @@ async function countTrial(trial: PlannedTrial, onnxPath: string, emit: (e: Study
     mode: simulated ? { simulate: parseGeometry(plan.geometry) } : 'perf',
     timeoutMs: plan.timeoutMs,
     onProgress: (line) => emit({ type: 'counters', trial, line }),
+    ...(signal ? { signal } : {}),
   });
 }
 

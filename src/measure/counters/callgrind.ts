@@ -58,7 +58,7 @@ export async function countWithCallgrind(r: CounterRequest, geometry: CacheGeome
       JSON.stringify(workerRequest(r, r.inferences)),
     ];
     progress('starting valgrind (start-up and model loading take tens of seconds under simulation)');
-    const outcome = await runCounted('valgrind', args, r.timeoutMs, progress);
+    const outcome = await runCounted('valgrind', args, r.timeoutMs, progress, process.env, r.signal);
     const failure = failureOf(outcome, r.timeoutMs, dir);
     if (failure || outcome.report?.status !== 'ok') return failure ?? { status: 'failed', source: 'callgrind', reason: 'the counter worker reported nothing' };
     const { engineVersion, countedMs } = outcome.report;

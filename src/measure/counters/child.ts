@@ -23,9 +23,10 @@ export interface ChildOutcome {
   spawnError?: NodeJS.ErrnoException;
 }
 
-export function runCounted(command: string, args: string[], timeoutMs: number, onProgress: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<ChildOutcome> {
+export function runCounted(command: string, args: string[], timeoutMs: number, onProgress: (line: string) => void, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<ChildOutcome> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // SIGKILL on abort: valgrind tears down its traced children with it.
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}) });
     let stdout = '';
     let stderrTail = '';
     let pending = '';

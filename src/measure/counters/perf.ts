@@ -51,7 +51,7 @@ export async function countWithPerf(r: CounterRequest): Promise<CounterResult> {
       process.execPath, COUNTER_WORKER, JSON.stringify(workerRequest(r, r.inferences, { ctlFifo, ackFifo })),
     ];
     progress(`perf stat: ${r.spec} on ${r.engine}, ${r.inferences} counted inferences`);
-    const o = await runCounted('perf', args, r.timeoutMs, progress);
+    const o = await runCounted('perf', args, r.timeoutMs, progress, process.env, r.signal);
     if (o.spawnError) {
       const missing = o.spawnError.code === 'ENOENT';
       return {

@@ -23,6 +23,8 @@ export interface CounterRequest {
   timeoutMs: number;
   /** Progress lines while it runs (simulation takes minutes). */
   onProgress?: (line: string) => void;
+  /** Stops the counting child (valgrind or perf) at once, e.g. when a study is interrupted. */
+  signal?: AbortSignal;
 }
 
 /**
