@@ -4,7 +4,6 @@
  * arithmetic warrants stand out (the second study's bottleneck analysis). The engine's profiler
  * runs in a worker process, like a trial, so a crashing engine fails the profile, not the CLI.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import type { TimingBudget, TimingResult } from './protocol.js';
 import { layerRoof, type MachinePeaks } from './roofline.js';
 import { median } from './stats.js';
 import { LOAD_ALLOWANCE_MS } from './trial.js';
+import { runWorkerProcess } from './worker-process.js';
 
 export interface ProfileRequest {
   spec: string;
@@ -175,32 +175,9 @@ const WORKER = fileURLToPath(new URL('./profile-worker.js', import.meta.url));
 /** Default time allowed for a profile: loading plus generous room for slow engines on big models. */
 const PROFILE_TIMEOUT_MS = 10 * 60_000;
 
-/** Runs the profile worker; a death or an overrun becomes a failed result with the reason (as runTrial does). */
+/** Runs the profile worker; a death or an overrun becomes a failed result with the reason. */
 export function runProfileWorker(request: ProfileRequest, timeoutMs = PROFILE_TIMEOUT_MS + LOAD_ALLOWANCE_MS): Promise<ProfileWorkerResult> {
-  return new Promise((resolve) => {
-    const child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let settled = false;
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-2000);
-    });
-    const finish = (result: ProfileWorkerResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      resolve(result);
-    };
-    const timer = setTimeout(() => finish({ status: 'failed', reason: `timed out after ${(timeoutMs / 1000).toFixed(0)} s` }), timeoutMs);
-    child.on('message', (m: ProfileWorkerResult) => finish(m));
-    child.on('error', (e) => finish({ status: 'failed', reason: `worker could not start: ${e.message}` }));
-    child.on('exit', (code, signal) => {
-      const last = stderr.trim().split('\n').at(-1);
-      const how = signal ? `signal ${signal}` : code === 0 ? 'it exited without a result' : `exit code ${code}`;
-      finish({ status: 'failed', reason: `worker died (${how})${last ? `: ${last}` : ''}` });
-    });
-    child.send(request);
-  });
+  return runWorkerProcess<ProfileWorkerResult>(WORKER, request, { timeoutMs });
 }
 
 /** Operator category of an IR node: depthwise and grouped convolutions apart from dense ones. */
