@@ -36,7 +36,17 @@ async function registerBackend(backend: Backend): Promise<void> {
  * Makes `backend` the current TF.js backend, initialising it on first use. `tf.setBackend`
  * answers false (and only logs why) when initialisation fails: the log is caught for the reason.
  */
-async function useBackend(backend: Backend): Promise<Tf> {
+function useBackend(backend: Backend): Promise<Tf> {
+  // One switch at a time: TF.js has one global backend, and two probes switching at once (the
+  // engines command asks every engine concurrently) left the wasm probe reading 'cpu' and
+  // reporting wasm as unavailable.
+  const switched = backendSwitch.then(() => switchBackend(backend));
+  backendSwitch = switched.catch(() => undefined);
+  return switched;
+}
+let backendSwitch: Promise<unknown> = Promise.resolve();
+
+async function switchBackend(backend: Backend): Promise<Tf> {
   const tf = await tfCore();
   await registerBackend(backend);
   if (tf.getBackend() === backend) return tf;
