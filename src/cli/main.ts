@@ -15,6 +15,7 @@ import { registerSparsityCommand } from './commands/sparsity.js';
 import { EXPORT_FORMATS, reportCommand, resultsCommand } from './commands/results.js';
 import { studyCommand } from './commands/study.js';
 import { intList, positiveInt } from './options.js';
+import { PRESET_NAMES } from '../study/presets.js';
 
 /** Exit code for anything the user can fix: a bad spec, file, flag or value. */
 const USAGE_EXIT = 2;
@@ -27,7 +28,7 @@ const program = new Command('formbench')
 program
   .command('study')
   .description('run a study (a preset or a YAML file) into a results store, then write its report')
-  .argument('<study>', 'preset (quick, depth, width, networks, paper) or a YAML study file')
+  .argument('<study>', `preset (${PRESET_NAMES.join(', ')}) or a YAML study file`)
   .option('--out <dir>', 'results folder (default: ./formbench-results/<study name>)')
   .option('--dry-run', 'print the plan only')
   .option('--resume', 'skip trials already stored for this machine (always on: re-running a study resumes it)')

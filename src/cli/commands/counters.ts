@@ -81,13 +81,17 @@ const LABELS: Record<keyof CountsPerInference, string> = {
 function printHuman(r: CounterOk, engineLabel: string, caveats: string[]): void {
   const what = r.simulated ? `simulated by valgrind, ${r.geometry!.name} geometry` : 'measured by perf';
   console.log(`${r.spec} on ${engineLabel}${r.simulated && r.options['threads'] ? ` (threads=${r.options['threads']})` : ''}, batch ${r.batch}: ${r.inferences} inferences, ${what}`);
-  const table = makeTable(['counter', 'per inference', `total over ${r.inferences}`], ['left', 'right', 'right']);
+  // Simulated figures are medians over the inferences, so a total would not be per inference × n.
+  const withTotal = !r.simulated;
+  const table = makeTable(['counter', 'per inference', ...(withTotal ? [`total over ${r.inferences}`] : [])], ['left', 'right', 'right']);
   for (const field of COUNTER_FIELDS) {
     if (field === 'cacheMissesPerInference') continue; // the same figure as llcMissesPerInference
     const v = r[field];
-    table.push([LABELS[field], v === null ? notCountedLabel(r, field) : formatCount(Math.round(v)), v === null ? '-' : formatCount(Math.round(v * r.inferences))]);
+    const total = v === null ? '-' : formatCount(Math.round(v * r.inferences));
+    table.push([LABELS[field], v === null ? notCountedLabel(r, field) : formatCount(Math.round(v)), ...(withTotal ? [total] : [])]);
   }
   console.log(table.toString());
+  if (r.llcMissesByInference) console.log(`LLC misses by inference: ${r.llcMissesByInference.map((m) => formatCount(m)).join(', ')} (median above)`);
   console.log(`source: ${r.source}${r.simulated ? ' (simulated, not measured)' : ''}`);
   console.log(`method: ${r.method}`);
   if (caveats.length) console.log(`caveats:\n${caveats.map((c) => `  - ${c}`).join('\n')}`);

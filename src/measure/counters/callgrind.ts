@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { addTotals, CACHEGRIND_EVENTS, parseCachegrindOut, type CachegrindTotals } from './cachegrind-out.js';
 import { failureReason, runCounted, type ChildOutcome } from './child.js';
 import { checkLevel, formatGeometry, valgrindCacheArg, type CacheGeometry } from './geometry.js';
+import { median } from '../stats.js';
 import type { CounterRequest, CounterResult, CountsPerInference } from './result.js';
 import { COUNTER_WORKER, INFERENCE_MARKER, workerRequest } from './worker-protocol.js';
 
@@ -67,7 +68,9 @@ export async function countWithCallgrind(r: CounterRequest, geometry: CacheGeome
     const total = addTotals(parts);
     const n = r.inferences;
     const sum = (t: CachegrindTotals, ...events: (keyof CachegrindTotals)[]): number => events.reduce((s, e) => s + t[e], 0);
-    const per = (...events: (keyof CachegrindTotals)[]): number => sum(total, ...events) / n;
+    // The median, not the mean: a garbage collection in the JavaScript glue (TF.js) can fall into
+    // one inference and double its misses; with three or more parts the median leaves it out.
+    const per = (...events: (keyof CachegrindTotals)[]): number => median(parts.map((p) => sum(p, ...events)));
     const llcMisses = parts.map((p) => sum(p, 'ILmr', 'DLmr', 'DLmw'));
     const counts: CountsPerInference = {
       llcMissesPerInference: per('ILmr', 'DLmr', 'DLmw'),
@@ -86,7 +89,7 @@ export async function countWithCallgrind(r: CounterRequest, geometry: CacheGeome
       simulated: true,
       method:
         `valgrind's cache simulator (callgrind; I1 ${formatGeometry(geometry.i1)}, D1 ${formatGeometry(geometry.d1)}, LL ${formatGeometry(geometry.ll)}): one run, ` +
-        `counts written out after the warm-up inference and after each of the ${n} counted inferences; per inference = mean of those ${n} parts (caches warm, start-up and load excluded)`,
+        `counts written out after the warm-up inference and after each of the ${n} counted inferences; per inference = median of those ${n} parts (caches warm, start-up and load excluded; the median leaves out a garbage collection that falls into one)`,
       geometry,
       spec: r.spec,
       engine: r.engine,

@@ -28,7 +28,8 @@ export interface CounterRequest {
 }
 
 /**
- * Counts per inference: a total over the counted inferences divided by their number. One
+ * Counts per inference: perf, a total over the counted inferences divided by their number;
+ * simulation, the median of the inferences counted apart. One
  * inference is one engine run on the whole batch. null means not counted (see `unsupported` and
  * `notCounted`), never zero.
  */
