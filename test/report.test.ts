@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildFigures, computeFindings, reportData, writeReport, type Finding } from '../src/report/index.js';
 import { tableToCsv, tableToMarkdown } from '../src/report/tables.js';
 import { ResultStore } from '../src/store/index.js';
+import type { ResultRow } from '../src/store/index.js';
 import { fakeRow, fakeStudyRows, macsOf, RATES_GMACS } from './fixtures/result-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'formbench-report-test-'));
@@ -174,5 +175,44 @@ describe('figures and files', () => {
   it('renders every figure in a headless browser, as a user opening the page sees it', { skip: chromium ? false : 'no chromium here (.ci/run installs Debian\'s chromium)' }, () => {
     const dom = execFileSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=5000', '--dump-dom', `file://${join(dir, 'report.html')}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
     assert.match(dom, /data-figures-rendered="5\/5"/);
+  });
+});
+
+describe('precision', () => {
+  // ort at FP32, INT8 (3× on standard, 0.7× on grouped, all MAC kernels integer) and FP16 (no
+  // float16 kernels at all: a fallback), two depths each.
+  const kernels = (precision: string, share: number, mac: Record<string, number>) => JSON.stringify({ runs: 3, classes: [{ precision, kernels: 5, ms: 1, share, ops: {} }], macKernels: mac });
+  const variant = (pattern: string, depth: number, precision: string, divisor: number, extra: Partial<ResultRow>): ResultRow => {
+    const r = fakeRow({ model: `${pattern}/d${depth}/w64`, pattern, depth, width: 64, batch: 1, engine: 'ort', macs: macsOf(pattern, depth) });
+    const ms = r.medianMs! / divisor;
+    const engine = precision === 'fp32' ? 'ort:threads=1' : `ort:precision=${precision},threads=1`;
+    return { ...r, engine, options: JSON.stringify({ opt: 'all', threads: '1', precision }), precision, medianMs: ms, ciLowMs: ms * 0.98, ciHighMs: ms * 1.02, ...extra };
+  };
+  const rows = ['standard', 'grouped'].flatMap((pattern) =>
+    [10, 30].flatMap((depth) => [
+      variant(pattern, depth, 'fp32', 1, {}),
+      variant(pattern, depth, 'int8', pattern === 'standard' ? 3 : 0.7, { outputRelativeError: 0.02, kernelPrecision: kernels('integer', 0.8, { integer: depth }) }),
+      variant(pattern, depth, 'fp16', 1, { outputRelativeError: 4e-4, kernelPrecision: kernels('float32', 0.9, { float32: depth }) }),
+    ]),
+  );
+
+  it('pairs each lower-precision trial with FP32 on the same engine and draws speed-ups and error', () => {
+    const figures = buildFigures(reportData(rows));
+    const speedups = figures.find((f) => f.id === 'precision-speedups')!;
+    assert.equal(speedups.table.rows.length, 8);
+    const row = speedups.table.rows.find((r) => r[0] === 'standard/d30/w64' && r[3] === 'int8')!;
+    assert.equal(row[6], 3);
+    assert.equal(row[11], 0.8);
+    assert.equal(row[12], '30 integer');
+    assert.ok(figures.some((f) => f.id === 'precision-error-vs-speedup'));
+  });
+
+  it('finds the average, the best and worst pattern, and a fallback to float32 kernels', () => {
+    const findings = computeFindings(reportData(rows));
+    const int8 = finding(findings, /Precision: ort int8 over FP32/)!;
+    assert.ok(near(int8.value, Math.sqrt(3 * 0.7)));
+    assert.match(int8.text, /from 0\.70× \(grouped\) to 3\.00× \(standard\); slower than FP32 beyond doubt in 2 of 4\. Relative output error against FP32: median 2\.0e-2/);
+    assert.match(finding(findings, /Precision: which kernels ort int8 ran/)!.text, /80 of 80 Conv\/Gemm\/MatMul kernels computed in integer/);
+    assert.match(finding(findings, /ort fp16 fell back/)!.text, /0 of 80 Conv\/Gemm\/MatMul kernels computed in float16/);
   });
 });

@@ -143,6 +143,27 @@ describe('formbench study (CLI)', () => {
     assert.match(report.stdout, /ort is [\d.]+× as fast as ort:opt=disabled|ort:opt=disabled is [\d.]+× as fast as ort/);
   });
 
+  it('a precision study stores each trial\'s precision, error and kernels, and reports INT8 beside FP32', async () => {
+    writeFileSync(
+      join(tmp, 'precision.yaml'),
+      'name: precision\nmodels: [standard/d4/w32/r32]\nengines: ["ort:threads=1", "ort:precision=int8,threads=1"]\nbudget: { timedSeconds: 0.3, warmupSeconds: 0.05 }\n',
+    );
+    const out = join(tmp, 'precision');
+    const r = await formbench('study', 'precision.yaml', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = await storedRows(out);
+    const fp32 = rows.find((x) => x.precision === 'fp32')!;
+    const int8 = rows.find((x) => x.precision === 'int8')!;
+    assert.equal(int8.status, 'ok', int8.reason ?? '');
+    assert.equal(fp32.kernelPrecision, null, 'FP32 trials are not profiled');
+    const kernels = JSON.parse(int8.kernelPrecision!) as { macKernels: Record<string, number> };
+    assert.ok((kernels.macKernels['integer'] ?? 0) >= 4, int8.kernelPrecision!);
+    assert.ok(int8.outputRelativeError! > fp32.outputRelativeError! && int8.outputRelativeError! < 0.5);
+    assert.ok(int8.outputMaxAbsError! > 0 && int8.outputTop1Agreement !== null);
+    assert.match(r.stdout, /ort int8 is [\d.]+× as fast as FP32 on ort/);
+    assert.ok(existsSync(join(out, 'figures', 'precision-speedups.png')) && existsSync(join(out, 'figures', 'precision-error-vs-speedup.svg')));
+  });
+
   it('bad input: one line, exit 2, and the stored results are untouched', async () => {
     const out = join(tmp, 'killed');
     const before = readFileSync(join(out, 'results.duckdb'));

@@ -67,6 +67,13 @@ describe('planning', () => {
     userError(() => planStudy(parseStudy({ ...smallest, models: ['./missing.onnx'] }, 'my.yaml')), /no such file/);
   });
 
+  it('an option written at its default is the same trial, so a new option leaves stored keys alone', () => {
+    const keyOf = (engine: string) => planStudy(parseStudy({ ...smallest, engines: [engine] }, 'my.yaml')).trials[0]!.key;
+    assert.equal(keyOf('ort:opt=all,precision=fp32'), keyOf('ort'));
+    assert.notEqual(keyOf('ort:precision=int8'), keyOf('ort'));
+    assert.notEqual(keyOf('ort:opt=disabled'), keyOf('ort'));
+  });
+
   it('a trial listed by two sweeps runs once', () => {
     const study = parseStudy({ name: 's', sweeps: [{ name: 'a', models: ['resnet18'], engines: ['ort'] }, { name: 'b', models: ['resnet18', 'resnet34'], engines: ['ort'] }] }, 'my.yaml');
     assert.deepEqual(planStudy(study).trials.map((t) => `${t.sweep}:${t.model.spec}`), ['a:resnet18', 'b:resnet34']);

@@ -1,4 +1,5 @@
 import type { Graph } from '../ir/index.js';
+import type { KernelPrecisionSummary } from './ort-kernel-precision.js';
 
 /** The contract every engine implements; see registry.ts for discovery and option parsing. */
 
@@ -37,6 +38,11 @@ export interface EngineSession {
    * (after one unrecorded run), averaged per timed unit. Engines without it leave it undefined.
    */
   profile?(input: Float32Array, dims: number[], runs: number): Promise<EngineProfile>;
+  /**
+   * Optional capability, for lower-precision sessions whose engine's profiler says what its
+   * kernels computed in: a requested precision can fall back to float kernels.
+   */
+  kernelPrecision?(input: Float32Array, dims: number[]): Promise<KernelPrecisionSummary>;
   dispose(): Promise<void>;
 }
 

@@ -100,13 +100,21 @@ export function describeKernelPrecision(s: KernelPrecisionSummary): string {
   return `kernel precision by share of kernel time: ${classes}; Conv/Gemm/MatMul kernels: ${mac || 'none'}`;
 }
 
-/** Loads an ONNX model with onnxruntime's profiler on (CPU, opt=all), runs it and summarises what its kernels computed in. */
-export async function profileKernelPrecision(onnx: Uint8Array, input: { data: Float32Array; dims: number[] }, runs = 5, threads?: number): Promise<KernelPrecisionSummary> {
+/**
+ * Loads an ONNX model with onnxruntime's profiler on (CPU; opt=all unless `sessionOptions` say
+ * otherwise), runs it and summarises what its kernels computed in.
+ */
+export async function profileKernelPrecision(
+  onnx: Uint8Array,
+  input: { data: Float32Array; dims: number[] },
+  runs = 5,
+  sessionOptions: ort.InferenceSession.SessionOptions = {},
+): Promise<KernelPrecisionSummary> {
   const dir = mkdtempSync(join(tmpdir(), 'formbench-kernels-'));
   try {
     const session = await ort.InferenceSession.create(onnx, {
       graphOptimizationLevel: 'all',
-      ...(threads ? { intraOpNumThreads: threads } : {}),
+      ...sessionOptions,
       enableProfiling: true,
       profileFilePrefix: join(dir, 'trace'),
       logSeverityLevel: 3,

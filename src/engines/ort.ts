@@ -6,7 +6,10 @@ import ort from 'onnxruntime-node';
 import type { Engine, EngineModel, EngineProfile, EngineSession } from './engine.js';
 import { convertToFp16, engineCalibration, quantizeOnnx } from '../quantize/index.js';
 import { OPT_OPTION, threadCount, threadsOption, wrapOrtSession, type OptLevel } from './ort-common.js';
-import { describeKernelPrecision, kernelPrecisionSummary } from './ort-kernel-precision.js';
+import { describeKernelPrecision, kernelPrecisionSummary, profileKernelPrecision } from './ort-kernel-precision.js';
+
+/** Profiled inferences (after one unrecorded) behind a trial's kernel-precision summary. */
+const KERNEL_PRECISION_RUNS = 3;
 import { ortLayerTimings, parseOrtTrace } from './ort-trace.js';
 import { UNIT_TIMES_SUMMARY } from './profile-times.js';
 
@@ -45,9 +48,15 @@ export const ortEngine: Engine = {
     return { available: true, version: ort.env.versions.node ?? ort.env.versions.common, details: { provider: 'cpu' } };
   },
   async load(fp32Model, options): Promise<EngineSession> {
-    const model = { ...fp32Model, onnx: await inPrecision(fp32Model, options['precision'] ?? 'fp32') };
+    const precision = options['precision'] ?? 'fp32';
+    const model = { ...fp32Model, onnx: await inPrecision(fp32Model, precision) };
     const session = await ort.InferenceSession.create(model.onnx, sessionOptions(options));
-    return { ...wrapOrtSession(session, ort.Tensor), profile: (input, dims, runs) => profileOrt(model, options, input, dims, runs) };
+    return {
+      ...wrapOrtSession(session, ort.Tensor),
+      profile: (input, dims, runs) => profileOrt(model, options, input, dims, runs),
+      // A second, profiled session: the timed one stays unprofiled. FP32 has nothing to check.
+      ...(precision !== 'fp32' ? { kernelPrecision: (data: Float32Array, dims: number[]) => profileKernelPrecision(model.onnx, { data, dims }, KERNEL_PRECISION_RUNS, sessionOptions(options)) } : {}),
+    };
   },
 };
 

@@ -5,7 +5,8 @@ import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
 import { prepareModel, resolveModel } from '../model/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
 import { activationHealth, isHealthy } from '../weights/index.js';
-import { compareOutputs, type OutputComparison } from './compare.js';
+import type { KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
+import { compareOutputs, toleranceFor, type OutputComparison } from './compare.js';
 import type { TimingBudget } from './protocol.js';
 import { speedup, summarize, type SampleSummary, type Speedup } from './stats.js';
 import { runTrial } from './trial.js';
@@ -34,6 +35,8 @@ export interface TrialRecord {
   samplesMs?: number[];
   stoppedBy?: string;
   outputs?: OutputComparison;
+  /** What the kernels computed in (lower-precision ort trials). */
+  kernels?: KernelPrecisionSummary;
 }
 
 export interface SpeedupRecord extends Speedup {
@@ -131,7 +134,7 @@ export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Pro
   const base = { model: setup.spec, engine: choice.label, options: choice.options, batch: setup.batch };
   const r = await runTrial({ spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget }, undefined, setup.signal);
   if (r.status === 'failed') return { ...base, status: 'failed', reason: r.reason };
-  const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch) : undefined;
+  const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch, toleranceFor(choice.options)) : undefined;
   return {
     ...base,
     status: outputs && !outputs.matches ? 'mismatch' : 'ok',
@@ -142,6 +145,7 @@ export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Pro
     samplesMs: r.timing.samplesMs,
     stoppedBy: r.timing.stoppedBy,
     ...(outputs ? { outputs } : {}),
+    ...(r.kernels ? { kernels: r.kernels } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
 import type { TimingBudget, TimingResult } from './protocol.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -21,6 +22,8 @@ export type TrialResult =
       timing: TimingResult;
       /** The first output of the first run, for comparison with the reference engine. */
       output: Float32Array;
+      /** What the kernels computed in, for a lower-precision session whose engine can tell. */
+      kernels?: KernelPrecisionSummary;
     }
   | { status: 'failed'; reason: string };
 

@@ -20,7 +20,9 @@ async function trial(r: TrialRequest): Promise<TrialResult> {
     process.send!(progress);
     const engineClock = session.timedRun ? () => session.timedRun!(input, dims) : undefined;
     const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock);
-    return { status: 'ok', engineVersion, loadMs, timing, output };
+    // After the timed runs, so the profiled session never shares the process with them.
+    const kernels = session.kernelPrecision ? await session.kernelPrecision(input, dims).catch(() => undefined) : undefined;
+    return { status: 'ok', engineVersion, loadMs, timing, output, ...(kernels ? { kernels } : {}) };
   } finally {
     await session.dispose();
   }

@@ -12,6 +12,8 @@ export interface LatencyPoint {
   batch: number;
   engine: string;
   role: string;
+  /** The precision asked of the engine (fp32 unless its `precision` option said otherwise). */
+  precision: string;
   medianMs: number;
   /** 95% interval of the median; absent where too few runs gave one. */
   ciLowMs: number | null;
@@ -116,6 +118,7 @@ function mergeRepetitions(rows: ResultRow[]): LatencyPoint[] {
       batch: r.batch,
       engine: r.engine,
       role: r.engineRole,
+      precision: r.precision,
       // Repetitions in separate workers: the median of their medians, the widest interval.
       medianMs: median(g.map((x) => x.medianMs!)),
       ciLowMs: lows.length === g.length ? Math.min(...lows) : null,

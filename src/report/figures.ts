@@ -1,6 +1,7 @@
 import { pearson, spearman } from '../measure/stats.js';
 import { PATTERNS } from '../zoo/index.js';
 import { depthSeries, widthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+import { precisionFigures } from './precision.js';
 import type { FigureSpec } from './render.js';
 
 /** A table of a figure's numbers, written beside it as CSV and Markdown. */
@@ -24,9 +25,12 @@ const ms = (p: LatencyPoint) => ({ ms: p.medianMs, lo: p.ciLowMs, hi: p.ciHighMs
 
 /** Every figure the data supports, in the report's order; a figure without data is left out. */
 export function buildFigures(data: ReportData): Figure[] {
-  return [latencyVsDepth(data), latencyVsWidth(data), networkSpeedups(data), latencyVsMacs(data), speedupHeatmap(data), roofline(data), missesVsDepth(data), missesVsWidth(data), missesVsLatency(data)].filter(
-    (f): f is Figure => f !== undefined,
-  );
+  return [
+    ...[latencyVsDepth(data), latencyVsWidth(data), networkSpeedups(data), latencyVsMacs(data), speedupHeatmap(data), roofline(data), missesVsDepth(data), missesVsWidth(data), missesVsLatency(data)].filter(
+      (f): f is Figure => f !== undefined,
+    ),
+    ...precisionFigures(data.rows),
+  ];
 }
 
 const latencyTable = (points: LatencyPoint[]): Table => ({

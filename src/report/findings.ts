@@ -1,6 +1,7 @@
 import { geometricMean, median } from '../measure/stats.js';
 import { depthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
 import { macCorrelations, missCorrelations } from './figures.js';
+import { precisionFindings } from './precision.js';
 
 /** A conclusion computed from the stored trials, with its number and the trials behind it. */
 export interface Finding {
@@ -16,12 +17,15 @@ const keysOf = (items: { trialKeys: string[] }[]) => [...new Set(items.flatMap((
 
 export function computeFindings(data: ReportData): Finding[] {
   const engines = [...new Set(data.speedups.map((s) => s.engine))];
-  const primary = engines.find((e) => data.points.some((p) => p.engine === e && p.role === 'accelerated')) ?? engines[0];
+  // The acceleration the pattern, batch and depth findings describe: an accelerated engine at FP32
+  // (a lower precision's gain over FP32 has findings of its own, see precision.ts).
+  const primary = engines.find((e) => data.points.some((p) => p.engine === e && p.role === 'accelerated' && p.precision === 'fp32')) ?? engines.find((e) => data.points.some((p) => p.engine === e && p.precision === 'fp32'));
   return [
     ...engines.map((e) => averageSpeedup(data, e)),
     ...(primary ? [patternGains(data, primary), batchTrend(data, primary), depthTrend(data, primary)] : []),
     ...[...new Set(data.points.map((p) => p.engine))].map((e) => macsVersusLatency(data.points, e)),
     ...missCorrelations(data.points).map((c) => missesFinding(data, c)),
+    ...precisionFindings(data.rows),
   ].filter((f): f is Finding => f !== undefined);
 }
 

@@ -56,6 +56,14 @@ export interface ResultRow {
   samplesMs: number[];
   /** Relative error of the outputs against the reference engine; null where it was not compared. */
   outputRelativeError: number | null;
+  /** Largest absolute difference from the reference's outputs; null where not compared. */
+  outputMaxAbsError: number | null;
+  /** Share of images whose arg-max class matches the reference's; null where not compared. */
+  outputTop1Agreement: number | null;
+  /** The precision asked of the engine (its `precision` option; fp32 where it has none). */
+  precision: string;
+  /** What the engine's kernels computed in, JSON (ort's profile of lower-precision trials); null where not profiled. */
+  kernelPrecision: string | null;
   /** Hardware or simulated counters, JSON; null where none were taken. */
   counters: string | null;
   /** ISO 8601 times. */
@@ -108,6 +116,10 @@ export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
   ['wallMs', 'DOUBLE'],
   ['samplesMs', 'DOUBLE[]'],
   ['outputRelativeError', 'DOUBLE'],
+  ['outputMaxAbsError', 'DOUBLE'],
+  ['outputTop1Agreement', 'DOUBLE'],
+  ['precision', 'VARCHAR'],
+  ['kernelPrecision', 'VARCHAR'],
   ['counters', 'VARCHAR'],
   ['startedAt', 'TIMESTAMP'],
   ['finishedAt', 'TIMESTAMP'],

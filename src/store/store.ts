@@ -128,6 +128,8 @@ export class ResultStore {
         const v = r[snakeCase(key)];
         row[key] = v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v;
       }
+      // Stores written before precision was a column held FP32 trials only.
+      row['precision'] ??= 'fp32';
       return row as unknown as ResultRow;
     });
   }

@@ -119,7 +119,11 @@ function trialKey(spec: string, batch: number, choice: EngineChoice, inputSeed: 
   } catch {
     // A missing file has already failed in resolveModel.
   }
-  const options = Object.entries(choice.options).sort(([a], [b]) => a.localeCompare(b));
+  // Options at their defaults stay out of the identity, so that a new engine option (whose default
+  // is what ran before) does not make every stored trial look new.
+  const options = Object.entries(choice.options)
+    .filter(([k, v]) => choice.engine.options[k]?.defaultValue() !== v)
+    .sort(([a], [b]) => a.localeCompare(b));
   const identity = JSON.stringify({ spec, file, batch, engine: choice.engine.name, options, inputSeed, repetition, ...(counters ? { counters } : {}) });
   return createHash('sha256').update(identity).digest('hex').slice(0, 20);
 }

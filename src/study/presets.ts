@@ -15,7 +15,7 @@ export interface PresetEngines {
   notes: string[];
 }
 
-export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper', 'cache'] as const;
+export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper', 'cache', 'precision'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
@@ -24,6 +24,7 @@ export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
   networks: 'reference networks at batch 1, DARTS also on PyTorch\'s oneDNN path (Figure 5)',
   quick: 'a representative subset of depth, width and networks (about 10 minutes on 2 cores)',
   paper: 'depth, width and networks together',
+  precision: 'FP32 vs FP16, BF16 and INT8: 6 patterns × depth 10/30/50 at width 64, and MobileNetV2 and ResNet-50, batch 1, one thread (speed-up over FP32, error vs speed-up)',
   cache: `simulated last-level cache misses and latency vs depth (10–50) and width (32–256), 56×56 input, under the paper's 4 MB cache scaled to 256 KiB (Figures 3 and 4; hours on 2 cores)`,
 };
 
@@ -86,6 +87,24 @@ function cacheSweeps(e: PresetEngines): Sweep[] {
   ];
 }
 
+/**
+ * The precision study compares each lower precision with FP32 on the same engine. One thread
+ * each: the ratio is then the kernels' own, not how well each precision's kernels scale across
+ * cores. ort runs INT8 (QDQ, calibrated at load) and FP16; PyTorch runs BF16; TF.js has no lower
+ * precision on the CPU.
+ */
+const PRECISION_DEPTHS = [10, 30, 50];
+const PRECISION_NETWORKS = ['mobilenet_v2', 'resnet50'];
+const PRECISION_ENGINES = { ort: ['ort:threads=1', 'ort:precision=fp16,threads=1', 'ort:precision=int8,threads=1'], torch: ['torch:threads=1', 'torch:precision=bf16,threads=1'] };
+
+function precisionSweeps(e: PresetEngines): Sweep[] {
+  const engines = [...PRECISION_ENGINES.ort, ...(e.native === 'torch' ? PRECISION_ENGINES.torch : [])];
+  return [sweep('precision', patternModels(PRECISION_DEPTHS, [64]), engines, [1]), sweep('precision-networks', PRECISION_NETWORKS, engines, [1])];
+}
+
+/** The native framework at FP32 as the precision study runs it; lower precisions are compared with their own engine's FP32 besides. */
+const precisionBaseline = (e: PresetEngines): string => (e.native === 'torch' ? PRECISION_ENGINES.torch[0]! : PRECISION_ENGINES.ort[0]!);
+
 export function presetStudy(name: PresetName, engines: PresetEngines): Study {
   const sweeps: Record<PresetName, () => Sweep[]> = {
     depth: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32])],
@@ -98,12 +117,13 @@ export function presetStudy(name: PresetName, engines: PresetEngines): Study {
     ],
     paper: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32]), widthSweep(engines, WIDTHS), ...networkSweeps(engines, NETWORKS)],
     cache: () => cacheSweeps(engines),
+    precision: () => precisionSweeps(engines),
   };
   return {
     name,
     description: PRESET_DESCRIPTIONS[name],
     sweeps: sweeps[name](),
-    baseline: name === 'cache' ? CACHE_NATIVE : engines.native,
+    baseline: name === 'cache' ? CACHE_NATIVE : name === 'precision' ? precisionBaseline(engines) : engines.native,
     reference: 'ort:opt=disabled',
   };
 }
