@@ -24,7 +24,10 @@ import { COUNTER_WORKER, INFERENCE_MARKER, workerRequest } from './worker-protoc
 
 /**
  * V8 flags that keep the JavaScript glue of each inference alike: no concurrent compilation or
- * GC threads whose timing would vary, fixed random and hash seeds.
+ * GC threads whose timing would vary, fixed random and hash seeds. Tried and dropped: a full
+ * collection before each inference (it walks the whole heap and leaves the simulated caches
+ * cold: standard/d16 under 4 MiB went from 2.4k to 50k misses) and a 64 MB young generation (the
+ * glue's allocations then stream through fresh memory: 2.4k to 10.5k).
  */
 export const DETERMINISTIC_NODE_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1'];
 
@@ -89,7 +92,7 @@ export async function countWithCallgrind(r: CounterRequest, geometry: CacheGeome
       simulated: true,
       method:
         `valgrind's cache simulator (callgrind; I1 ${formatGeometry(geometry.i1)}, D1 ${formatGeometry(geometry.d1)}, LL ${formatGeometry(geometry.ll)}): one run, ` +
-        `counts written out after the warm-up inference and after each of the ${n} counted inferences; per inference = median of those ${n} parts (caches warm, start-up and load excluded; the median leaves out a garbage collection that falls into one)`,
+        `counts written out after the warm-up inference and after each of the ${n} counted inferences; per inference = median of those ${n} parts (caches warm, start-up and load excluded; the median leaves out one inference that a garbage collection or V8's optimising compiler fell into)`,
       geometry,
       spec: r.spec,
       engine: r.engine,
