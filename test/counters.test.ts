@@ -251,8 +251,10 @@ describe('simulated caches (valgrind)', { skip: !has('valgrind') && 'valgrind is
     const spills = results.get('standard/d16/w64/r32')!;
     t.diagnostic(`standard/d16/w64/r32 LLC misses/inference: 4 MiB ${fits.llcMissesPerInference}, 256 KiB ${spills.llcMissesPerInference}`);
     assert.ok(typeof fits.llcMissesPerInference === 'number' && typeof fits.instructionsPerInference === 'number' && typeof fits.branchMissesPerInference === 'number');
-    // Same network, same instructions: only the cache differs.
-    assert.ok(Math.abs(fits.instructionsPerInference / spills.instructionsPerInference! - 1) < 0.05, `instructions ${fits.instructionsPerInference} vs ${spills.instructionsPerInference}`);
+    // Same network, about the same instructions: only the cache differs. Not exactly the same: at
+    // 8 M instructions per inference, the JavaScript glue's share (V8 compiling, collecting) varies
+    // by several per cent from run to run (7.7 M and 8.3 M seen for this network).
+    assert.ok(Math.abs(fits.instructionsPerInference / spills.instructionsPerInference! - 1) < 0.15, `instructions ${fits.instructionsPerInference} vs ${spills.instructionsPerInference}`);
     assert.ok(fits.llcMissesPerInference < spills.llcMissesPerInference! / 5, `4 MiB: ${fits.llcMissesPerInference}, 256 KiB: ${spills.llcMissesPerInference}`);
   });
 });
