@@ -7,11 +7,11 @@ import type { Engine, EngineModel, EngineProfile, EngineSession } from './engine
 import { convertToFp16, engineCalibration, quantizeOnnx } from '../quantize/index.js';
 import { OPT_OPTION, threadCount, threadsOption, wrapOrtSession, type OptLevel } from './ort-common.js';
 import { describeKernelPrecision, kernelPrecisionSummary, profileKernelPrecision } from './ort-kernel-precision.js';
+import { ortLayerTimings, parseOrtTrace } from './ort-trace.js';
+import { UNIT_TIMES_SUMMARY } from './profile-times.js';
 
 /** Profiled inferences (after one unrecorded) behind a trial's kernel-precision summary. */
 const KERNEL_PRECISION_RUNS = 3;
-import { ortLayerTimings, parseOrtTrace } from './ort-trace.js';
-import { UNIT_TIMES_SUMMARY } from './profile-times.js';
 
 function sessionOptions(options: Record<string, string>): ort.InferenceSession.SessionOptions {
   return {
