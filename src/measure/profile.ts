@@ -18,15 +18,10 @@ import type { TimingBudget, TimingResult } from './protocol.js';
 import { layerRoof, type MachinePeaks } from './roofline.js';
 import { median } from './stats.js';
 import { LOAD_ALLOWANCE_MS } from './trial.js';
+import type { WorkerModelRequest } from './worker-session.js';
 import { runWorkerProcess } from './worker-process.js';
 
-export interface ProfileRequest {
-  spec: string;
-  onnxPath: string;
-  engine: string;
-  options: Record<string, string>;
-  batch: number;
-  inputSeed: number;
+export interface ProfileRequest extends WorkerModelRequest {
   /** Profiled runs recorded (after one unrecorded). */
   runs: number;
   /** Budget of the unprofiled timing the profile is compared with. */

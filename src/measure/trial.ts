@@ -2,15 +2,10 @@ import { fileURLToPath } from 'node:url';
 import type { KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
 import type { TimingBudget, TimingResult } from './protocol.js';
 import { runWorkerProcess } from './worker-process.js';
+import type { WorkerModelRequest } from './worker-session.js';
 
 /** One trial: a model (an ONNX file prepared by the parent), an engine with options, a batch, a seed. */
-export interface TrialRequest {
-  spec: string;
-  onnxPath: string;
-  engine: string;
-  options: Record<string, string>;
-  batch: number;
-  inputSeed: number;
+export interface TrialRequest extends WorkerModelRequest {
   budget: TimingBudget;
 }
 

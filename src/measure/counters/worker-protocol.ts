@@ -1,15 +1,10 @@
 /** What the parent and the counter worker (counter-worker.ts) exchange: argv in, one JSON line out. */
 import { fileURLToPath } from 'node:url';
+import type { WorkerModelRequest } from '../worker-session.js';
 import type { CounterRequest } from './result.js';
 
-export interface CounterWorkerRequest {
-  spec: string;
-  onnxPath: string;
-  engine: string;
-  /** Every engine option resolved. */
-  options: Record<string, string>;
-  batch: number;
-  inputSeed: number;
+/** The model, engine (options resolved), batch and input seed, as every worker takes them, and: */
+export interface CounterWorkerRequest extends WorkerModelRequest {
   /** Inferences after the one warm-up inference. */
   inferences: number;
   /** perf's control fifos: the worker enables the counters around the counted inferences only. */
