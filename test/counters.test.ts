@@ -226,9 +226,12 @@ describe('simulated caches (valgrind)', { skip: !has('valgrind') && 'valgrind is
       const parts = r.llcMissesByInference!;
       assert.equal(parts.length, INFERENCES, spec);
       assert.equal(r.llcMissesPerInference, [...parts].sort((a, b) => a - b)[1], spec);
-      // Same inference, same input, warm caches: repeats differ by a few per cent, and V8's
-      // garbage collection, when it falls into one inference, by some tens of per cent.
-      assert.ok(Math.max(...parts) < 1.5 * Math.min(...parts), `${spec}: ${parts.join(', ')}`);
+      // Same inference, same input, warm caches: repeats differ by a few per cent. V8's garbage
+      // collection or optimising compiler can fall into one inference and add some tens of per
+      // cent (20.6k against 13.6k and 14.5k seen): the median rests on the other two agreeing.
+      const [low, mid, high] = [...parts].sort((a, b) => a - b) as [number, number, number];
+      assert.ok(Math.min(mid / low, high / mid) < 1.2, `${spec}: no two parts agree: ${parts.join(', ')}`);
+      assert.ok(high < 2 * low, `${spec}: ${parts.join(', ')}`);
     }
   });
 
