@@ -12,6 +12,7 @@ import { fromOnnxBytes } from '../onnx/index.js';
 import { seededNormal } from '../weights/index.js';
 
 export interface WorkerModelRequest {
+  /** The model spec, for labels and the engine (the ONNX file is what runs). */
   spec: string;
   onnxPath: string;
   engine: string;

@@ -24,10 +24,11 @@ import { COUNTER_WORKER, INFERENCE_MARKER, workerRequest } from './worker-protoc
 
 /**
  * V8 flags that keep the JavaScript glue of each inference alike: no concurrent compilation or
- * GC threads whose timing would vary, fixed random and hash seeds. Tried and dropped: a full
- * collection before each inference (it walks the whole heap and leaves the simulated caches
- * cold: standard/d16 under 4 MiB went from 2.4k to 50k misses) and a 64 MB young generation (the
- * glue's allocations then stream through fresh memory: 2.4k to 10.5k).
+ * GC threads whose timing would vary, fixed random and hash seeds. Tried and dropped, measured
+ * on ort standard/d16/w64/r32 under a 4 MiB cache (2.4k–7.1k misses per inference with V8's
+ * defaults): a full collection before each inference (50k: it walks the whole heap and leaves the
+ * simulated caches cold) and a 64 MB young generation (10.5k: the glue's allocations then stream
+ * through fresh memory).
  */
 export const DETERMINISTIC_NODE_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1'];
 

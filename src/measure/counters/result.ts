@@ -1,25 +1,20 @@
+import type { WorkerModelRequest } from '../worker-session.js';
 import type { CacheGeometry } from './geometry.js';
 
 /** How to count: the CPU's own counters through perf, or valgrind's cache simulator (callgrind) with a cache geometry. */
 export type CounterMode = 'perf' | { simulate: CacheGeometry };
 
 /** One counter measurement: a model (an ONNX file prepared by the caller) on one engine. */
-export interface CounterRequest {
-  /** The model spec, for labels and the engine (the ONNX file is what runs). */
-  spec: string;
-  onnxPath: string;
-  engine: string;
+export interface CounterRequest extends WorkerModelRequest {
   /**
    * Every engine option resolved (as EngineChoice.options). Under simulation pass threads=1 unless
    * the user asked otherwise: see simulationOptions() in index.ts.
    */
   options: Record<string, string>;
-  batch: number;
-  inputSeed: number;
   /** Counted inferences, after one warm-up inference that is never counted. */
   inferences: number;
   mode: CounterMode;
-  /** Wall-clock limit for the whole measurement (both runs under simulation), ms. */
+  /** Wall-clock limit for the whole measurement (start-up and loading included), ms. */
   timeoutMs: number;
   /** Progress lines while it runs (simulation takes minutes). */
   onProgress?: (line: string) => void;
