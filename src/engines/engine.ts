@@ -43,6 +43,24 @@ export interface EngineSession {
    * kernels computed in: a requested precision can fall back to float kernels.
    */
   kernelPrecision?(input: Float32Array, dims: number[]): Promise<KernelPrecisionSummary>;
+  /**
+   * Optional capability, for the fidelity check (`formbench fidelity`): the same network, with
+   * the same weights, run the way the framework's own users run it (torchvision's classes or an
+   * nn.Sequential for PyTorch, a tf.LayersModel for TF.js, a bare InferenceSession for
+   * onnxruntime), in the same process, so that it can be timed interleaved with this session.
+   * Rejects with the reason where the network has no idiomatic form the engine can build.
+   */
+  idiomatic?(): Promise<IdiomaticRun>;
+  dispose(): Promise<void>;
+}
+
+/** The framework's idiomatic execution of a session's network (see `EngineSession.idiomatic`). */
+export interface IdiomaticRun {
+  /** What runs, one line: e.g. 'torchvision.models.resnet50', 'nn.Sequential of nn.Conv2d, nn.BatchNorm2d, nn.ReLU(inplace=True)'. */
+  description: string;
+  run(input: Float32Array, dims: number[]): Promise<Float32Array>;
+  /** As `EngineSession.timedRun`: timed where it runs, for engines across a process boundary. */
+  timedRun?(input: Float32Array, dims: number[]): Promise<{ ms: number }>;
   dispose(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { topologicalOrder, type Graph } from '../ir/index.js';
-import type { Availability, Engine, EngineProfile, EngineSession } from './engine.js';
+import type { Availability, Engine, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
 import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 
 /**
@@ -140,6 +140,8 @@ function graphMessage(graph: Graph): { graph: unknown; blobs: Uint8Array[] } {
   return {
     graph: {
       inputs: graph.inputs.map((v) => v.name).filter((n) => !initNames.has(n)),
+      // One image's dims (a symbolic batch as 1): the idiomatic module's layer order is read from one run.
+      input_dims: (graph.inputs.find((v) => !initNames.has(v.name))?.type.shape ?? []).map((d, i) => (i === 0 || typeof d !== 'number' ? 1 : d)),
       outputs: graph.outputs.map((v) => v.name),
       nodes,
       initializers,
@@ -296,35 +298,48 @@ export const torchEngine: Engine = {
     const worker = new TorchWorker(chosenPython!, workerScript()!, threads);
     const { graph, blobs } = graphMessage(model.graph);
     try {
-      await worker.request({ cmd: 'load', graph, threads, layout, mode, precision }, blobs);
+      await worker.request({ cmd: 'load', graph, threads, layout, mode, precision, spec: model.spec }, blobs);
     } catch (e) {
       await worker.close();
       throw e;
     }
+    // The worker keeps the last input it received, so that timed runs send no tensor through the pipe.
     let last: { input: Float32Array; dims: string } | undefined;
+    const send = (input: Float32Array, dims: number[]): { repeat: boolean; blobs: Uint8Array[] } => {
+      const repeat = last !== undefined && last.input === input && last.dims === dims.join(',');
+      last = { input, dims: dims.join(',') };
+      return { repeat, blobs: repeat ? [] : [bytesOf(input)] };
+    };
+    const run = async (input: Float32Array, dims: number[], idiomatic: boolean): Promise<Float32Array> => {
+      last = undefined;
+      const reply = await worker.request({ cmd: 'run', dims, idiomatic }, [bytesOf(input)]);
+      last = { input, dims: dims.join(',') };
+      const out = reply.blobs[0]!;
+      // A fresh, aligned copy: the reply buffer may sit at any offset.
+      const values = new Float32Array(out.byteLength / 4);
+      new Uint8Array(values.buffer).set(out);
+      return values;
+    };
+    const timedRun = async (input: Float32Array, dims: number[], idiomatic: boolean): Promise<{ ms: number }> => {
+      const { repeat, blobs } = send(input, dims);
+      const reply = await worker.request({ cmd: 'timed', dims, repeat, idiomatic }, blobs);
+      return { ms: Number(reply.header['ns']) / 1e6 };
+    };
     return {
-      async run(input, dims) {
-        last = undefined;
-        const reply = await worker.request({ cmd: 'run', dims }, [bytesOf(input)]);
-        last = { input, dims: dims.join(',') };
-        const out = reply.blobs[0]!;
-        // A fresh, aligned copy: the reply buffer may sit at any offset.
-        const values = new Float32Array(out.byteLength / 4);
-        new Uint8Array(values.buffer).set(out);
-        return values;
-      },
-      async timedRun(input, dims) {
-        const repeat = last !== undefined && last.input === input && last.dims === dims.join(',');
-        if (!repeat) last = undefined;
-        const reply = await worker.request({ cmd: 'timed', dims, repeat }, repeat ? [] : [bytesOf(input)]);
-        last = { input, dims: dims.join(',') };
-        return { ms: Number(reply.header['ns']) / 1e6 };
+      run: (input, dims) => run(input, dims, false),
+      timedRun: (input, dims) => timedRun(input, dims, false),
+      async idiomatic(): Promise<IdiomaticRun> {
+        const reply = await worker.request({ cmd: 'idiomatic' });
+        return {
+          description: `${String(reply.header['description'])}, in the same Python process, ${mode}, ${layout}, ${precision}, ${threads} thread(s), torch.inference_mode()`,
+          run: (input, dims) => run(input, dims, true),
+          timedRun: (input, dims) => timedRun(input, dims, true),
+          dispose: async () => {},
+        };
       },
       async profile(input, dims, runs): Promise<EngineProfile> {
-        const repeat = last !== undefined && last.input === input && last.dims === dims.join(',');
-        if (!repeat) last = undefined;
-        const reply = await worker.request({ cmd: 'profile', dims, repeat, runs }, repeat ? [] : [bytesOf(input)]);
-        last = { input, dims: dims.join(',') };
+        const { repeat, blobs } = send(input, dims);
+        const reply = await worker.request({ cmd: 'profile', dims, repeat, runs }, blobs);
         const steps = reply.header['steps'] as { name: string; op: string; ns: number[] }[];
         const times = new UnitTimes();
         for (const s of steps) s.ns.forEach((ns, run) => times.add(run, { name: s.name, op: s.op, kind: 'compute', nodes: [s.name] }, ns / 1e6));

@@ -11,8 +11,11 @@ Requests (header "cmd"):
   load   {graph: {inputs, outputs, nodes, initializers: [{name, dtype, dims}]}, threads, layout,
           mode, precision}; blobs = initializer bytes in order -> {ok, torch, ops}
           precision: fp32 | bf16 (weights and activations bfloat16) | bf16-autocast (CPU autocast)
-  run    {dims}; blobs = [float32 input]                   -> {ok, dims}; blobs = [float32 output]
-  timed  {dims, repeat}; blobs = [input] unless repeat     -> {ok, ns}  (forward pass only)
+  run    {dims, idiomatic?}; blobs = [float32 input]       -> {ok, dims}; blobs = [float32 output]
+  timed  {dims, repeat, idiomatic?}; blobs = [input] unless repeat -> {ok, ns}  (forward pass only)
+  idiomatic {}                                              -> {ok, description}
+          builds the fidelity check's reference: the same network and weights as a PyTorch user's
+          module (torch_idiomatic.py); run/timed with idiomatic: true then run it instead
   profile {dims, repeat, runs}; blobs as for timed         -> {ok, steps: [{name, op, ns: [per run]}], runNs}
           (eager only: each node timed in `runs` runs after 1 unrecorded)
   exit                                                      -> process ends
@@ -140,6 +143,27 @@ AVGPOOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 def op_conv(node, consts):
     group = attr(node, "group", 1)
+    auto = attr(node, "auto_pad", "NOTSET")
+    w_dims = consts.dims.get(node["inputs"][1])
+    if w_dims is None or auto in ("SAME_UPPER", "SAME_LOWER"):
+        return conv_per_call(node, group, auto)
+    # Everything but the tensors is known at load: resolve it once, as nn.Conv2d does in __init__.
+    rank = len(w_dims) - 2
+    k = attr(node, "kernel_shape", list(w_dims[2:]))
+    strides = list(attr(node, "strides", [1] * rank))
+    dil = list(attr(node, "dilations", [1] * rank))
+    pads = [0] * (2 * rank) if auto == "VALID" else list(attr(node, "pads", [0] * (2 * rank)))
+    conv = CONV[rank]
+    if symmetric(pads):
+        padding = pads[:rank]
+        return lambda x, w, b=None: conv(x, w, b, strides, padding, dil, group)
+    explicit = torch_pad(pads)
+    zeros = [0] * rank
+    return lambda x, w, b=None: conv(F.pad(x, explicit), w, b, strides, zeros, dil, group)
+
+
+def conv_per_call(node, group, auto):
+    """SAME padding depends on the input's size, and a computed weight on its shape: resolved per call."""
 
     def run(x, w, b=None):
         rank = w.dim() - 2
@@ -147,7 +171,6 @@ def op_conv(node, consts):
         strides = attr(node, "strides", [1] * rank)
         dil = attr(node, "dilations", [1] * rank)
         pads = attr(node, "pads", [0] * (2 * rank))
-        auto = attr(node, "auto_pad", "NOTSET")
         if auto == "VALID":
             pads = [0] * (2 * rank)
         elif auto in ("SAME_UPPER", "SAME_LOWER"):
@@ -174,6 +197,16 @@ def op_maxpool(node, consts):
     if len([o for o in node["outputs"] if o]) > 1:
         raise UnsupportedOp("MaxPool with an Indices output")
     ceil = bool(attr(node, "ceil_mode", 0))
+    k = attr(node, "kernel_shape")
+    if k is not None and attr(node, "auto_pad", "NOTSET") in ("NOTSET", "VALID"):
+        # Resolved once at load, as nn.MaxPool2d does in __init__.
+        rank, k, strides, dil, pads = (len(k),) + window(node, len(k))[:4]
+        pool = MAXPOOL[rank]
+        if symmetric(pads) and all(p <= kk // 2 for p, kk in zip(pads, k)):
+            padding = pads[:rank]
+            return lambda x: pool(x, k, strides, padding, dil, ceil)
+        explicit = torch_pad(pads)
+        return lambda x: pool(F.pad(x, explicit, value=-math.inf), k, strides, 0, dil, ceil)
 
     def run(x):
         rank, k, strides, dil, pads = pool_geometry(node, x)
@@ -480,26 +513,73 @@ OPS = {
 # Inputs that are read at build time as constants and never passed as tensors.
 CONST_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Pad": {1, 2}, "Split": {1}, "Squeeze": {1}, "Unsqueeze": {1}}
 
+# Operators whose outputs may share storage with their first input (views): a tensor and its views
+# live and die together, so none of them may be overwritten while another is still to be read.
+VIEW_OPS = {"Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Split"}
+
+
+def add_in_place(a, b):
+    # Like ResNet's `out += identity`; a broadcasting or type-promoting add needs a new tensor.
+    if a.shape == b.shape and a.dtype == b.dtype:
+        return a.add_(b)
+    return torch.add(a, b)
+
+
+def inplace_clip(node, consts):
+    lo = scalar_const(node, consts, 1)
+    hi = scalar_const(node, consts, 2)
+    if isinstance(lo, str) or isinstance(hi, str):
+        return None
+    if lo == 0.0 and hi == 6.0:
+        return lambda x, *_bounds: F.hardtanh_(x, 0.0, 6.0)  # nn.ReLU6(inplace=True)
+    return lambda x, *_bounds: torch.clamp_(x, lo, hi)
+
+
+# In-place forms, used where the input dies at this node (torchvision's ReLU(inplace=True),
+# ReLU6(inplace=True), Hardswish(inplace=True) and `out += identity`): no new activation is allocated.
+INPLACE = {
+    "Relu": lambda node, consts: torch.relu_,
+    "Clip": inplace_clip,
+    "LeakyRelu": lambda node, consts: (lambda x, a=float(attr(node, "alpha", 0.01)): F.leaky_relu_(x, a)),
+    "HardSwish": lambda node, consts: (lambda x: F.hardswish(x, inplace=True)),
+    "Sigmoid": lambda node, consts: torch.sigmoid_,
+    "Add": lambda node, consts: add_in_place,
+}
+
+
+class Consts(dict):
+    """Initializer values small enough to read at load (shapes, bounds), and every initializer's dims."""
+
+    def __init__(self, values, dims):
+        super().__init__(values)
+        self.dims = dims
+
 
 class IRModule(torch.nn.Module):
-    """The IR graph as a module: initializers are buffers, forward walks the node list."""
+    """The IR graph as a module: initializers are buffers; forward runs a plan made once at load.
+
+    The plan holds, per node, its function with every attribute resolved, the slots of its
+    inputs and outputs, and the slots that die after it. forward keeps tensors in a list and drops
+    each one after its last use, as an nn.Sequential's locals do; keeping them all to the end of the
+    pass made every activation a fresh allocation (3x slower, ~50k page faults per inference).
+    """
 
     def __init__(self, graph, tensors, channels_last):
         super().__init__()
-        self.input_name = graph["inputs"][0]
-        self.output_name = graph["outputs"][0]
-        self.buffer_of = {}
         consts = {}
+        dims = {}
+        self.const_names = []
         for i, (name, t) in enumerate(tensors.items()):
+            dims[name] = list(t.shape)
             if t.dtype != torch.float32 and t.dim() <= 1 and t.numel() <= 64:
                 consts[name] = t.tolist()
             elif t.dtype == torch.float32 and t.numel() == 1:
                 consts[name] = t.reshape(-1).tolist()
             if channels_last and t.dim() == 4:
                 t = t.contiguous(memory_format=torch.channels_last)
-            buf = "w%d" % i
-            self.register_buffer(buf, t)
-            self.buffer_of[name] = buf
+            self.register_buffer("w%d" % i, t)
+            self.const_names.append(name)
+        consts = Consts(consts, dims)
         unsupported = [n for n in graph["nodes"] if n["op"] not in OPS]
         if unsupported:
             n = unsupported[0]
@@ -508,99 +588,149 @@ class IRModule(torch.nn.Module):
                 "torch engine: unsupported operator '%s' (node '%s'); unsupported here: %s"
                 % (n["op"], n["name"], ", ".join(ops))
             )
-        self.steps = []
+
+        # Slot 0 is always None (an omitted input); then the constants, the graph input, the rest.
+        slot = {}
+        for name in self.const_names:
+            slot[name] = len(slot) + 1
+        self.input_name = graph["inputs"][0]
+        self.output_name = graph["outputs"][0]
+        slot[self.input_name] = len(slot) + 1
+        fixed = set(slot.values())  # constants and the input: never freed, never overwritten
+        for node in graph["nodes"]:
+            for o in node["outputs"]:
+                if o and o not in slot:
+                    slot[o] = len(slot) + 1
+        self.n_slots = len(slot) + 1
+        self.input_slot = slot[self.input_name]
+        self.output_slot = slot[self.output_name]
+
+        steps = []
         for node in graph["nodes"]:
             try:
                 fn = OPS[node["op"]](node, consts)
             except UnsupportedOp as e:
                 raise UnsupportedOp("torch engine: node '%s' (%s): unsupported %s" % (node["name"], node["op"], e))
             skip = CONST_INPUTS.get(node["op"], set())
-            ins = [None if (i in skip or not name) else name for i, name in enumerate(node["inputs"])]
-            # Trailing omitted inputs are dropped so that defaults apply.
-            while ins and ins[-1] is None:
+            ins = [0 if (i in skip or not name) else slot[name] for i, name in enumerate(node["inputs"])]
+            while ins and ins[-1] == 0:  # trailing omitted inputs are dropped so that defaults apply
                 ins.pop()
-            self.steps.append((node["name"], node["op"], fn, ins, [o for o in node["outputs"]]))
+            outs = [slot[o] if o else 0 for o in node["outputs"]]
+            steps.append((node, fn, ins, outs))
+
+        # Liveness: the last step that reads each slot, per alias group (a tensor and its views).
+        group = list(range(self.n_slots))
+
+        def find(a):
+            while group[a] != a:
+                group[a] = group[group[a]]
+                a = group[a]
+            return a
+
+        for node, _, ins, outs in steps:
+            if node["op"] in VIEW_OPS and ins:
+                for o in outs:
+                    if o:
+                        group[find(o)] = find(ins[0])
+        last_use = [-1] * self.n_slots
+        for k, (_, _, ins, outs) in enumerate(steps):
+            for i in outs:
+                last_use[i] = max(last_use[i], k)
+            for i in ins:
+                last_use[i] = k
+        last_use[self.output_slot] = len(steps)
+        group_last = {}
+        pinned = {find(i) for i in fixed} | {find(self.output_slot)}
+        for i in range(1, self.n_slots):
+            g = find(i)
+            group_last[g] = max(group_last.get(g, -1), last_use[i])
+
+        self.plan = []
+        self.names = []
+        self.inplace_steps = 0
+        for k, (node, fn, ins, outs) in enumerate(steps):
+            first = ins[0] if ins else 0
+            others = {find(i) for i in ins[1:] if i}
+            if (
+                node["op"] in INPLACE
+                and first
+                and find(first) not in pinned
+                and group_last[find(first)] == k
+                and find(first) not in others
+            ):
+                inplace = INPLACE[node["op"]](node, consts)
+                if inplace is not None:
+                    fn = inplace
+                    self.inplace_steps += 1
+            dead = sorted({i for i in set(ins) | set(outs) if i and i not in fixed and i != self.output_slot and last_use[i] <= k})
+            self.plan.append((fn, ins, outs[0] if len(outs) == 1 else None, outs, dead))
+            self.names.append((node["name"], node["op"]))
+        self._slots_template = None
+
+    def _apply(self, fn, *args, **kwargs):
+        # .to(dtype) and friends replace the buffers: the slot template must be rebuilt.
+        self._slots_template = None
+        return super()._apply(fn, *args, **kwargs)
+
+    def fresh_slots(self, x):
+        if self._slots_template is None:
+            self._slots_template = [None] + [getattr(self, "w%d" % i) for i in range(len(self.const_names))] + [None] * (self.n_slots - 1 - len(self.const_names))
+        env = list(self._slots_template)
+        env[self.input_slot] = x
+        return env
 
     def forward(self, x):
-        env = {self.input_name: x}
-        for name, buf in self.buffer_of.items():
-            env[name] = getattr(self, buf)
-        for name, op, fn, ins, outs in self.steps:
-            args = [env[i] if i is not None else None for i in ins]
-            y = fn(*args)
-            if isinstance(y, tuple):
+        env = self.fresh_slots(x)
+        for fn, ins, out, outs, dead in self.plan:
+            y = fn(*[env[i] for i in ins])
+            if out is not None:
+                env[out] = y
+            else:
                 for o, t in zip(outs, y):
                     if o:
                         env[o] = t
-            else:
-                env[outs[0]] = y
-        return env[self.output_name]
+            for i in dead:
+                env[i] = None
+        return env[self.output_slot]
 
     def forward_profiled(self, x, step_ns):
-        """forward with each node's call timed into step_ns. Eager CPU operators return only when
-        their result is computed (intra-op threads are joined), so no extra synchronisation."""
-        env = {self.input_name: x}
-        for name, buf in self.buffer_of.items():
-            env[name] = getattr(self, buf)
+        """forward with each node's call timed into step_ns, with the same memory behaviour. Eager
+        CPU operators return only when their result is computed (intra-op threads are joined), so
+        no extra synchronisation."""
+        env = self.fresh_slots(x)
         clock = time.perf_counter_ns
-        for k, (name, op, fn, ins, outs) in enumerate(self.steps):
-            args = [env[i] if i is not None else None for i in ins]
+        for k, (fn, ins, out, outs, dead) in enumerate(self.plan):
+            args = [env[i] for i in ins]
             t0 = clock()
             y = fn(*args)
             step_ns[k] = clock() - t0
-            if isinstance(y, tuple):
+            if out is not None:
+                env[out] = y
+            else:
                 for o, t in zip(outs, y):
                     if o:
                         env[o] = t
-            else:
-                env[outs[0]] = y
-        return env[self.output_name]
+            del args
+            for i in dead:
+                env[i] = None
+        return env[self.output_slot]
 
 
-class Session:
-    def __init__(self, header, blobs):
-        threads = int(header["threads"])
-        torch.set_num_threads(threads)
-        try:
-            torch.set_num_interop_threads(1)
-        except RuntimeError:
-            pass
-        torch.set_flush_denormal(False)
-        self.channels_last = header["layout"] == "channels_last"
-        self.mode = header["mode"]
-        self.precision = header.get("precision", "fp32")
-        if self.precision == "bf16-autocast" and self.mode != "eager":
-            raise UnsupportedOp("torch engine: precision=bf16-autocast needs mode=eager (autocast decides per call, which tracing would freeze)")
-        graph = header["graph"]
-        if len(graph["inputs"]) != 1:
-            raise UnsupportedOp("torch engine: graphs with %d inputs are not supported (one input)" % len(graph["inputs"]))
-        tensors = {}
-        for meta, blob in zip(graph["initializers"], blobs):
-            dtype = DTYPES[meta["dtype"]]
-            dims = meta["dims"]
-            if len(blob) == 0:
-                t = torch.zeros(dims, dtype=dtype)
-            else:
-                t = torch.frombuffer(bytearray(blob), dtype=dtype).reshape(dims)
-            tensors[meta["name"]] = t
-        self.module = IRModule(graph, tensors, self.channels_last).eval()
-        if self.precision == "bf16":
-            # Every float buffer (weights, BN statistics) becomes bfloat16 once, at load.
-            self.module = self.module.to(torch.bfloat16)
+class Runner:
+    """One module run as the session's options say: mode (eager or frozen TorchScript), layout and
+    precision. The engine's IR module and the fidelity check's idiomatic module each get one, so
+    the two differ only in how the network is written."""
+
+    def __init__(self, module, mode, precision, channels_last):
+        self.mode = mode
+        self.precision = precision
+        if channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        if precision == "bf16":
+            # Every float buffer and parameter (weights, BN statistics) becomes bfloat16 once, at load.
+            module = module.to(torch.bfloat16)
+        self.module = module.eval()
         self.traced = {}
-        self.last = None  # (dims, tensor) of the last input received
-
-    def take_input(self, header, blobs):
-        dims = tuple(header["dims"])
-        if header.get("repeat"):
-            if self.last is None or self.last[0] != dims:
-                raise RuntimeError("repeat without a cached input of dims %s" % (dims,))
-            return self.last[1]
-        x = torch.frombuffer(bytearray(blobs[0]), dtype=torch.float32).reshape(dims)
-        if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        self.last = (dims, x)
-        return x
 
     def forward_fn(self, x):
         if self.mode == "eager":
@@ -626,6 +756,9 @@ class Session:
             return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def grad_context(self):
+        return torch.inference_mode() if self.mode == "eager" else torch.no_grad()
+
     def call(self, fn, x):
         """One forward pass in the session's precision, float32 in and out: the casts at the
         boundary are part of the inference, as the Casts of an FP16 ONNX model are."""
@@ -634,33 +767,92 @@ class Session:
 
     def forward(self, x):
         fn = self.forward_fn(x)
-        if self.mode == "eager":
-            with torch.inference_mode():
-                return self.call(fn, x)
-        with torch.no_grad():
+        with self.grad_context():
             return self.call(fn, x)
 
     def timed(self, x):
         fn = self.forward_fn(x)
-        ctx = torch.inference_mode() if self.mode == "eager" else torch.no_grad()
-        with ctx:
+        with self.grad_context():
             t0 = time.perf_counter_ns()
             y = self.call(fn, x)
             t1 = time.perf_counter_ns()
         del y
         return t1 - t0
 
+
+class Session:
+    def __init__(self, header, blobs):
+        threads = int(header["threads"])
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
+        torch.set_flush_denormal(False)
+        self.channels_last = header["layout"] == "channels_last"
+        self.mode = header["mode"]
+        self.precision = header.get("precision", "fp32")
+        if self.precision == "bf16-autocast" and self.mode != "eager":
+            raise UnsupportedOp("torch engine: precision=bf16-autocast needs mode=eager (autocast decides per call, which tracing would freeze)")
+        self.spec = header.get("spec", "")
+        self.graph = header["graph"]
+        if len(self.graph["inputs"]) != 1:
+            raise UnsupportedOp("torch engine: graphs with %d inputs are not supported (one input)" % len(self.graph["inputs"]))
+        self.tensors = {}
+        for meta, blob in zip(self.graph["initializers"], blobs):
+            dtype = DTYPES[meta["dtype"]]
+            dims = meta["dims"]
+            if len(blob) == 0:
+                t = torch.zeros(dims, dtype=dtype)
+            else:
+                t = torch.frombuffer(bytearray(blob), dtype=dtype).reshape(dims)
+            self.tensors[meta["name"]] = t
+        self.ir = IRModule(self.graph, self.tensors, self.channels_last)
+        self.runner = Runner(self.ir, self.mode, self.precision, False)
+        self.idiomatic = None
+        self.last = None  # (dims, tensor) of the last input received
+
+    def load_idiomatic(self):
+        import torch_idiomatic
+
+        try:
+            module, described = torch_idiomatic.build(self.spec, self.graph, self.tensors)
+        except torch_idiomatic.Unsupported as e:
+            raise UnsupportedOp("torch fidelity: no idiomatic PyTorch module for %s: %s" % (self.spec, e))
+        self.idiomatic = Runner(module, self.mode, self.precision, self.channels_last)
+        return described
+
+    def runner_for(self, header):
+        if header.get("idiomatic"):
+            if self.idiomatic is None:
+                raise RuntimeError("idiomatic module not loaded")
+            return self.idiomatic
+        return self.runner
+
+    def take_input(self, header, blobs):
+        dims = tuple(header["dims"])
+        if header.get("repeat"):
+            if self.last is None or self.last[0] != dims:
+                raise RuntimeError("repeat without a cached input of dims %s" % (dims,))
+            return self.last[1]
+        x = torch.frombuffer(bytearray(blobs[0]), dtype=torch.float32).reshape(dims)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        self.last = (dims, x)
+        return x
+
     def profile(self, x, runs):
         if self.mode != "eager":
             raise UnsupportedOp("torch engine: per-layer profiles need mode=eager (a frozen TorchScript graph runs fused, without per-node clocks)")
-        steps = self.module.steps
+        steps = self.ir.names
         per_step = [[] for _ in steps]
         run_ns = []
-        with torch.inference_mode(), self.precision_context():
+        runner = self.runner
+        with torch.inference_mode(), runner.precision_context():
             for r in range(runs + 1):
                 step_ns = [0] * len(steps)
                 t0 = time.perf_counter_ns()
-                y = self.module.forward_profiled(self.cast_in(x), step_ns).float()
+                y = runner.module.forward_profiled(runner.cast_in(x), step_ns).float()
                 t1 = time.perf_counter_ns()
                 del y
                 if r == 0:
@@ -684,9 +876,11 @@ def main():
                 return
             if cmd == "load":
                 session = Session(header, blobs)
-                write_frame({"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads()})
+                write_frame({"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(), "inPlace": session.ir.inplace_steps})
+            elif cmd == "idiomatic":
+                write_frame({"ok": True, "description": session.load_idiomatic()})
             elif cmd == "run":
-                y = session.forward(session.take_input(header, blobs))
+                y = session.runner_for(header).forward(session.take_input(header, blobs))
                 y = y.contiguous().float()
                 write_frame({"ok": True, "dims": list(y.shape)}, [y.numpy().tobytes()])
                 # formbench counters' marker: under callgrind, counts are written out after each
@@ -696,7 +890,7 @@ def main():
                 steps, run_ns = session.profile(session.take_input(header, blobs), int(header["runs"]))
                 write_frame({"ok": True, "steps": steps, "runNs": run_ns})
             elif cmd == "timed":
-                ns = session.timed(session.take_input(header, blobs))
+                ns = session.runner_for(header).timed(session.take_input(header, blobs))
                 write_frame({"ok": True, "ns": ns})
             else:
                 write_frame({"ok": False, "error": "unknown command %r" % cmd})
