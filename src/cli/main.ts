@@ -8,6 +8,7 @@ import { registerConvertCommand } from './commands/convert.js';
 import { registerCountersCommand } from './commands/counters.js';
 import { enginesCommand } from './commands/engines.js';
 import { exportCommand } from './commands/export.js';
+import { registerFidelityCommand } from './commands/fidelity.js';
 import { modelsCommand } from './commands/models.js';
 import { registerProfileCommand } from './commands/profile.js';
 import { registerQuantizeCommand } from './commands/quantize.js';
@@ -94,6 +95,7 @@ program
   .option('--json', 'machine-readable output')
   .action(benchCommand);
 registerCountersCommand(program);
+registerFidelityCommand(program);
 
 program
   .command('engines')

@@ -51,6 +51,13 @@ export function progressReporter(mode: ProgressMode): (e: StudyEvent) => void {
         if (bar) bar.update({ current: `${e.trial.model.spec} on ${e.trial.choice.label}: ${e.line}` });
         else process.stderr.write(`  counters: ${e.line}\n`);
         break;
+      case 'fidelity': {
+        const r = e.record;
+        const what = r.status === 'ok' ? `${r.ratio!.toFixed(3)}× the idiomatic module's time` : `failed: ${r.reason}`;
+        if (bar) bar.update({ current: `fidelity ${r.model} batch ${r.batch} ${r.engine}: ${what}` });
+        else process.stderr.write(`  fidelity ${r.model} batch ${r.batch} ${r.engine}: ${what}\n`);
+        break;
+      }
       case 'trial-done': {
         const left = eta.seconds(e.remainingEstimatedSeconds, totalEstimate - e.remainingEstimatedSeconds);
         if (bar) bar.update(e.index, { eta_text: duration(left) });
@@ -73,6 +80,10 @@ function outcome(row: { status: string; medianMs: number | null; ciLowMs: number
 /** Events without the engine objects: what a script reading the stream needs. */
 function jsonEvent(e: StudyEvent): object {
   if (e.type === 'counters') return { type: e.type, model: e.trial.model.spec, batch: e.trial.batch, engine: e.trial.choice.label, line: e.line };
+  if (e.type === 'fidelity') {
+    const { engineSamplesMs: _e, idiomaticSamplesMs: _i, ...record } = e.record;
+    return { type: e.type, record };
+  }
   if (e.type === 'trial-start') return { type: e.type, index: e.index, toRun: e.toRun, model: e.trial.model.spec, batch: e.trial.batch, engine: e.trial.choice.label };
   if (e.type === 'trial-done') {
     const { samplesMs: _samples, ...row } = e.row;

@@ -7,7 +7,7 @@ import { toOnnxBytes } from '../onnx/index.js';
 import { activationHealth, isHealthy } from '../weights/index.js';
 import type { KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
 import { compareOutputs, toleranceFor, type OutputComparison } from './compare.js';
-import type { TimingBudget } from './protocol.js';
+import { timedLimitMs, type TimingBudget } from './protocol.js';
 import { speedup, summarize, type SampleSummary, type Speedup } from './stats.js';
 import { runTrial } from './trial.js';
 
@@ -135,18 +135,35 @@ export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Pro
   const r = await runTrial({ spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget }, undefined, setup.signal);
   if (r.status === 'failed') return { ...base, status: 'failed', reason: r.reason };
   const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch, toleranceFor(choice.options)) : undefined;
+  const summary = summarize(r.timing.samplesMs);
+  const imprecise = impreciseReason(summary, r.timing.stoppedBy, setup.budget);
   return {
     ...base,
     status: outputs && !outputs.matches ? 'mismatch' : 'ok',
-    ...(outputs && !outputs.matches ? { reason: `outputs differ from ${setup.reference!.label}: relative error ${outputs.relativeError.toExponential(2)}` } : {}),
+    ...(outputs && !outputs.matches ? { reason: `outputs differ from ${setup.reference!.label}: relative error ${outputs.relativeError.toExponential(2)}` } : imprecise ? { reason: imprecise } : {}),
     engineVersion: r.engineVersion,
     loadMs: r.loadMs,
-    summary: summarize(r.timing.samplesMs),
+    summary,
     samplesMs: r.timing.samplesMs,
     stoppedBy: r.timing.stoppedBy,
     ...(outputs ? { outputs } : {}),
     ...(r.kernels ? { kernels: r.kernels } : {}),
   };
+}
+
+/**
+ * Why a measured trial's median is less precise than the budget asked, if it is: the interval
+ * still wider than the target when the (extended) budget or the run cap ran out. The trial is
+ * kept: it is a measurement, flagged, not a failure.
+ */
+export function impreciseReason(summary: SampleSummary, stoppedBy: string, budget: TimingBudget): string | undefined {
+  if (stoppedBy === 'ci-target' || budget.targetCiRelative >= 1) return undefined;
+  const ci = summary.ciRelative;
+  if (ci !== undefined && ci <= budget.targetCiRelative) return undefined;
+  const target = `±${(100 * budget.targetCiRelative).toFixed(0)}%`;
+  const what = ci === undefined ? 'too few runs for a 95% interval' : `95% interval ±${(100 * ci).toFixed(1)}%, wider than the ${target} target`;
+  const limit = stoppedBy === 'max-runs' ? `the ${budget.maxRuns}-run cap` : `${(timedLimitMs(budget) / 1000).toFixed(0)} s of timed runs`;
+  return `imprecise: ${what} after ${limit} (${summary.runs} runs; a noisy machine, or timings in two modes)`;
 }
 
 export function defaultReference(): EngineChoice {

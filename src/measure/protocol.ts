@@ -6,6 +6,11 @@ export interface TimingBudget {
   targetCiRelative: number;
   /** Wall-clock budget for the timed runs, ms (default 10 s). */
   timedBudgetMs: number;
+  /**
+   * A trial whose interval is still wider than the target when `timedBudgetMs` is spent keeps
+   * running until this cap, ms: noisy trials get more runs, quiet ones stop early. Absent: no extension.
+   */
+  maxTimedBudgetMs?: number;
   /** Wall-clock budget for warm-up, ms (default 3 s). */
   warmupBudgetMs: number;
   minRuns: number;
@@ -24,7 +29,7 @@ export interface TimingResult {
   /** Every timed run, ms, in order. */
   samplesMs: number[];
   warmupRuns: number;
-  /** Why timing stopped: the interval target met, the time budget spent, or the run cap reached. */
+  /** Why timing stopped: the interval target met, the time budget (with its extension) spent, or the run cap reached. */
   stoppedBy: 'ci-target' | 'budget' | 'max-runs';
   /** Wall time of warm-up and timed runs together, ms. */
   wallMs: number;
@@ -73,7 +78,7 @@ export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget
         stoppedBy = 'ci-target';
         break;
       }
-      if (nowMs() - timedStart >= budget.timedBudgetMs) {
+      if (nowMs() - timedStart >= timedLimitMs(budget)) {
         stoppedBy = 'budget';
         break;
       }
@@ -82,7 +87,58 @@ export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget
   return { samplesMs, warmupRuns: warm.length, stoppedBy, wallMs: nowMs() - start };
 }
 
+/** The longest the timed runs may take: the budget, or its cap where noisy trials are extended. */
+export function timedLimitMs(budget: TimingBudget): number {
+  return Math.max(budget.timedBudgetMs, budget.maxTimedBudgetMs ?? 0);
+}
+
 function ciRelative(samples: number[]): number {
   const ci = medianConfidenceInterval(samples);
   return ci ? (ci[1] - ci[0]) / 2 / median(samples) : Infinity;
+}
+
+/** One timed inference of one side of a comparison, ms (the engine's own clock, or the host's around `run`). */
+export type TimedArm = () => Promise<number>;
+
+/** A timed arm from a run function, with the engine's own clock where it has one. */
+export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promise<{ ms: number }>): TimedArm {
+  if (engineClock) return async () => (await engineClock()).ms;
+  return async () => {
+    const t0 = process.hrtime.bigint();
+    await run();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+}
+
+/**
+ * Times several arms interleaved, one run of each in turn (the order reversed every round, so a
+ * drift in the machine's speed falls on every arm alike), after each has warmed up. Stops when
+ * every arm's median interval is within the target, or when the budget is spent once each arm
+ * has its minimum runs. Used where two ways of running one network are compared side by side.
+ */
+export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = DEFAULT_BUDGET): Promise<{ samplesMs: number[][]; stoppedBy: TimingResult['stoppedBy']; wallMs: number }> {
+  const start = nowMs();
+  const warm: number[][] = arms.map(() => []);
+  const settled = (w: number[]) => w.length >= 2 * WARMUP_WINDOW && Math.abs(median(w.slice(-WARMUP_WINDOW)) - median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW))) <= WARMUP_SETTLED * median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW));
+  while (nowMs() - start < budget.warmupBudgetMs && !warm.every(settled)) {
+    for (const [i, arm] of arms.entries()) warm[i]!.push(await arm());
+  }
+  const timedStart = nowMs();
+  const samplesMs: number[][] = arms.map(() => []);
+  let stoppedBy: TimingResult['stoppedBy'] = 'max-runs';
+  for (let round = 0; samplesMs[0]!.length < budget.maxRuns; round++) {
+    const order = round % 2 === 0 ? arms.map((_, i) => i) : arms.map((_, i) => arms.length - 1 - i);
+    for (const i of order) samplesMs[i]!.push(await arms[i]!());
+    const runs = samplesMs[0]!.length;
+    if (runs < budget.minRuns) continue;
+    if (runs % 5 === 0 && samplesMs.every((s) => ciRelative(s) <= budget.targetCiRelative)) {
+      stoppedBy = 'ci-target';
+      break;
+    }
+    if (nowMs() - timedStart >= timedLimitMs(budget)) {
+      stoppedBy = 'budget';
+      break;
+    }
+  }
+  return { samplesMs, stoppedBy, wallMs: nowMs() - start };
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
-import type { TimingBudget, TimingResult } from './protocol.js';
+import { timedLimitMs, type TimingBudget, type TimingResult } from './protocol.js';
 import { runWorkerProcess } from './worker-process.js';
 import type { WorkerModelRequest } from './worker-session.js';
 
@@ -34,7 +34,7 @@ export interface TrialProgress {
  * needs its 8 runs, and a worker that then stops answering is still caught.
  */
 export function limitAfterFirstRun(budget: TimingBudget, firstRunMs: number): number {
-  return budget.warmupBudgetMs + budget.timedBudgetMs + 1.5 * (budget.minRuns + 2) * firstRunMs + LOAD_ALLOWANCE_MS;
+  return budget.warmupBudgetMs + timedLimitMs(budget) + 1.5 * (budget.minRuns + 2) * firstRunMs + LOAD_ALLOWANCE_MS;
 }
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -46,7 +46,7 @@ export const LOAD_ALLOWANCE_MS = 120_000;
  * Runs a trial in its own worker process, so that a crash, a leak or a hang spoils only this
  * trial: a worker that dies or overruns its time becomes a failed trial with the reason.
  */
-export function runTrial(request: TrialRequest, timeoutMs = request.budget.warmupBudgetMs + request.budget.timedBudgetMs + LOAD_ALLOWANCE_MS, signal?: AbortSignal): Promise<TrialResult> {
+export function runTrial(request: TrialRequest, timeoutMs = request.budget.warmupBudgetMs + timedLimitMs(request.budget) + LOAD_ALLOWANCE_MS, signal?: AbortSignal): Promise<TrialResult> {
   return runWorkerProcess<TrialResult, TrialProgress>(WORKER, request, {
     timeoutMs,
     ...(signal ? { signal } : {}),

@@ -16,6 +16,8 @@ const list = <T extends z.ZodType>(item: T) => z.array(item).min(1);
 const budgetSchema = z.strictObject({
   /** Wall-clock budget of the timed runs per trial. */
   timedSeconds: z.number().positive().optional(),
+  /** A trial whose interval is still wider than the target after timedSeconds runs on, up to this. */
+  maxTimedSeconds: z.number().positive().optional(),
   warmupSeconds: z.number().nonnegative().optional(),
   /** Stop a trial once the 95% interval of its median is within ± this percent. */
   ciPercent: z.number().positive().optional(),
@@ -95,6 +97,7 @@ function toSweep(name: string, f: SweepFields, base: string): Sweep {
     budget: {
       targetCiRelative: b.ciPercent !== undefined ? b.ciPercent / 100 : STUDY_BUDGET.targetCiRelative,
       timedBudgetMs: b.timedSeconds !== undefined ? b.timedSeconds * 1000 : STUDY_BUDGET.timedBudgetMs,
+      maxTimedBudgetMs: b.maxTimedSeconds !== undefined ? b.maxTimedSeconds * 1000 : b.timedSeconds !== undefined ? b.timedSeconds * 1000 : STUDY_BUDGET.maxTimedBudgetMs!,
       warmupBudgetMs: b.warmupSeconds !== undefined ? b.warmupSeconds * 1000 : STUDY_BUDGET.warmupBudgetMs,
       minRuns: b.minRuns ?? STUDY_BUDGET.minRuns,
       maxRuns: b.maxRuns ?? STUDY_BUDGET.maxRuns,

@@ -41,9 +41,21 @@ export interface PlannedTrial {
   estimatedSeconds: number;
 }
 
+/** A fidelity check the study makes: a native engine against its framework's idiomatic execution. */
+export interface PlannedFidelity {
+  spec: string;
+  batch: number;
+  choice: EngineChoice;
+  inputSeed: number;
+  budget: TimingBudget;
+  estimatedSeconds: number;
+}
+
 export interface StudyPlan {
   study: Study;
   trials: PlannedTrial[];
+  /** One check per model and batch that a native engine runs in the study (see measure/fidelity.ts). */
+  fidelity: PlannedFidelity[];
   reference: EngineChoice;
   /** Engine label the speed-ups are relative to. */
   baseline: string;
@@ -84,7 +96,25 @@ export function planStudy(study: Study): StudyPlan {
   const reference = parseEngineChoice(study.reference);
   const labels = [...new Set(trials.map((t) => t.choice.label))];
   const baseline = study.baseline ? parseEngineChoice(study.baseline).label : (trials.find((t) => t.choice.engine.role === 'native')?.choice.label ?? labels[0]!);
-  return { study, trials, reference, baseline };
+  return { study, trials, fidelity: fidelityChecks(trials), reference, baseline };
+}
+
+/**
+ * Every speed-up over a native engine is only as right as that engine's fidelity, so a study
+ * checks it on each model and batch the engine runs (not its repetitions or counted variants).
+ * The two sides share one timing budget without its extension: a ratio needs less precision than
+ * a latency, and this keeps the checks to a fraction of the study.
+ */
+function fidelityChecks(trials: PlannedTrial[]): PlannedFidelity[] {
+  const checks = new Map<string, PlannedFidelity>();
+  for (const t of trials) {
+    if (t.choice.engine.role !== 'native') continue;
+    const key = `${t.model.spec}|${t.batch}|${t.choice.label}`;
+    if (checks.has(key)) continue;
+    const budget = { ...t.budget, maxTimedBudgetMs: t.budget.timedBudgetMs };
+    checks.set(key, { spec: t.model.spec, batch: t.batch, choice: t.choice, inputSeed: t.inputSeed, budget, estimatedSeconds: 2 * estimateSeconds(t.model.macsPerSample * t.batch, t.choice.engine.name, budget) });
+  }
+  return [...checks.values()];
 }
 
 function modelFacts(spec: string): ModelFacts {

@@ -8,13 +8,15 @@ import { measureTrial, referenceOutput, type TrialRecord } from '../measure/benc
 import { prepareModel, resolveModel } from '../model/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
 import type { ResultRow, ResultStore } from '../store/index.js';
-import type { PlannedTrial, StudyPlan } from './plan.js';
+import { measureFidelity, type FidelityRecord } from '../measure/fidelity.js';
+import type { PlannedFidelity, PlannedTrial, StudyPlan } from './plan.js';
 
 export type StudyEvent =
   | { type: 'start'; total: number; alreadyStored: number; toRun: number; estimatedSeconds: number }
   | { type: 'prepare'; model: string }
   | { type: 'trial-start'; index: number; toRun: number; trial: PlannedTrial }
   | { type: 'counters'; trial: PlannedTrial; line: string }
+  | { type: 'fidelity'; check: PlannedFidelity; record: FidelityRecord }
   | { type: 'trial-done'; index: number; toRun: number; trial: PlannedTrial; row: ResultRow; remainingEstimatedSeconds: number }
   | { type: 'done'; ran: number; skipped: number; failed: number; mismatched: number; wallSeconds: number; interrupted: boolean };
 
@@ -38,18 +40,29 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
   await store.recordEnvironment(env);
   const stored = await store.storedTrials(env.fingerprint);
   const pending = plan.trials.filter((t) => !DONE_STATUSES.has(stored.get(t.key) ?? ''));
-  let remainingEstimate = pending.reduce((s, t) => s + t.estimatedSeconds, 0);
+  const checked = new Set((await store.fidelity(env.fingerprint)).filter((f) => f.status === 'ok').map(fidelityKey));
+  const pendingChecks = plan.fidelity.filter((f) => !checked.has(fidelityKey({ model: f.spec, batch: f.batch, engine: f.choice.label })));
+  let remainingEstimate = pending.reduce((s, t) => s + t.estimatedSeconds, 0) + pendingChecks.reduce((s, f) => s + f.estimatedSeconds, 0);
   emit({ type: 'start', total: plan.trials.length, alreadyStored: plan.trials.length - pending.length, toRun: pending.length, estimatedSeconds: remainingEstimate });
 
   const counts = { ran: 0, failed: 0, mismatched: 0 };
   const dir = mkdtempSync(join(tmpdir(), 'formbench-study-'));
   try {
-    for (const [spec, trials] of groupBy(pending, (t) => t.model.spec)) {
+    const specs = [...new Set([...pending.map((t) => t.model.spec), ...pendingChecks.map((f) => f.spec)])];
+    for (const spec of specs) {
       if (options.signal?.aborted) break;
       emit({ type: 'prepare', model: spec });
       const onnxPath = join(dir, 'model.onnx');
       writeFileSync(onnxPath, toOnnxBytes(await prepareModel(resolveModel(spec))));
-      for (const [batch, batchTrials] of groupBy(trials, (t) => t.batch)) {
+      for (const check of pendingChecks.filter((f) => f.spec === spec)) {
+        if (options.signal?.aborted) break;
+        const record = await measureFidelity(check.choice, { spec, onnxPath, batch: check.batch, inputSeed: check.inputSeed, budget: check.budget, ...(options.signal ? { signal: options.signal } : {}) });
+        if (options.signal?.aborted) break;
+        await store.insertFidelity(env.fingerprint, plan.study.name, record);
+        remainingEstimate -= check.estimatedSeconds;
+        emit({ type: 'fidelity', check, record });
+      }
+      for (const [batch, batchTrials] of groupBy(pending.filter((t) => t.model.spec === spec), (t) => t.batch)) {
         if (options.signal?.aborted) break;
         const output = await referenceOutput(plan.reference, onnxPath, spec, batch, batchTrials[0]!.inputSeed, options.signal);
         for (const trial of batchTrials) {
@@ -77,6 +90,8 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
   }
   emit({ type: 'done', ...counts, skipped: plan.trials.length - pending.length, wallSeconds: (performance.now() - started) / 1000, interrupted: options.signal?.aborted === true });
 }
+
+const fidelityKey = (f: { model: string; batch: number; engine: string }): string => `${f.model}|${f.batch}|${f.engine}`;
 
 /** Counters for a trial already timed, on the same ONNX file; a failure is stored with its reason. */
 async function countTrial(trial: PlannedTrial, onnxPath: string, emit: (e: StudyEvent) => void, signal?: AbortSignal): Promise<CounterResult> {

@@ -65,6 +65,9 @@ export async function studyCommand(nameOrPath: string, o: StudyOptions): Promise
     if (o.json) process.stdout.write(JSON.stringify({ type: 'report', html: report.htmlPath, figures: report.figurePaths }) + '\n');
     else {
       for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
+      process.stdout.write("the seed paper's claims on this machine:\n");
+      for (const c of report.claims) process.stdout.write(`- ${c.verdict}: ${c.claim} (paper ${c.paper}; here ${c.measured ?? c.detail})\n`);
+      if (report.fidelityWarning) process.stderr.write(`warning: ${report.fidelityWarning}\n`);
       if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
       process.stdout.write(`report: ${report.htmlPath}\n`);
     }
@@ -95,7 +98,8 @@ function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], n
     trials: plan.trials.length,
     alreadyStored: plan.trials.length - toRun.length,
     toRun: toRun.length,
-    estimatedSeconds: Math.round(toRun.reduce((s, t) => s + t.estimatedSeconds, 0)),
+    fidelityChecks: plan.fidelity.length,
+    estimatedSeconds: Math.round(toRun.reduce((s, t) => s + t.estimatedSeconds, 0) + plan.fidelity.reduce((s, f) => s + f.estimatedSeconds, 0)),
     baseline: plan.baseline,
     reference: plan.reference.label,
     notes,
@@ -109,6 +113,7 @@ function printPlan(plan: StudyPlan, s: ReturnType<typeof planSummary>, fingerpri
     ...s.notes.map((n) => `  note: ${n}`),
     `  ${s.trials} trials: ${s.alreadyStored} already stored for this machine (${fingerprint}), ${s.toRun} to run, estimated ${duration(s.estimatedSeconds)}`,
     `  speed-ups over ${s.baseline}; outputs checked against ${s.reference}; results in ${s.out}`,
+    ...(s.fidelityChecks ? [`  ${s.fidelityChecks} fidelity checks: each native engine against its framework's idiomatic execution, per model and batch (stored ones are skipped)`] : []),
   ];
   process.stderr.write(lines.join('\n') + '\n');
 }

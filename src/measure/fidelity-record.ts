@@ -1,0 +1,32 @@
+/**
+ * What one fidelity check found: an engine's time over its framework's own idiomatic execution of
+ * the same network (same weights, same input, same process, timed interleaved). A ratio above 1
+ * means formbench runs the framework slower than its users would, and so inflates every speed-up
+ * measured over it by that factor.
+ */
+export interface FidelityRecord {
+  model: string;
+  batch: number;
+  /** The engine as the user wrote it, with options: `torch:threads=1`. */
+  engine: string;
+  engineName: string;
+  options: Record<string, string>;
+  engineVersion?: string;
+  status: 'ok' | 'failed';
+  reason?: string;
+  /** What the idiomatic side ran, one line (e.g. 'torchvision.models.resnet50'). */
+  idiomatic?: string;
+  engineMedianMs?: number;
+  idiomaticMedianMs?: number;
+  /** engineMedianMs / idiomaticMedianMs. */
+  ratio?: number;
+  /** Conservative 95% interval of the ratio, from both medians' intervals. */
+  ratioInterval?: [number, number];
+  engineSamplesMs?: number[];
+  idiomaticSamplesMs?: number[];
+  /** Relative error between the two sides' outputs (they must compute the same function). */
+  outputRelativeError?: number;
+}
+
+/** Above this ratio a native engine's speed-ups are flagged: formbench's execution, not the framework's, sets them. */
+export const FIDELITY_WARNING_RATIO = 1.1;

@@ -1,0 +1,43 @@
+/**
+ * The fidelity worker: a child process that loads one model into one engine, asks the session for
+ * the framework's idiomatic execution of the same network (same weights, same process), checks
+ * that both compute the same outputs, then times the two interleaved.
+ */
+import { compareOutputs, toleranceFor } from './compare.js';
+import type { FidelityRequest, FidelityResult } from './fidelity.js';
+import { timedArm, timeInterleaved } from './protocol.js';
+import { loadWorkerSession } from './worker-session.js';
+
+async function check(r: FidelityRequest): Promise<FidelityResult> {
+  const loaded = await loadWorkerSession(r);
+  if (!loaded.ok) return { status: 'failed', reason: loaded.reason };
+  const { session, input, dims, engineVersion } = loaded;
+  try {
+    if (!session.idiomatic) return { status: 'failed', reason: `${loaded.engineName} has no idiomatic execution to compare with`, engineVersion };
+    const idiomatic = await session.idiomatic();
+    try {
+      const engineOut = await session.run(input, dims);
+      const idiomaticOut = await idiomatic.run(input, dims);
+      const outputs = compareOutputs(idiomaticOut, engineOut, dims[0]!, toleranceFor(r.options));
+      if (!outputs.matches) {
+        return { status: 'failed', reason: `the idiomatic module's outputs differ from the engine's (relative error ${outputs.relativeError.toExponential(2)}): they do not run the same network`, engineVersion, idiomatic: idiomatic.description };
+      }
+      const arms = [
+        timedArm(() => session.run(input, dims), session.timedRun ? () => session.timedRun!(input, dims) : undefined),
+        timedArm(() => idiomatic.run(input, dims), idiomatic.timedRun ? () => idiomatic.timedRun!(input, dims) : undefined),
+      ];
+      const timing = await timeInterleaved(arms, r.budget);
+      return { status: 'ok', engineVersion, idiomatic: idiomatic.description, engineSamplesMs: timing.samplesMs[0]!, idiomaticSamplesMs: timing.samplesMs[1]!, outputRelativeError: outputs.relativeError, stoppedBy: timing.stoppedBy };
+    } finally {
+      await idiomatic.dispose();
+    }
+  } finally {
+    await session.dispose();
+  }
+}
+
+process.once('message', (request: FidelityRequest) => {
+  check(request)
+    .catch((e: unknown): FidelityResult => ({ status: 'failed', reason: (e as Error).message.split('\n')[0]! }))
+    .then((result) => process.send!(result, () => process.exit(0)));
+});

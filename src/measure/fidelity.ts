@@ -1,0 +1,105 @@
+/**
+ * The fidelity check: is formbench running a native framework as fast as the framework's own users
+ * would? Each native engine's session is timed interleaved, in one worker process, against the
+ * framework's idiomatic execution of the same network with the same weights and input.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineChoice } from '../engines/index.js';
+import { prepareModel, resolveModel } from '../model/index.js';
+import { toOnnxBytes } from '../onnx/index.js';
+import type { FidelityRecord } from './fidelity-record.js';
+import { LOAD_ALLOWANCE_MS } from './trial.js';
+import { timedLimitMs, type TimingBudget, type TimingResult } from './protocol.js';
+import { speedup, summarize } from './stats.js';
+import { runWorkerProcess } from './worker-process.js';
+import type { WorkerModelRequest } from './worker-session.js';
+
+export { FIDELITY_WARNING_RATIO, type FidelityRecord } from './fidelity-record.js';
+
+export interface FidelityRequest extends WorkerModelRequest {
+  /** For each of the two sides: the interleaved runs share it. */
+  budget: TimingBudget;
+}
+
+export type FidelityResult =
+  | {
+      status: 'ok';
+      engineVersion: string;
+      idiomatic: string;
+      engineSamplesMs: number[];
+      idiomaticSamplesMs: number[];
+      outputRelativeError: number;
+      stoppedBy: TimingResult['stoppedBy'];
+    }
+  | { status: 'failed'; reason: string; engineVersion?: string; idiomatic?: string };
+
+const WORKER = fileURLToPath(new URL('./fidelity-worker.js', import.meta.url));
+
+export interface FidelitySetup {
+  spec: string;
+  onnxPath: string;
+  batch: number;
+  inputSeed: number;
+  budget: TimingBudget;
+  signal?: AbortSignal;
+}
+
+/** One engine's fidelity on one model and batch, in its own worker process. */
+export async function measureFidelity(choice: EngineChoice, setup: FidelitySetup): Promise<FidelityRecord> {
+  const request: FidelityRequest = { spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget };
+  // Two sides share the budget's wall time, each warming up: twice a trial's allowance.
+  const timeoutMs = 2 * (setup.budget.warmupBudgetMs + timedLimitMs(setup.budget)) + 2 * LOAD_ALLOWANCE_MS;
+  const result = await runWorkerProcess<FidelityResult>(WORKER, request, { timeoutMs, ...(setup.signal ? { signal: setup.signal } : {}) });
+  const base: FidelityRecord = { model: setup.spec, batch: setup.batch, engine: choice.label, engineName: choice.engine.name, options: choice.options, status: result.status };
+  const known = { ...('engineVersion' in result && result.engineVersion ? { engineVersion: result.engineVersion } : {}), ...('idiomatic' in result && result.idiomatic ? { idiomatic: result.idiomatic } : {}) };
+  if (result.status === 'failed') return { ...base, ...known, reason: result.reason };
+  const engine = summarize(result.engineSamplesMs);
+  const idiomatic = summarize(result.idiomaticSamplesMs);
+  // speedup(a, b) = a's median / b's: here the engine's time over the idiomatic module's.
+  const ratio = speedup(engine, idiomatic);
+  return {
+    ...base,
+    ...known,
+    engineMedianMs: engine.medianMs,
+    idiomaticMedianMs: idiomatic.medianMs,
+    ratio: ratio.ratio,
+    ...(ratio.interval ? { ratioInterval: ratio.interval } : {}),
+    engineSamplesMs: result.engineSamplesMs,
+    idiomaticSamplesMs: result.idiomaticSamplesMs,
+    outputRelativeError: result.outputRelativeError,
+  };
+}
+
+export interface FidelityPlan {
+  specs: string[];
+  engines: EngineChoice[];
+  batches: number[];
+  budget: TimingBudget;
+  inputSeed: number;
+}
+
+/** Every model × batch × engine fidelity check, one worker each, in plan order. */
+export async function runFidelity(plan: FidelityPlan, onRecord: (r: FidelityRecord, done: number, total: number) => void = () => {}): Promise<FidelityRecord[]> {
+  const records: FidelityRecord[] = [];
+  const total = plan.specs.length * plan.batches.length * plan.engines.length;
+  const dir = mkdtempSync(join(tmpdir(), 'formbench-fidelity-'));
+  try {
+    for (const spec of plan.specs) {
+      const onnxPath = join(dir, 'model.onnx');
+      writeFileSync(onnxPath, toOnnxBytes(await prepareModel(resolveModel(spec))));
+      for (const batch of plan.batches) {
+        for (const choice of plan.engines) {
+          const record = await measureFidelity(choice, { spec, onnxPath, batch, inputSeed: plan.inputSeed, budget: plan.budget });
+          records.push(record);
+          onRecord(record, records.length, total);
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return records;
+}
