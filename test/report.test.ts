@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildFigures, computeFindings, reportData, writeReport, type Finding } from '../src/report/index.js';
-import { tableToCsv, tableToMarkdown } from '../src/report/tables.js';
+import { escapeHtml, tableToCsv, tableToMarkdown } from '../src/report/tables.js';
 import { ResultStore } from '../src/store/index.js';
-import type { ResultRow } from '../src/store/index.js';
+import type { ResultRow, StoredFidelity } from '../src/store/index.js';
+import { fakeFidelity } from './fixtures/fidelity-records.js';
 import { fakeRow, fakeStudyRows, macsOf, RATES_GMACS } from './fixtures/result-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'formbench-report-test-'));
@@ -165,6 +166,23 @@ describe('figures and files', () => {
     assert.match(html, /Trials not plotted[\s\S]*resnet18[\s\S]*worker died/);
   });
 
+  it('without fidelity checks, says so in one line and shows speed-ups as before', () => {
+    assert.match(html, /<p class="meta">No fidelity check was stored: whether torch runs as fast as its framework's own idiomatic execution is not measured here/);
+    assert.doesNotMatch(html, /Fidelity of the native engines|baseline fidelity/);
+    assert.equal(existsSync(join(dir, 'tables', 'fidelity.csv')), false);
+    assert.equal(readFileSync(join(dir, 'tables', 'network-speedups.csv'), 'utf8').split('\n')[0], 'model,batch,engine,baseline,speed-up,low,high');
+    const average = finding(computeFindings(reportData(fakeStudyRows())), /Average speed-up of ort/)!;
+    assert.match(average.text, /^ort is [\d.]+× as fast as torch on average \(geometric mean over 56 model × batch pairs\), from [^)]+\) to [^)]+\)\.$/);
+  });
+
+  it('sets the seed paper\'s claims beside this machine\'s, on the page and as CSV and Markdown', () => {
+    assert.match(html, /<h2 id="paper-claims">The seed paper's claims beside this machine's<\/h2>/);
+    assert.match(html, /MobileNetV2 has the lowest latency of the networks[\s\S]*?2\.4 ms \(i5-7600K\)[\s\S]*?10\.0 ms, the lowest[\s\S]*?class="verdict-reproduced"/);
+    assert.match(html, /DARTS gains most among the networks[\s\S]*?class="verdict-not-measured"/);
+    assert.equal(readFileSync(join(dir, 'tables', 'paper-claims.csv'), 'utf8').trim().split('\n').length, 8);
+    assert.match(readFileSync(join(dir, 'tables', 'paper-claims.md'), 'utf8'), /^\| claim \| paper \| this machine \| verdict \|/);
+  });
+
   it('tables are written as CSV and Markdown from the same numbers', () => {
     const t = { columns: ['model', 'median ms'], rows: [['a,b', 1.5], ['c|d', null]] as (string | number | null)[][] };
     assert.equal(tableToCsv(t), 'model,median ms\n"a,b",1.5\nc|d,\n');
@@ -214,5 +232,97 @@ describe('precision', () => {
     assert.match(int8.text, /from 0\.70× \(grouped\) to 3\.00× \(standard\); slower than FP32 beyond doubt in 2 of 4\. Relative output error against FP32: median 2\.0e-2/);
     assert.match(finding(findings, /Precision: which kernels ort int8 ran/)!.text, /80 of 80 Conv\/Gemm\/MatMul kernels computed in integer/);
     assert.match(finding(findings, /ort fp16 fell back/)!.text, /0 of 80 Conv\/Gemm\/MatMul kernels computed in float16/);
+  });
+});
+
+describe('fidelity of the baseline', () => {
+  const stored = (r: ReturnType<typeof fakeFidelity>, fingerprint = 'machine-a'): StoredFidelity => ({ ...r, fingerprint, study: 'fake', measuredAt: '2026-11-23T09:00:00.000Z' });
+  // torch is checked on three (model, batch) pairs, one of them 1.3× slower than PyTorch's own
+  // execution, and once without success; tfjs-wasm once.
+  const checks = [
+    stored(fakeFidelity({ model: 'resnet50', batch: 1, ratio: 1.3 })),
+    stored(fakeFidelity({ model: 'standard/d10/w64', batch: 1, ratio: 1.05 })),
+    stored(fakeFidelity({ model: 'standard/d10/w64', batch: 8, ratio: 1.02 })),
+    stored(fakeFidelity({ model: 'darts', batch: 1, status: 'failed' })),
+    stored(fakeFidelity({ model: 'resnet50', batch: 1, engine: 'tfjs-wasm', ratio: 0.98 })),
+    stored(fakeFidelity({ model: 'resnet50', batch: 8, ratio: 3 }), 'machine-old'),
+  ];
+  const torchMean = Math.cbrt(1.3 * 1.05 * 1.02);
+  const data = reportData(fakeStudyRows(), undefined, checks);
+
+  it('keeps this machine\'s checks only', () => {
+    assert.equal(data.fidelity.length, 5);
+  });
+
+  it('gives every speed-up its baseline\'s ratio: measured for that model and batch, else the mean of the baseline\'s checks', () => {
+    const at = (model: string, batch: number) => data.speedups.find((s) => s.model === model && s.batch === batch)!;
+    assert.deepEqual(at('resnet50', 1).baselineFidelity, { ratio: 1.3, source: 'measured', checks: 1 });
+    assert.deepEqual(at('standard/d10/w64', 8).baselineFidelity, { ratio: 1.02, source: 'measured', checks: 1 });
+    const mean = at('mobilenet_v2', 1).baselineFidelity!;
+    assert.equal(mean.source, 'engine-mean');
+    assert.equal(mean.checks, 3);
+    assert.ok(near(mean.ratio, torchMean));
+  });
+
+  it('shows the ratio as a column of the speed-up tables, marking a mean as such', () => {
+    const figures = buildFigures(data);
+    const networks = figures.find((f) => f.id === 'network-speedups')!;
+    assert.deepEqual(networks.table.columns, ['model', 'batch', 'engine', 'baseline', 'speed-up', 'low', 'high', 'baseline fidelity', 'fidelity from']);
+    assert.deepEqual(networks.table.rows.find((r) => r[0] === 'resnet50')!.slice(7), [1.3, 'this model & batch']);
+    assert.deepEqual(networks.table.rows.find((r) => r[0] === 'mobilenet_v2')!.slice(7), [Number(torchMean.toPrecision(4)), 'geometric mean of 3 checks of torch']);
+    assert.match(networks.caption, /'baseline fidelity' is torch's time over its framework's idiomatic execution/);
+    const heatmap = figures.find((f) => f.id === 'speedup-heatmap')!;
+    assert.deepEqual(heatmap.table.rows.find((r) => r[0] === 'standard/d10/w64' && r[1] === 1)!.slice(7), [1.05, 'this model & batch']);
+    assert.match(tableToMarkdown(heatmap.table).split('\n')[0]!, /\| baseline fidelity \| fidelity from \|$/);
+  });
+
+  it('the average speed-up names the baseline\'s mean and worst fidelity, flagging it above 1.10', () => {
+    const text = finding(computeFindings(data), /Average speed-up of ort/)!.text;
+    assert.match(text, new RegExp(`torch's fidelity \\(its time over its framework's idiomatic execution, 3 checks\\): geometric mean ${torchMean.toFixed(2)}×, worst 1\\.30× \\(resnet50, batch 1\\); above 1\\.10×, so speed-ups over torch are inflated by up to 1\\.30×`));
+    const faithful = reportData(fakeStudyRows(), undefined, checks.filter((c) => c.ratio !== 1.3));
+    assert.match(finding(computeFindings(faithful), /Average speed-up of ort/)!.text, /worst 1\.05× \(standard\/d10\/w64, batch 1\); all within 1\.10×\.$/);
+    const otherEngine = reportData(fakeStudyRows(), undefined, checks.filter((c) => c.engine === 'tfjs-wasm'));
+    assert.match(finding(computeFindings(otherEngine), /Average speed-up of ort/)!.text, /No successful fidelity check of torch was stored \(only of tfjs-wasm\)/);
+    assert.ok(otherEngine.speedups.every((s) => s.baselineFidelity === undefined));
+    assert.deepEqual(buildFigures(otherEngine).find((f) => f.id === 'network-speedups')!.table.rows[0]!.slice(7), [null, 'not checked']);
+  });
+
+  describe('in the written report', () => {
+    const fdir = join(dir, 'fidelity');
+    let html = '';
+    let written: Awaited<ReturnType<typeof writeReport>>;
+    before(async () => {
+      const store = await ResultStore.open(join(fdir, 'results.duckdb'));
+      for (const r of fakeStudyRows()) await store.insert(r);
+      for (const c of checks) {
+        const { fingerprint, study, measuredAt, ...record } = c;
+        await store.insertFidelity(fingerprint, study, record);
+      }
+      written = await writeReport(store, fdir);
+      store.close();
+      html = readFileSync(join(fdir, 'report.html'), 'utf8');
+    });
+
+    it('warns, naming the engine and the networks, that speed-ups over it are inflated by that factor', () => {
+      assert.match(written.fidelityWarning!, /^torch runs 1 of 3 checked networks more than 10% slower than its framework's idiomatic execution \(resnet50 batch 1: 1\.30×\), so speed-ups over torch are inflated by that factor for those networks \(up to 1\.30×\)\./);
+      assert.ok(html.includes(`<p class="warning"><b>Warning:</b> ${escapeHtml(written.fidelityWarning!)}</p>`));
+      assert.doesNotMatch(html, /No fidelity check was stored/);
+    });
+
+    it('has a table per engine: what the idiomatic side ran, both medians, the ratio and its interval', () => {
+      const section = html.slice(html.indexOf('<h2 id="fidelity">'), html.indexOf('<h2>Figures</h2>'));
+      assert.deepEqual([...section.matchAll(/<h3>([^<]+)<\/h3>/g)].map((m) => m[1]), ['torch', 'tfjs-wasm']);
+      assert.match(section, /<th>model<\/th><th>batch<\/th><th>idiomatic<\/th><th>engine median ms<\/th><th>idiomatic median ms<\/th><th>ratio<\/th><th>ratio low<\/th><th>ratio high<\/th>/);
+      assert.match(section, /<td>resnet50<\/td><td class="num">1<\/td><td>torchvision\.models\.resnet50<\/td><td class="num">13<\/td><td class="num">10<\/td><td class="num">1\.3<\/td><td class="num">1\.249<\/td><td class="num">1\.353<\/td><td>above 1\.10: speed-ups over torch inflated<\/td>/);
+      assert.match(section, /<td>darts<\/td>.*failed: no idiomatic form for this network/);
+      const csv = readFileSync(join(fdir, 'tables', 'fidelity.csv'), 'utf8').trim().split('\n');
+      assert.equal(csv.length, 6);
+      assert.match(csv[0]!, /^engine,model,batch,idiomatic,/);
+    });
+
+    it('returns the claims for the CLI to print', () => {
+      assert.equal(written.claims.length, 7);
+      assert.equal(written.claims.find((c) => c.id === 'mobilenet-v2-fastest')!.verdict, 'reproduced');
+    });
   });
 });

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { UserError } from '../src/errors.js';
 import { ResultStore } from '../src/store/index.js';
+import { fakeFidelity } from './fixtures/fidelity-records.js';
 import { fakeRow } from './fixtures/result-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'formbench-store-test-'));
@@ -69,6 +70,59 @@ describe('results store', () => {
     const caches = [{ level: 'L2', capacityBytes: 2 ** 21, bandwidthGBs: 150.5 }];
     await store.recordPeaks('machine-p', { peakGflops: 311, bandwidthGBs: 21, method: 'again', caches });
     assert.deepEqual(await store.peaks('machine-p'), { peakGflops: 311, bandwidthGBs: 21, method: 'again', caches });
+    store.close();
+  });
+
+  it('keeps fidelity checks per machine, model, batch and engine; a re-measurement replaces the check', async () => {
+    const path = join(dir, 'f', 'results.duckdb');
+    let store = await ResultStore.open(path);
+    const first = fakeFidelity({ model: 'resnet50', batch: 1, ratio: 1.3 });
+    await store.insertFidelity('machine-a', 'quick', first);
+    await store.insertFidelity('machine-a', 'quick', fakeFidelity({ model: 'resnet50', batch: 8, ratio: 1.05 }));
+    await store.insertFidelity('machine-a', 'quick', fakeFidelity({ model: 'resnet50', batch: 1, engine: 'tfjs-wasm', ratio: 0.98 }));
+    await store.insertFidelity('machine-b', 'quick', fakeFidelity({ model: 'resnet50', batch: 1, ratio: 2 }));
+    store.close();
+    store = await ResultStore.open(path);
+    const again = fakeFidelity({ model: 'resnet50', batch: 1, ratio: 1.02 });
+    await store.insertFidelity('machine-a', 'quick-again', again);
+    const rows = await store.fidelity('machine-a');
+    assert.equal(rows.length, 3);
+    const back = rows.find((r) => r.engine === 'torch' && r.batch === 1)!;
+    const { fingerprint, study, measuredAt, ...record } = back;
+    assert.deepEqual(record, again, 'every field comes back typed: samples as numbers, options as an object, the interval as a pair');
+    assert.deepEqual([fingerprint, study], ['machine-a', 'quick-again']);
+    assert.ok(!Number.isNaN(Date.parse(measuredAt)));
+    assert.equal((await store.fidelity()).length, 4, 'without a fingerprint: every machine');
+    assert.deepEqual((await store.fidelity('machine-c')), []);
+    store.close();
+  });
+
+  it('stores a failed fidelity check with its reason and no numbers', async () => {
+    const store = await ResultStore.open(join(dir, 'g', 'results.duckdb'));
+    const failed = fakeFidelity({ model: 'darts', batch: 1, status: 'failed' });
+    await store.insertFidelity('machine-a', 'quick', failed);
+    const [stored] = await store.fidelity('machine-a');
+    const { fingerprint, study, measuredAt, ...back } = stored!;
+    assert.deepEqual(back, failed);
+    store.close();
+  });
+
+  it('opens a store written before the fidelity table existed, trials intact, with no checks', async () => {
+    const path = join(dir, 'old', 'results.duckdb');
+    const row = fakeRow({ model: 'resnet50', batch: 1, engine: 'torch', macs: 4.1e9 });
+    let store = await ResultStore.open(path);
+    await store.insert(row);
+    store.close();
+    const instance = await DuckDBInstance.create(path);
+    const db = await instance.connect();
+    await db.run('DROP TABLE fidelity');
+    db.closeSync();
+    instance.closeSync();
+    store = await ResultStore.open(path);
+    assert.deepEqual(await store.fidelity(), []);
+    assert.deepEqual(await store.rows(), [row]);
+    await store.insertFidelity('machine-a', 'quick', fakeFidelity({ model: 'resnet50', batch: 1, ratio: 1.1 }));
+    assert.equal((await store.fidelity('machine-a')).length, 1);
     store.close();
   });
 

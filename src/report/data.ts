@@ -1,5 +1,6 @@
 import { median } from '../measure/stats.js';
-import type { ResultRow, StoredPeaks } from '../store/index.js';
+import type { ResultRow, StoredFidelity, StoredPeaks } from '../store/index.js';
+import { withBaselineFidelity } from './fidelity.js';
 
 /** One measured point: a model at a batch on an engine (repetitions merged). */
 export interface LatencyPoint {
@@ -59,6 +60,20 @@ export interface SpeedupPoint {
   low: number | null;
   high: number | null;
   trialKeys: string[];
+  /** The baseline's fidelity for this model and batch, where any check of the baseline was stored. */
+  baselineFidelity?: BaselineFidelity;
+}
+
+/**
+ * The baseline engine's time over its framework's idiomatic execution: the factor by which a
+ * speed-up over it is inflated (see measure/fidelity-record.ts).
+ */
+export interface BaselineFidelity {
+  ratio: number;
+  /** `measured`: this model and batch were checked; `engine-mean`: the geometric mean of the baseline's checks on this machine. */
+  source: 'measured' | 'engine-mean';
+  /** How many checks the ratio comes from (1 where measured). */
+  checks: number;
 }
 
 export interface ReportData {
@@ -74,6 +89,8 @@ export interface ReportData {
   peaks?: StoredPeaks;
   /** Successful trials whose median is known to less than ±NOISY_CI (or not at all): a busy machine. */
   noisy: ResultRow[];
+  /** This machine's fidelity checks, failed ones included; empty where none was stored. */
+  fidelity: StoredFidelity[];
 }
 
 /** Half-width of the median's 95% interval, relative to it, above which a trial is called noisy. */
@@ -89,13 +106,24 @@ export function isNoisy(r: ResultRow): boolean {
  * Turns stored rows into what the figures plot. Only one machine's rows are compared (the most
  * recent fingerprint); failed and mismatched trials are listed in the report but never plotted.
  */
-export function reportData(all: ResultRow[], baseline?: string): ReportData {
-  if (all.length === 0) throw new Error('no rows to report');
-  const latest = [...all].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1)!;
+export function reportData(all: ResultRow[], baseline?: string, fidelity: StoredFidelity[] = []): ReportData {
+  const latest = latestRow(all);
   const rows = all.filter((r) => r.fingerprint === latest.fingerprint);
   const points = mergeRepetitions(rows.filter((r) => r.status === 'ok' && r.medianMs !== null));
   const base = baseline ?? points.find((p) => p.role === 'native')?.engine ?? points[0]?.engine ?? '';
-  return { study: latest.study, fingerprint: latest.fingerprint, baseline: base, rows, points, speedups: speedupsOver(points, base), otherMachineRows: all.length - rows.length, noisy: rows.filter(isNoisy) };
+  const checks = fidelity.filter((f) => f.fingerprint === latest.fingerprint);
+  const speedups = withBaselineFidelity(speedupsOver(points, base), checks, base);
+  return { study: latest.study, fingerprint: latest.fingerprint, baseline: base, rows, points, speedups, otherMachineRows: all.length - rows.length, noisy: rows.filter(isNoisy), fidelity: checks };
+}
+
+/** The machine a report describes: the one that finished a trial last. */
+export function reportFingerprint(all: ResultRow[]): string {
+  return latestRow(all).fingerprint;
+}
+
+function latestRow(all: ResultRow[]): ResultRow {
+  if (all.length === 0) throw new Error('no rows to report');
+  return [...all].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1)!;
 }
 
 function mergeRepetitions(rows: ResultRow[]): LatencyPoint[] {
@@ -130,7 +158,8 @@ function mergeRepetitions(rows: ResultRow[]): LatencyPoint[] {
   });
 }
 
-function speedupsOver(points: LatencyPoint[], baseline: string): SpeedupPoint[] {
+/** Every point's speed-up over the baseline engine at the same model and batch. */
+export function speedupsOver(points: LatencyPoint[], baseline: string): SpeedupPoint[] {
   const base = new Map(points.filter((p) => p.engine === baseline).map((p) => [`${p.model}|${p.batch}`, p]));
   return points.flatMap((p) => {
     const b = base.get(`${p.model}|${p.batch}`);

@@ -1,6 +1,7 @@
 import { pearson, spearman } from '../measure/stats.js';
 import { PATTERNS } from '../zoo/index.js';
 import { depthSeries, widthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+import { FIDELITY_COLUMNS, fidelityCells } from './fidelity.js';
 import { precisionFigures } from './precision.js';
 import type { FigureSpec } from './render.js';
 
@@ -93,10 +94,18 @@ function latencyVsWidth(data: ReportData): Figure | undefined {
   };
 }
 
-const speedupTable = (s: SpeedupPoint[]): Table => ({
-  columns: ['model', 'batch', 'engine', 'baseline', 'speed-up', 'low', 'high'],
-  rows: s.map((x) => [x.model, x.batch, x.engine, x.baseline, fmt(x.speedup), fmt(x.low), fmt(x.high)]),
-});
+/** Where the store holds fidelity checks, each speed-up has its baseline's fidelity ratio beside it. */
+const speedupTable = (s: SpeedupPoint[], data: ReportData): Table => {
+  const withFidelity = data.fidelity.length > 0;
+  return {
+    columns: ['model', 'batch', 'engine', 'baseline', 'speed-up', 'low', 'high', ...(withFidelity ? FIDELITY_COLUMNS : [])],
+    rows: s.map((x) => [x.model, x.batch, x.engine, x.baseline, fmt(x.speedup), fmt(x.low), fmt(x.high), ...(withFidelity ? fidelityCells(x) : [])]),
+  };
+};
+
+/** A caption's last sentence where the baseline's fidelity was checked: what the column means. */
+const fidelityCaption = (s: SpeedupPoint[], data: ReportData): string =>
+  s.some((x) => x.baselineFidelity) ? ` The table's 'baseline fidelity' is ${data.baseline}'s time over its framework's idiomatic execution of the same network: the factor by which each speed-up is inflated.` : '';
 
 function networkSpeedups(data: ReportData): Figure | undefined {
   const s = data.speedups.filter((x) => x.kind !== 'pattern' && x.batch === 1);
@@ -107,7 +116,7 @@ function networkSpeedups(data: ReportData): Figure | undefined {
   return {
     id: 'network-speedups',
     title: 'Speed-up of the networks',
-    caption: `Speed-up over ${data.baseline} (its median latency / the engine's) of each reference or user network at batch 1 (the seed paper's Figure 5). Bars above the line at 1 are faster than ${data.baseline}; error bars combine both medians' 95% intervals.`,
+    caption: `Speed-up over ${data.baseline} (its median latency / the engine's) of each reference or user network at batch 1 (the seed paper's Figure 5). Bars above the line at 1 are faster than ${data.baseline}; error bars combine both medians' 95% intervals.${fidelityCaption(s, data)}`,
     spec: {
       data: { values },
       width: { step: 34 },
@@ -119,7 +128,7 @@ function networkSpeedups(data: ReportData): Figure | undefined {
       ],
       title: { text: 'Speed-up of the networks', subtitle: `over ${data.baseline}, batch 1` },
     } as unknown as FigureSpec,
-    table: speedupTable(s),
+    table: speedupTable(s, data),
   };
 }
 
@@ -183,7 +192,7 @@ function speedupHeatmap(data: ReportData): Figure | undefined {
   return {
     id: 'speedup-heatmap',
     title: 'Speed-up by pattern and depth',
-    caption: `Speed-up over ${data.baseline} of each design pattern at each depth (width ${s[0]!.width}), one panel per batch size${engines.length > 1 ? ' and a row per engine' : ''}. Darker is a larger gain.`,
+    caption: `Speed-up over ${data.baseline} of each design pattern at each depth (width ${s[0]!.width}), one panel per batch size${engines.length > 1 ? ' and a row per engine' : ''}. Darker is a larger gain.${fidelityCaption(s, data)}`,
     spec: {
       data: { values },
       facet: { column: { field: 'batch', type: 'ordinal', sort: batches.map((b) => `batch ${b}`), title: null }, ...(engines.length > 1 ? { row: { field: 'engine', type: 'nominal', title: null } } : {}) },
@@ -198,7 +207,7 @@ function speedupHeatmap(data: ReportData): Figure | undefined {
       },
       title: { text: 'Speed-up by pattern and depth', subtitle: `${engines.join(', ')} over ${data.baseline}` },
     } as unknown as FigureSpec,
-    table: speedupTable(s),
+    table: speedupTable(s, data),
   };
 }
 

@@ -1,5 +1,6 @@
 import { geometricMean, median } from '../measure/stats.js';
 import { depthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+import { baselineFidelitySentence } from './fidelity.js';
 import { macCorrelations, missCorrelations } from './figures.js';
 import { precisionFindings } from './precision.js';
 
@@ -37,7 +38,7 @@ function averageSpeedup(data: ReportData, engine: string): Finding | undefined {
   const max = s.reduce((a, b) => (b.speedup > a.speedup ? b : a));
   return {
     title: `Average speed-up of ${engine}`,
-    text: `${engine} is ${x(g)} as fast as ${data.baseline} on average (geometric mean over ${s.length} model × batch pairs), from ${x(min.speedup)} (${min.model}, batch ${min.batch}) to ${x(max.speedup)} (${max.model}, batch ${max.batch}).`,
+    text: `${engine} is ${x(g)} as fast as ${data.baseline} on average (geometric mean over ${s.length} model × batch pairs), from ${x(min.speedup)} (${min.model}, batch ${min.batch}) to ${x(max.speedup)} (${max.model}, batch ${max.batch}).${data.fidelity.length ? baselineFidelitySentence(data) : ''}`,
     value: g,
     trialKeys: keysOf(s),
   };

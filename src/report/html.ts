@@ -1,7 +1,9 @@
 import type { Environment } from '../measure/environment.js';
 import { NOISY_CI, type ReportData } from './data.js';
+import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
 import type { Figure } from './figures.js';
 import type { Finding } from './findings.js';
+import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
 
 export interface RenderedFigure extends Figure {
@@ -12,6 +14,7 @@ export interface PageInput {
   data: ReportData;
   figures: RenderedFigure[];
   findings: Finding[];
+  claims: PaperClaim[];
   environment?: Environment;
   generatedAt: string;
 }
@@ -25,6 +28,8 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 details { margin: .4em 0 1em; } summary { cursor: pointer; color: #2a5db0; } pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: 12px; }
 .warning { background: #fff4d6; border-left: 4px solid #e0a800; padding: .5em .8em; }
 .finding { margin: .8em 0; } .finding b { display: block; } .failed { color: #a00; }
+.verdict-reproduced { color: #1a7f37; font-weight: 600; } .verdict-not-reproduced { color: #a00; font-weight: 600; } .verdict-not-measured { color: #666; }
+td .rule, td .detail { color: #555; font-size: 12px; display: block; }
 `;
 
 /**
@@ -51,9 +56,12 @@ export function reportPage(p: PageInput): string {
 <h1>formbench: ${escapeHtml(data.study)}</h1>
 <p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs) on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not included.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
 ${data.noisy.length ? `<p class="warning"><b>Warning:</b> ${noiseWarning(data)}</p>` : ''}
+${fidelityNotice(data)}
 ${environmentSection(p.environment)}
 <h2>Findings</h2>
 ${p.findings.length ? p.findings.map(findingHtml).join('\n') : '<p>Not enough successful trials for findings: at least two engines must have measured the same models.</p>'}
+${claimsSection(p.claims)}
+${data.fidelity.length ? fidelitySection(data) : ''}
 <h2>Figures</h2>
 ${p.figures.map(figureHtml).join('\n')}
 ${problems.length ? problemsSection(problems) : ''}
@@ -68,6 +76,32 @@ ${problems.length ? problemsSection(problems) : ''}
 export function noiseWarning(data: ReportData): string {
   const names = data.noisy.slice(0, 5).map((r) => `${r.model} batch ${r.batch} on ${r.engine}`);
   return `${data.noisy.length} of ${data.rows.filter((r) => r.status === 'ok').length} trials have a 95% interval of the median wider than ±${NOISY_CI * 100}% (${names.join('; ')}${data.noisy.length > 5 ? '; …' : ''}): the machine was busy or the budget too small. Re-run on a quiet system, or raise budget.timedSeconds in a study file; their error bars show the spread.`;
+}
+
+/** The fidelity warning where a check is above the threshold; one line saying none was stored where none was. */
+function fidelityNotice(data: ReportData): string {
+  if (data.fidelity.length === 0) return `<p class="meta">No fidelity check was stored: whether ${escapeHtml(data.baseline)} runs as fast as its framework's own idiomatic execution is not measured here (<code>formbench fidelity</code> measures it).</p>`;
+  const warning = fidelityWarning(data);
+  return warning ? `<p class="warning"><b>Warning:</b> ${escapeHtml(warning)}</p>` : '';
+}
+
+function fidelitySection(data: ReportData): string {
+  const perEngine = checkedEngines(data.fidelity).map((engine) => `<h3>${escapeHtml(engine)}</h3>\n${tableToHtml(fidelityTable(data.fidelity.filter((c) => c.engine === engine), true))}`);
+  return `<h2 id="fidelity">Fidelity of the native engines</h2>
+<p>Each check times an engine interleaved with its framework's own idiomatic execution of the same network (same weights, same input, same process). Ratio = the engine's median ÷ the idiomatic median, with its 95% interval: above 1, formbench runs the framework slower than its users would, and every speed-up over that engine is inflated by that factor. Files: <a href="tables/fidelity.csv">CSV</a>, <a href="tables/fidelity.md">Markdown</a>.</p>
+${perEngine.join('\n')}`;
+}
+
+function claimsSection(claims: PaperClaim[]): string {
+  if (claims.length === 0) return '';
+  const rows = claims.map(
+    (c) => `<tr><td>${escapeHtml(c.claim)}<span class="rule">Rule: ${escapeHtml(c.rule)}</span></td><td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.measured ?? '—')}<span class="detail">${escapeHtml(c.detail)}</span></td><td class="verdict-${c.verdict.replace(/ /g, '-')}">${escapeHtml(c.verdict)}</td><td>${c.trialKeys.length ? `<details><summary>${c.trialKeys.length} trials</summary><pre>${escapeHtml(c.trialKeys.join(' '))}</pre></details>` : '—'}</td></tr>`,
+  );
+  return `<h2 id="paper-claims">The seed paper's claims beside this machine's</h2>
+<p>Each published claim of Abbasi et al., "Does Form Follow Function?" (TinyML 2021), checked against this store's trials by the rule under it; 'not measured' where the store lacks the trials a claim needs. Files: <a href="tables/paper-claims.csv">CSV</a>, <a href="tables/paper-claims.md">Markdown</a>.</p>
+<table><thead><tr><th>claim</th><th>paper</th><th>this machine</th><th>verdict</th><th>trials</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table>`;
 }
 
 function environmentSection(env: Environment | undefined): string {

@@ -6,30 +6,38 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ResultStore } from '../store/index.js';
-import { reportData } from './data.js';
-import { buildFigures } from './figures.js';
+import { reportData, reportFingerprint } from './data.js';
+import { fidelityTable, fidelityWarning } from './fidelity.js';
+import { buildFigures, type Table } from './figures.js';
 import { computeFindings, type Finding } from './findings.js';
 import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
+import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
 import { tableToCsv, tableToMarkdown } from './tables.js';
 
-export { isNoisy, reportData, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+export { isNoisy, reportData, reportFingerprint, type BaselineFidelity, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+export { fidelityWarning, FIDELITY_WARNING_RATIO } from './fidelity.js';
 export { buildFigures, macCorrelations, type Figure, type Table } from './figures.js';
 export { computeFindings, type Finding } from './findings.js';
+export { paperClaims, paperClaimsTable, type ClaimVerdict, type PaperClaim } from './paper-claims.js';
 export { renderSvg, svgToPng, type FigureSpec } from './render.js';
 
 export interface WrittenReport {
   htmlPath: string;
   figurePaths: string[];
   findings: Finding[];
+  /** The seed paper's claims with their verdicts on this machine. */
+  claims: PaperClaim[];
   /** A warning about noisy trials, if any. */
   warning?: string;
+  /** A warning about native engines slower than their framework's idiomatic execution, if any. */
+  fidelityWarning?: string;
 }
 
 export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string } = {}): Promise<WrittenReport> {
   const rows = await store.rows();
   if (rows.length === 0) throw new UserError(`the store in ${outDir} has no trials yet`, 'run the study first; the report is written from stored trials');
-  const data = reportData(rows, options.baseline);
+  const data = reportData(rows, options.baseline, await store.fidelity(reportFingerprint(rows)));
   const environment = (await store.environments()).find((e) => e.fingerprint === data.fingerprint);
   const peaks = await store.peaks(data.fingerprint);
   if (peaks) data.peaks = peaks;
@@ -43,13 +51,21 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
     const pngPath = join(outDir, 'figures', `${figure.id}.png`);
     writeFileSync(svgPath, svg);
     writeFileSync(pngPath, svgToPng(svg));
-    writeFileSync(join(outDir, 'tables', `${figure.id}.csv`), tableToCsv(figure.table));
-    writeFileSync(join(outDir, 'tables', `${figure.id}.md`), tableToMarkdown(figure.table));
+    writeTable(outDir, figure.id, figure.table);
     figures.push({ ...figure, svg });
     figurePaths.push(svgPath, pngPath);
   }
   const findings = computeFindings(data);
+  const claims = paperClaims(data);
+  writeTable(outDir, 'paper-claims', paperClaimsTable(claims));
+  if (data.fidelity.length) writeTable(outDir, 'fidelity', fidelityTable(data.fidelity));
   const htmlPath = join(outDir, 'report.html');
-  writeFileSync(htmlPath, reportPage({ data, figures, findings, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
-  return { htmlPath, figurePaths, findings, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}) };
+  writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
+  const slowNative = fidelityWarning(data);
+  return { htmlPath, figurePaths, findings, claims, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}) };
+}
+
+function writeTable(outDir: string, id: string, table: Table): void {
+  writeFileSync(join(outDir, 'tables', `${id}.csv`), tableToCsv(table));
+  writeFileSync(join(outDir, 'tables', `${id}.md`), tableToMarkdown(table));
 }

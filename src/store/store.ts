@@ -3,7 +3,9 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../errors.js';
 import type { Environment } from '../measure/environment.js';
+import type { FidelityRecord } from '../measure/fidelity-record.js';
 import type { CacheRoof } from '../measure/roofline.js';
+import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
 import { snakeCase, TRIAL_COLUMNS, type ResultRow } from './schema.js';
 
 export const STORE_FILE = 'results.duckdb';
@@ -25,6 +27,7 @@ const ADDED_COLUMNS = [
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS bandwidth_gbs DOUBLE',
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS peaks_method VARCHAR',
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS cache_roofs VARCHAR',
+  ...FIDELITY_ADDED_COLUMNS,
 ];
 
 /** The machine's measured roofline: peak FP32 compute and memory bandwidth. */
@@ -61,6 +64,7 @@ export class ResultStore {
     const db = await instance.connect();
     await db.run(TRIALS_DDL);
     await db.run(ENVIRONMENTS_DDL);
+    await db.run(FIDELITY_DDL);
     for (const sql of ADDED_COLUMNS) await db.run(sql);
     return new ResultStore(path, instance, db);
   }
@@ -132,6 +136,26 @@ export class ResultStore {
       row['precision'] ??= 'fp32';
       return row as unknown as ResultRow;
     });
+  }
+
+  /** Stores a fidelity check, replacing an earlier check of the same model, batch and engine on this machine. */
+  async insertFidelity(fingerprint: string, study: string, r: FidelityRecord): Promise<void> {
+    await this.db.run('BEGIN TRANSACTION');
+    try {
+      await this.db.run(FIDELITY_DELETE, [fingerprint, r.model, r.batch, r.engine]);
+      await this.db.run(FIDELITY_INSERT, encodeFidelity(fingerprint, study, r, new Date().toISOString()));
+      await this.db.run('COMMIT');
+    } catch (e) {
+      await this.db.run('ROLLBACK');
+      throw e;
+    }
+  }
+
+  /** The stored fidelity checks (of one machine, if given), in the order they were measured. */
+  async fidelity(fingerprint?: string): Promise<StoredFidelity[]> {
+    const order = 'ORDER BY measured_at, engine, model, batch';
+    const reader = fingerprint === undefined ? await this.db.runAndReadAll(`SELECT * FROM fidelity ${order}`) : await this.db.runAndReadAll(`SELECT * FROM fidelity WHERE fingerprint = $1 ${order}`, [fingerprint]);
+    return reader.getRowObjectsJS().map((r) => decodeFidelity(r as Record<string, unknown>));
   }
 
   async environments(): Promise<Environment[]> {
