@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
-import type { Engine, EngineModel, EngineProfile, EngineSession } from './engine.js';
+import type { Engine, EngineModel, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
 import { convertToFp16, engineCalibration, quantizeOnnx } from '../quantize/index.js';
 import { OPT_OPTION, threadCount, threadsOption, wrapOrtSession, type OptLevel } from './ort-common.js';
 import { describeKernelPrecision, kernelPrecisionSummary, profileKernelPrecision } from './ort-kernel-precision.js';
@@ -54,11 +54,35 @@ export const ortEngine: Engine = {
     return {
       ...wrapOrtSession(session, ort.Tensor),
       profile: (input, dims, runs) => profileOrt(model, options, input, dims, runs),
+      idiomatic: () => idiomaticOrt(model.onnx),
       // A second, profiled session: the timed one stays unprofiled. FP32 has nothing to check.
       ...(precision !== 'fp32' ? { kernelPrecision: (data: Float32Array, dims: number[]) => profileKernelPrecision(model.onnx, { data, dims }, KERNEL_PRECISION_RUNS, sessionOptions(options)) } : {}),
     };
   },
 };
+
+/**
+ * onnxruntime as its users call it: `InferenceSession.create(bytes)` with no options at all (its
+ * defaults: CPU provider, graph optimisation 'all', intra-op threads of its own choosing), on the
+ * session's own bytes (so in the session's precision). The timed call is the session's (both go
+ * through wrapOrtSession): the input ort.Tensor made, session.run(), the output's data.
+ */
+async function idiomaticOrt(onnx: Uint8Array): Promise<IdiomaticRun> {
+  const before = osThreadCount();
+  const session = await ort.InferenceSession.create(onnx);
+  const started = before === undefined ? undefined : osThreadCount()! - before;
+  // The intra-op pool starts threads − 1 workers (the caller is the last), which shows how many
+  // threads onnxruntime chose; onnxruntime-node reports no thread count itself.
+  const threads = started !== undefined && started >= 0 ? `, which chose ${started + 1} intra-op thread${started ? 's' : ''}` : '';
+  const { run, dispose } = wrapOrtSession(session, ort.Tensor);
+  return { description: `ort.InferenceSession.create(model) with onnxruntime defaults (no session options${threads})`, run, dispose };
+}
+
+/** Threads of this process (Linux: /proc/self/task), or undefined where that cannot be read. */
+function osThreadCount(): number | undefined {
+  const tasks = '/proc/self/task';
+  return existsSync(tasks) ? readdirSync(tasks).length : undefined;
+}
 
 /**
  * The model's ONNX in the requested precision, made at load (so its cost is load time, never

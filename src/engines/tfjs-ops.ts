@@ -172,6 +172,35 @@ function spatialPads(p: number[]): Rank4Pads {
   return [[0, 0], [p[0]!, p[2]!], [p[1]!, p[3]!], [0, 0]];
 }
 
+/**
+ * An ONNX convolution weight [O, I/g, kh, kw] as TF.js's filter [kh, kw, I/g, count] for the
+ * output channels `first`…`first + count − 1` (one group's, or all of them).
+ */
+export function hwioFilter(w: ConstTensor, first: number, count: number): Float32Array {
+  const [, Ig, kh, kw] = w.dims as [number, number, number, number];
+  const wv = w.float32();
+  const f = new Float32Array(kh * kw * Ig * count);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < Ig; i++) for (let o = 0; o < count; o++) {
+    f[((y * kw + x) * Ig + i) * count + o] = wv[(((first + o) * Ig + i) * kh + y) * kw + x]!;
+  }
+  return f;
+}
+
+/**
+ * A depthwise weight [C·mult, 1, kh, kw] as TF.js's depthwise filter [kh, kw, C, mult]: output
+ * channel c·mult + m reads input channel c.
+ */
+export function depthwiseFilter(w: ConstTensor, channels: number): Float32Array {
+  const [O, , kh, kw] = w.dims as [number, number, number, number];
+  const mult = O / channels;
+  const wv = w.float32();
+  const f = new Float32Array(wv.length);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let c = 0; c < channels; c++) for (let m = 0; m < mult; m++) {
+    f[((y * kw + x) * channels + c) * mult + m] = wv[((c * mult + m) * kh + y) * kw + x]!;
+  }
+  return f;
+}
+
 function compileConv(ctx: Ctx): Kernel {
   const { tf, node } = ctx;
   if (ctx.rank(0) !== 4) ctx.fail('only 2-D convolution (N×C×H×W input) is supported');
@@ -187,7 +216,6 @@ function compileConv(ctx: Ctx): Kernel {
     ctx.fail('TF.js convolutions take strides > 1 or dilations > 1, not both');
   }
   const pad = win.pads.every((p) => p === 0) ? 'valid' : spatialPads(win.pads);
-  const wv = w.float32();
   const biasConst = ctx.constant(2);
   const bias = biasConst ? ctx.keep(tf.tensor1d(Float32Array.from(biasConst.float32()))) : undefined;
   const addBias = (y: T, xs: (T | undefined)[]): T => {
@@ -195,37 +223,17 @@ function compileConv(ctx: Ctx): Kernel {
     if (node.inputs[2]) return tf.add(y, xs[2]!);
     return y;
   };
-  const src = (o: number, i: number, y: number, x: number) => wv[((o * Ig + i) * kh + y) * kw + x]!;
-
   if (g === 1) {
-    // [O, I, kh, kw] → [kh, kw, I, O]
-    const f = new Float32Array(wv.length);
-    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < Ig; i++) for (let o = 0; o < O; o++) {
-      f[((y * kw + x) * Ig + i) * O + o] = src(o, i, y, x);
-    }
-    const filter = ctx.keep(tf.tensor4d(f, [kh, kw, Ig, O]));
+    const filter = ctx.keep(tf.tensor4d(hwioFilter(w, 0, O), [kh, kw, Ig, O]));
     return (xs) => [addBias(tf.conv2d(xs[0] as TF.Tensor4D, filter, strides, pad, 'NHWC', dilations), xs)];
   }
   if (Ig === 1 && g === C) {
-    // Depthwise: output channel c·mult + m reads input channel c. [O, 1, kh, kw] → [kh, kw, C, mult]
-    const mult = O / C;
-    const f = new Float32Array(wv.length);
-    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let c = 0; c < C; c++) for (let m = 0; m < mult; m++) {
-      f[((y * kw + x) * C + c) * mult + m] = src(c * mult + m, 0, y, x);
-    }
-    const filter = ctx.keep(tf.tensor4d(f, [kh, kw, C, mult]));
+    const filter = ctx.keep(tf.tensor4d(depthwiseFilter(w, C), [kh, kw, C, O / C]));
     return (xs) => [addBias(tf.depthwiseConv2d(xs[0] as TF.Tensor4D, filter, strides, pad, 'NHWC', dilations), xs)];
   }
   // Grouped: TF.js has no grouped convolution; split the channels, convolve each group, concat.
   const Og = O / g;
-  const filters: TF.Tensor4D[] = [];
-  for (let k = 0; k < g; k++) {
-    const f = new Float32Array(kh * kw * Ig * Og);
-    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < Ig; i++) for (let o = 0; o < Og; o++) {
-      f[((y * kw + x) * Ig + i) * Og + o] = src(k * Og + o, i, y, x);
-    }
-    filters.push(ctx.keep(tf.tensor4d(f, [kh, kw, Ig, Og])));
-  }
+  const filters = Array.from({ length: g }, (_, k) => ctx.keep(tf.tensor4d(hwioFilter(w, k * Og, Og), [kh, kw, Ig, Og])));
   return (xs) => {
     const parts = tf.split(xs[0]!, g, 3) as TF.Tensor4D[];
     const ys = parts.map((p, k) => tf.conv2d(p, filters[k]!, strides, pad, 'NHWC', dilations));
