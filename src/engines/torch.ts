@@ -127,6 +127,21 @@ async function findTorch(): Promise<Availability> {
   };
 }
 
+/**
+ * The nodes in the order the model lists them where that order is valid (ONNX requires it, and the
+ * zoo builds in its reference definitions' order), else a topological order. A module's forward
+ * runs its layers in the order they are written, and so does the engine: branch by branch, which
+ * is also what keeps few activations alive at once.
+ */
+function executionOrder(graph: Graph): Graph['nodes'] {
+  const available = new Set<string>([...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
+  for (const node of graph.nodes) {
+    if (!node.inputs.every((i) => !i || available.has(i))) return topologicalOrder(graph);
+    for (const o of node.outputs) available.add(o);
+  }
+  return graph.nodes;
+}
+
 /** The IR as the worker reads it: header JSON plus initializer bytes in order. */
 function graphMessage(graph: Graph): { graph: unknown; blobs: Uint8Array[] } {
   const initializers: { name: string; dtype: string; dims: readonly number[] }[] = [];
@@ -135,7 +150,7 @@ function graphMessage(graph: Graph): { graph: unknown; blobs: Uint8Array[] } {
     initializers.push({ name, dtype: t.dtype, dims: t.dims });
     blobs.push(t.bytes());
   }
-  const nodes = topologicalOrder(graph).map((n) => ({ name: n.name, op: n.op, inputs: n.inputs, outputs: n.outputs, attrs: n.attrs }));
+  const nodes = executionOrder(graph).map((n) => ({ name: n.name, op: n.op, inputs: n.inputs, outputs: n.outputs, attrs: n.attrs }));
   const initNames = new Set(graph.initializers.keys());
   return {
     graph: {
