@@ -32,6 +32,8 @@ import { analyzeGraph, type LayerCost } from '../src/analysis/index.js';
 import { readOnnxFile, toOnnxBytes } from '../src/onnx/index.js';
 import { activationHealth, calibrateBatchNorm, isHealthy, seededNormal } from '../src/weights/index.js';
 import { parseEngineChoice } from '../src/engines/index.js';
+import { torchThreadingEnv } from '../src/engines/torch.js';
+import os from 'node:os';
 import { defaultReference, runBench } from '../src/measure/bench.js';
 import { DEFAULT_BUDGET, timeRuns } from '../src/measure/protocol.js';
 import { buildZooModel, PATTERNS, REFERENCE_NETWORKS } from '../src/zoo/index.js';
@@ -298,7 +300,54 @@ async function benchStore(): Promise<void> {
   }
 }
 
+/**
+ * The torch engine's BLAS and threading environment (torchThreadingEnv) against plain PyTorch under
+ * Debian's defaults and the alternatives a careful user would try, each a fresh process running
+ * the same plain-PyTorch networks (bench/torch_config.py), the configurations taking turns round
+ * by round so that the machine's drift falls on all of them alike.
+ */
+async function benchTorchConfig(): Promise<void> {
+  const python = process.env['FORMBENCH_PYTHON'] ?? '/usr/bin/python3';
+  const script = `${ROOT}bench/torch_config.py`;
+  const threads = String(os.availableParallelism());
+  const openmpDir = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+  const formbench = torchThreadingEnv(Number(threads));
+  const configs: [string, Record<string, string>][] = [
+    ['formbench (OMP_NUM_THREADS=N, OPENBLAS_NUM_THREADS=1)', formbench],
+    ["Debian's defaults, torch.set_num_threads(N) only", {}],
+    ['OpenBLAS threads = N as well', { ...formbench, OPENBLAS_NUM_THREADS: threads }],
+    ['OMP_WAIT_POLICY=passive', { ...formbench, OMP_WAIT_POLICY: 'passive' }],
+    ...(existsSync(openmpDir) ? [['libopenblas0-openmp (BLAS in the OpenMP pool)', { OMP_NUM_THREADS: threads, LD_LIBRARY_PATH: openmpDir }] as [string, Record<string, string>]] : []),
+  ];
+  const rounds = Number(process.env['FORMBENCH_BENCH_ROUNDS'] ?? 3);
+  const medians = configs.map(() => new Map<string, number[]>());
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_|GOMP_)/.test(k) && k !== 'LD_LIBRARY_PATH'));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [, env]] of configs.entries()) {
+      const r = spawnSync(python, [script, threads], { encoding: 'utf8', env: { ...clean, ...env } });
+      if (r.status !== 0) {
+        console.log(`torch-config: ${python} failed: ${(r.stderr ?? '').trim().split('\n').at(-1)}`);
+        return;
+      }
+      for (const [net, ms] of Object.entries(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>)) medians[i]!.set(net, [...(medians[i]!.get(net) ?? []), ms]);
+    }
+  }
+  const nets = [...medians[0]!.keys()];
+  console.log(`\n## torch's BLAS and threading (plain PyTorch, ${threads} threads, batch 1 unless said; median of 15 runs per process, ${rounds} rounds; each cell: the median over rounds, then each round's median)`);
+  console.log(`| configuration | ${nets.join(' | ')} |`);
+  console.log(`|---|${nets.map(() => '---').join('|')}|`);
+  for (const [i, [name]] of configs.entries()) {
+    const cells = nets.map((n) => {
+      const v = medians[i]!.get(n)!;
+      const ratio = median(v) / median(medians[0]!.get(n)!);
+      return `${median(v).toFixed(1)} ms${i > 0 ? ` (${ratio.toFixed(2)}×)` : ''} [${v.map((x) => x.toFixed(0)).join(', ')}]`;
+    });
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
+  }
+}
+
 const SECTIONS: Record<string, () => void | Promise<void>> = {
+  'torch-config': benchTorchConfig,
   build: benchBuildExport,
   large: benchLargeFiles,
   reference: benchReferenceCrossCheck,

@@ -89,7 +89,7 @@ let availabilityAnswer: Promise<Availability> | undefined;
 let chosenPython: string | undefined;
 
 function probe(python: string): { ok: true; details: Record<string, unknown> } | { ok: false; why: string } {
-  const r = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
+  const r = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } }); // torch's own thread default, as a plain user gets it
   if (r.error) return { ok: false, why: `${python}: ${r.error.message}` };
   if (r.status !== 0) return { ok: false, why: `${python}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? `exit ${r.status}`}` };
   try {
@@ -119,6 +119,7 @@ async function findTorch(): Promise<Availability> {
       ? `OpenBLAS (${String(d['openblasConfig'] ?? mapped)})${viaAlternatives}; torch reports BLAS_INFO=${String(d['BLAS_INFO'])}`
       : `${mapped || 'none mapped'}; torch reports BLAS_INFO=${String(d['BLAS_INFO'])}`;
     details['flushDenormal'] = 'false';
+    details['threading'] = `intra-op: torch's OpenMP pool, ${os.availableParallelism()} threads unless threads= says otherwise (OMP_NUM_THREADS, torch.set_num_threads), inter-op 1; BLAS: 1 thread inside it (OPENBLAS_NUM_THREADS=1); Debian's torch alone would use ${String(d['defaultThreads'] ?? '?')} thread(s)`;
     return { available: true, version: String(d['version']), details };
   }
   return {
@@ -140,6 +141,20 @@ function executionOrder(graph: Graph): Graph['nodes'] {
     for (const o of node.outputs) available.add(o);
   }
   return graph.nodes;
+}
+
+/**
+ * How the worker's threads are set, as a careful PyTorch user on a small machine sets them: torch's
+ * own OpenMP pool does the intra-op parallelism (OMP_NUM_THREADS and torch.set_num_threads), and
+ * OpenBLAS runs single-threaded inside it. Debian's default OpenBLAS (libopenblas0-pthread) keeps
+ * a pthread pool of its own that competes with torch's spinning OpenMP threads for the cores; with
+ * batch 1 and several threads torch sends its convolutions to oneDNN (OpenMP) anyway, so BLAS's
+ * own threads only add contention. `npm run bench -- torch-config` measures this choice against
+ * plain PyTorch under Debian's defaults and the alternatives, side by side.
+ */
+export function torchThreadingEnv(threads: number): Record<string, string> {
+  const t = String(threads);
+  return { OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: '1' };
 }
 
 /** The IR as the worker reads it: header JSON plus initializer bytes in order. */
@@ -180,11 +195,7 @@ class TorchWorker {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(python: string, script: string, threads: number) {
-    const t = String(threads);
-    this.child = spawn(python, ['-u', script], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
-    });
+    this.child = spawn(python, ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...torchThreadingEnv(threads) } });
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (s: string) => {
       this.stderrTail = (this.stderrTail + s).slice(-4000);

@@ -24,4 +24,9 @@ export async function enginesCommand(options: { json?: boolean }): Promise<void>
     table.push([e.name, e.role, e.available ? 'yes' : 'no', e.available ? e.version : e.reason, opts]);
   }
   console.log(table.toString());
+  // What a native baseline ran with decides its speed: say it (BLAS, threads) for every engine that tells.
+  for (const e of engines) {
+    if (!e.available || !e.details) continue;
+    for (const key of ['blas', 'threading'] as const) if (e.details[key]) console.log(`${e.name} ${key}: ${e.details[key]}`);
+  }
 }
