@@ -74,7 +74,7 @@ export function progressReporter(mode: ProgressMode): (e: StudyEvent) => void {
 function outcome(row: { status: string; medianMs: number | null; ciLowMs: number | null; ciHighMs: number | null; reason: string | null }): string {
   if (row.status === 'failed') return `failed: ${row.reason}`;
   const ci = row.ciLowMs !== null && row.ciHighMs !== null && row.medianMs ? ` ±${((50 * (row.ciHighMs - row.ciLowMs)) / row.medianMs).toFixed(1)}%` : '';
-  return `${row.status} ${row.medianMs?.toFixed(3)} ms${ci}${row.status === 'mismatch' ? ` (${row.reason})` : ''}`;
+  return `${row.status} ${row.medianMs?.toFixed(3)} ms${ci}${row.reason ? ` (${row.reason})` : ''}`;
 }
 
 /** Events without the engine objects: what a script reading the stream needs. */

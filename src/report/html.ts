@@ -66,10 +66,20 @@ ${data.fidelity.length ? fidelitySection(data) : ''}
 ${p.figures.map(figureHtml).join('\n')}
 ${problems.length ? problemsSection(problems) : ''}
 <h2>Method</h2>
+${precisionLine(data)}
 <p>Each trial runs in its own worker process: the model is loaded (load time recorded apart), warmed up until the median of the last 5 runs is within 5% of the 5 before, then timed until the 95% confidence interval of the median (from order statistics) is within the target or the time budget is spent. Every sample is stored. Outputs are compared with the reference engine; trials whose outputs disagree are marked and left out of the figures. Speed-up = baseline median ÷ engine median, its interval from the two medians' intervals. MACs count the multiply-accumulates of convolutions and matrix products (batch included); FLOPs = 2·MACs.</p>
 <script>${RENDER_CHECK}</script>
 </body></html>
 `;
+}
+
+/** How many trials met their interval target, and which did not (the protocol stores why). */
+function precisionLine(data: ReportData): string {
+  const ok = data.rows.filter((r) => r.status === 'ok');
+  const imprecise = ok.filter((r) => r.reason?.startsWith('imprecise'));
+  if (ok.length === 0) return '';
+  const list = imprecise.slice(0, 10).map((r) => `${escapeHtml(r.model)} batch ${r.batch} on ${escapeHtml(r.engine)}: ${escapeHtml(r.reason!.replace(/^imprecise: /, ''))}`);
+  return `<p class="precision">${ok.length - imprecise.length} of ${ok.length} successful trials reached their interval target${imprecise.length ? `; ${imprecise.length} did not, even with the budget extended to its cap:</p><ul>${list.map((l) => `<li>${l}</li>`).join('')}${imprecise.length > 10 ? '<li>…</li>' : ''}</ul>` : '.</p>'}`;
 }
 
 /** hyperfine-style: say what is wrong and what to do about it. */

@@ -86,6 +86,7 @@ export async function benchCommand(specs: string[], o: BenchOptions): Promise<vo
         `layer std ${h.minStd.toPrecision(2)}…${h.maxStd.toPrecision(2)}): subnormal floats slow CPUs down and distort timings; see 'formbench check'.`,
     );
   }
+  for (const t of result.trials.filter((x) => x.status === 'ok' && x.reason)) console.log(`Note: ${t.model} ${t.engine} batch ${t.batch}: ${t.reason}`);
   const outliers = result.trials.filter((t) => t.summary && t.summary.outliers >= 2 && t.summary.outliers > 0.05 * t.summary.runs);
   if (outliers.length > 0) {
     console.log(`Warning: more than 5% outliers in ${outliers.length} trial(s); this machine is noisy: re-run on a quiet system or raise --budget-s.`);
