@@ -57,28 +57,32 @@ async function agree(engine: Engine, options: Record<string, string>, spec: stri
   return description;
 }
 
-describe('fidelity: the TF.js idiomatic model (tf.LayersModel) computes what the engine computes', () => {
+describe('fidelity: the TF.js idiomatic model (a tfjs-converter GraphModel) computes what the engine computes', () => {
   // grouped: 32 channels in groups of 8, so that the four groups are real (the default group
   // width of 16 leaves w16 one group, a plain convolution).
   const specs = ['standard', 'factorized', 'bottleneck', 'depthwise-separable', 'depthwise-bottleneck'].map((p) => `${p}/d2/w16/r32`).concat('grouped/d2/w32/r32/group-width=8');
   for (const spec of specs) {
     it(`${spec} on tfjs-wasm`, async () => {
       const description = await agree(tfjsWasmEngine, { threads: '1' }, spec);
-      assert.match(description, /^tf\.LayersModel \(tfjs-layers 4\.\d+\.\d+, functional API: .*Conv2D.*\) predict\(\) on the wasm backend$/);
-      if (spec.startsWith('grouped')) assert.match(description, /GroupedConv2D \(custom layer: split, conv2d per group, concat\)/);
-      if (spec.startsWith('depthwise')) assert.match(description, /DepthwiseConv2D/);
+      assert.match(description, /^tfjs-converter GraphModel \(tfjs-converter 4\.\d+\.\d+; BN folded, bias\+ReLU fused as the converter emits them: .*\) execute\(\) on the wasm backend$/);
+      // What the converter emits for Conv2D + BatchNormalization + ReLU (ReLU6 in MobileNetV2's block).
+      const fusedActivation = spec.startsWith('depthwise-bottleneck') ? 'Relu6' : 'Relu';
+      assert.match(description, new RegExp(`_FusedConv2D\\[BiasAdd,${fusedActivation}\\]`));
+      assert.doesNotMatch(description, /BatchNorm/, 'every BatchNormalization is folded');
+      if (spec.startsWith('grouped')) assert.match(description, /Split, .*ConcatV2/);
+      if (spec.startsWith('depthwise')) assert.match(description, new RegExp(`FusedDepthwiseConv2dNative\\[BiasAdd,${fusedActivation}\\]`));
     });
   }
 
   it('depthwise-bottleneck/d2/w16/r32 on tfjs-cpu', async () => {
-    assert.match(await agree(tfjsCpuEngine, {}, 'depthwise-bottleneck/d2/w16/r32'), /predict\(\) on the cpu backend$/);
+    assert.match(await agree(tfjsCpuEngine, {}, 'depthwise-bottleneck/d2/w16/r32'), /execute\(\) on the cpu backend$/);
   });
 
-  it('mobilenet_v2/r32 and resnet18/r32 (stride-2 zero padding, projection shortcuts) on tfjs-wasm', async () => {
-    for (const spec of ['mobilenet_v2/r32', 'resnet18/r32']) await agree(tfjsWasmEngine, { threads: '1' }, spec);
+  it('mobilenet_v2/r32, resnet18/r32 and resnet50/r32 (stride-2 zero padding, projection shortcuts) on tfjs-wasm', async () => {
+    for (const spec of ['mobilenet_v2/r32', 'resnet18/r32', 'resnet50/r32']) assert.match(await agree(tfjsWasmEngine, { threads: '1' }, spec), /Pad, /);
   });
 
-  it('rejects a network with an operator it has no layer for, naming the operator and the node', async () => {
+  it('rejects a network with an operator it has no GraphModel form for, naming the operator and the node', async () => {
     // DARTS's and NASNet's factorized reductions shift a path by a pixel with Slice.
     const graph = graphOf({
       nodes: [
@@ -91,7 +95,7 @@ describe('fidelity: the TF.js idiomatic model (tf.LayersModel) computes what the
     const tensorsBefore = tf.memory().numTensors;
     const session = await tfjsWasmEngine.load({ spec: 'slice', graph, onnx: toOnnxBytes(graph) }, { threads: '1' });
     try {
-      await assert.rejects(session.idiomatic!(), (e) => e instanceof UserError && /no tf\.LayersModel form for operator 'Slice' \(node 'shift'\)/.test(e.message));
+      await assert.rejects(session.idiomatic!(), (e) => e instanceof UserError && /no tfjs-converter GraphModel form for operator 'Slice' \(node 'shift'\)/.test(e.message));
       // The engine itself still runs it.
       assert.equal((await session.run(Float32Array.from({ length: 3 * 64 }, (_, i) => i / 64), [1, 3, 8, 8])).length, 4);
     } finally {
@@ -129,7 +133,7 @@ describe('fidelity: the onnxruntime idiomatic session (a bare InferenceSession.c
 });
 
 describe('fidelity: timing guard', () => {
-  it('tfjs-wasm runs a small network at most 1.5× as long as its tf.LayersModel (median of interleaved runs)', async () => {
+  it('tfjs-wasm runs a small network at most 1.5× as long as its GraphModel (median of interleaved runs)', async () => {
     const spec = 'depthwise-bottleneck/d4/w32/r64';
     const dims = [1, 3, 64, 64];
     const input = seededNormal(2, 'input', 3 * 64 * 64, 1);

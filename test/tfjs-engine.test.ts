@@ -241,6 +241,68 @@ describe('tfjs engines: operators agree with ort', () => {
   });
 });
 
+describe('tfjs engines: convolutions run as a converted GraphModel runs them', () => {
+  const bn = (name: string, x: string) => node(name, 'BatchNormalization', [x, `${name}.s`, `${name}.b`, `${name}.m`, `${name}.v`], { epsilon: attr.float(1e-3) });
+  const bnParams = (name: string, c: number) => ({ [`${name}.s`]: positive(c), [`${name}.b`]: weight(c), [`${name}.m`]: weight(c), [`${name}.v`]: positive(c) });
+  const graph = graphOf(
+    {
+      nodes: [
+        node('c1', 'Conv', ['x', 'w1', 'b1'], { pads: attr.ints([1, 1, 1, 1]) }),
+        bn('bn1', 'c1'),
+        node('r1', 'Relu', ['bn1']),
+        node('dw', 'Conv', ['r1', 'w2'], { group: attr.int(8), strides: attr.ints([2, 2]), pads: attr.ints([1, 0, 2, 1]) }),
+        bn('bn2', 'dw'),
+        node('r6', 'Clip', ['bn2', 'lo', 'hi']),
+        node('g', 'Conv', ['r6', 'w3'], { group: attr.int(2) }),
+        bn('bn3', 'g'),
+        // c4's output has a second reader: its BatchNormalization cannot be folded away.
+        node('c4', 'Conv', ['bn3', 'w4']),
+        bn('bn4', 'c4'),
+        node('side', 'Relu', ['c4']),
+        node('out', 'Add', ['bn4', 'side']),
+      ],
+      initializers: {
+        w1: weight(8, 3, 3, 3),
+        b1: weight(8),
+        w2: weight(8, 1, 3, 3),
+        w3: weight(8, 4, 1, 1),
+        w4: weight(4, 8, 1, 1),
+        lo: scalar(0),
+        hi: scalar(6),
+        ...bnParams('bn1', 8),
+        ...bnParams('bn2', 8),
+        ...bnParams('bn3', 8),
+        ...bnParams('bn4', 4),
+      },
+    },
+    ['N', 3, 9, 10],
+  );
+
+  it('folded and fused (bias, depthwise with asymmetric pads, groups, ReLU6; a Conv read twice left apart) agree with ort', async () => agree(graph, [2, 3, 9, 10]));
+
+  it('the profile times each fused unit once, naming every IR node it covers, its Conv first', async () => {
+    const dims = [1, 3, 9, 10];
+    for (const engine of ENGINES) {
+      const session = await engine.load({ spec: graph.name, graph, onnx: toOnnxBytes(graph) }, parseEngineChoice(engine.name).options);
+      try {
+        const { layers } = await session.profile!(seededNormal(1, 'input', 270, 1), dims, 2);
+        const units = Object.fromEntries(layers.filter((l) => l.kind === 'compute').map((l) => [l.name, { op: l.op, nodes: l.nodes }]));
+        assert.deepEqual(units, {
+          c1: { op: 'FusedConv2D', nodes: ['c1', 'bn1', 'r1'] },
+          dw: { op: 'FusedDepthwiseConv2D', nodes: ['dw', 'bn2', 'r6'] },
+          g: { op: 'FusedConv2D', nodes: ['g', 'bn3'] },
+          c4: { op: 'Conv', nodes: ['c4'] },
+          bn4: { op: 'BatchNormalization', nodes: ['bn4'] },
+          side: { op: 'Relu', nodes: ['side'] },
+          out: { op: 'Add', nodes: ['out'] },
+        }, engine.name);
+      } finally {
+        await session.dispose();
+      }
+    }
+  });
+});
+
 describe('tfjs engines: what they cannot run', () => {
   it('an unsupported operator fails the load with a message naming it and its node', async () => {
     const graph = graphOf({

@@ -46,7 +46,7 @@ export interface EngineSession {
   /**
    * Optional capability, for the fidelity check (`formbench fidelity`): the same network, with
    * the same weights, run the way the framework's own users run it (torchvision's classes or an
-   * nn.Sequential for PyTorch, a tf.LayersModel for TF.js, a bare InferenceSession for
+   * nn.Sequential for PyTorch, a tfjs-converter GraphModel for TF.js, a bare InferenceSession for
    * onnxruntime), in the same process, so that it can be timed interleaved with this session.
    * Rejects with the reason where the network has no idiomatic form the engine can build.
    */

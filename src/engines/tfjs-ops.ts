@@ -2,7 +2,9 @@
  * The IR compiled for TensorFlow.js, op by op. Layout: every 4-D value is held in NHWC (TF.js's
  * native layout) while it stands for the IR's N×C×H×W value; values of any other rank are held
  * in the IR's own order. Weights are rearranged once, at compile time; axes, pads and broadcast
- * constants are mapped to the physical layout there too. Each node runs inside its own
+ * constants are mapped to the physical layout there too. As in a tfjs-converter GraphModel, a
+ * BatchNormalization after a Conv is folded into its weights and a following ReLU/ReLU6 fused
+ * into one tf.fused.* call (tfjs-fold.ts). Each node (or fused unit) runs inside its own
  * `tf.tidy`, and a value is disposed as soon as its last reader has run.
  */
 import type * as TF from '@tensorflow/tfjs-core';
@@ -20,6 +22,7 @@ import {
   type TensorType,
 } from '../ir/index.js';
 import { windowOf, windowOutput } from '../ir/ops/index.js';
+import { foldConvUnit, planConvUnits, type ConvUnit, type FoldedConv } from './tfjs-fold.js';
 
 export type Tf = typeof TF;
 type T = TF.Tensor;
@@ -31,21 +34,31 @@ export interface Program {
   inputRank: number;
   run(input: T): T;
   /**
-   * `run` with each node timed: `onStep` receives the node and the ms from before its kernel
+   * `run` with each step timed: `onStep` receives the step (a node or a fused unit) and the ms from before its kernel
    * until it completed. With `readBack` the outputs are read (`dataSync`) before the clock, as an
    * asynchronous backend needs; the cpu and wasm backends compute inside the op call, so for
    * them the clock after the call is already synchronised and a read-back would only add a copy
    * of every activation (and the garbage it leaves) to the profile.
    */
-  runProfiled(input: T, onStep: (node: Node, ms: number) => void, readBack: boolean): T;
+  runProfiled(input: T, onStep: (step: ProgramStep, ms: number) => void, readBack: boolean): T;
   dispose(): void;
+}
+
+/** One timed step of a program: an IR node, or a fused unit of several (its Conv first). */
+export interface ProgramStep {
+  node: Node;
+  /** The IR nodes the step computes, `node` first. */
+  nodes: Node[];
+  /** The TF.js operation it calls: the IR op, or 'FusedConv2D' / 'FusedDepthwiseConv2D' for a fused unit. */
+  op: string;
 }
 
 export interface CompileOptions {
   /**
    * BatchNormalization as a folded scale and shift (mul + add) rather than `tf.batchNorm`. The
    * wasm backend's batchNorm kernel is ~5× slower than its mul + add; the cpu backend's is ~3×
-   * faster than its mul + add. Either way BN stays a separate step after the convolution.
+   * faster than its mul + add. Only for a BN that is not folded into the convolution before it
+   * (tfjs-fold.ts): either way such a BN stays a separate step.
    */
   batchNormAsScaleShift: boolean;
 }
@@ -201,21 +214,38 @@ export function depthwiseFilter(w: ConstTensor, channels: number): Float32Array 
   return f;
 }
 
-function compileConv(ctx: Ctx): Kernel {
-  const { tf, node } = ctx;
+interface ConvGeometry {
+  O: number;
+  Ig: number;
+  kh: number;
+  kw: number;
+  C: number;
+  g: number;
+  strides: [number, number];
+  dilations: [number, number];
+  pad: 'valid' | Rank4Pads;
+}
+
+function convGeometry(ctx: Ctx, w: Pick<ConstTensor, 'dims'>): ConvGeometry {
   if (ctx.rank(0) !== 4) ctx.fail('only 2-D convolution (N×C×H×W input) is supported');
-  const w = ctx.constant(1);
-  if (!w) ctx.fail('the weight must be a constant');
   const [O, Ig, kh, kw] = w.dims as [number, number, number, number];
   const [, C, H, W] = ctx.shape(0) as [number, number, number, number];
-  const g = getInt(node.attrs, 'group', 1);
-  const win = windowOf(node, [H, W], [kh, kw]);
+  const g = getInt(ctx.node.attrs, 'group', 1);
+  const win = windowOf(ctx.node, [H, W], [kh, kw]);
   const strides = win.strides as [number, number];
   const dilations = win.dilations as [number, number];
   if (strides.some((s) => s > 1) && dilations.some((d) => d > 1)) {
     ctx.fail('TF.js convolutions take strides > 1 or dilations > 1, not both');
   }
   const pad = win.pads.every((p) => p === 0) ? 'valid' : spatialPads(win.pads);
+  return { O, Ig, kh, kw, C, g, strides, dilations, pad };
+}
+
+function compileConv(ctx: Ctx): Kernel {
+  const { tf, node } = ctx;
+  const w = ctx.constant(1);
+  if (!w) ctx.fail('the weight must be a constant');
+  const { O, Ig, kh, kw, C, g, strides, dilations, pad } = convGeometry(ctx, w);
   const biasConst = ctx.constant(2);
   const bias = biasConst ? ctx.keep(tf.tensor1d(Float32Array.from(biasConst.float32()))) : undefined;
   const addBias = (y: T, xs: (T | undefined)[]): T => {
@@ -238,6 +268,40 @@ function compileConv(ctx: Ctx): Kernel {
     const parts = tf.split(xs[0]!, g, 3) as TF.Tensor4D[];
     const ys = parts.map((p, k) => tf.conv2d(p, filters[k]!, strides, pad, 'NHWC', dilations));
     return [addBias(tf.concat(ys, 3), xs)];
+  };
+}
+
+/**
+ * A Conv with its BatchNormalization folded (weights computed once, here) and its ReLU/ReLU6
+ * fused: one tf.fused.conv2d / tf.fused.depthwiseConv2d call with bias and activation, as a
+ * converted GraphModel runs `_FusedConv2D` / `FusedDepthwiseConv2dNative`. Grouped: one fused
+ * call per group (its slice of the bias, the same activation), then concat.
+ */
+function compileConvUnit(ctx: Ctx, unit: ConvUnit, folded: FoldedConv): Kernel {
+  const { tf } = ctx;
+  const w = folded.weight;
+  const { O, Ig, kh, kw, C, g, strides, dilations, pad } = convGeometry(ctx, w);
+  const activation = unit.fusedActivation;
+  const biasOf = (first: number, count: number) => (folded.bias ? ctx.keep(tf.tensor1d(folded.bias.slice(first, first + count))) : undefined);
+  if (g === 1) {
+    const filter = ctx.keep(tf.tensor4d(hwioFilter(w, 0, O), [kh, kw, Ig, O]));
+    const bias = biasOf(0, O);
+    return (xs) => [tf.fused.conv2d({ x: xs[0] as TF.Tensor4D, filter, strides, pad, dataFormat: 'NHWC', dilations, ...(bias ? { bias } : {}), activation })];
+  }
+  if (Ig === 1 && g === C) {
+    const filter = ctx.keep(tf.tensor4d(depthwiseFilter(w, C), [kh, kw, C, O / C]));
+    const bias = biasOf(0, O);
+    // The typings of tf.fused.depthwiseConv2d omit explicit pads; its kernels take them as tf.depthwiseConv2d does.
+    const fusedPad = pad as 'valid';
+    return (xs) => [tf.fused.depthwiseConv2d({ x: xs[0] as TF.Tensor4D, filter, strides, pad: fusedPad, dataFormat: 'NHWC', dilations, ...(bias ? { bias } : {}), activation })];
+  }
+  const Og = O / g;
+  const filters = Array.from({ length: g }, (_, k) => ctx.keep(tf.tensor4d(hwioFilter(w, k * Og, Og), [kh, kw, Ig, Og])));
+  const biases = Array.from({ length: g }, (_, k) => biasOf(k * Og, Og));
+  return (xs) => {
+    const parts = tf.split(xs[0]!, g, 3) as TF.Tensor4D[];
+    const ys = parts.map((p, k) => tf.fused.conv2d({ x: p, filter: filters[k]!, strides, pad, dataFormat: 'NHWC', dilations, ...(biases[k] ? { bias: biases[k] } : {}), activation }));
+    return [tf.concat(ys, 3)];
   };
 }
 
@@ -584,18 +648,33 @@ export function compileGraph(tf: Tf, graph: Graph, engine: string, options: Comp
   const staticShape = (name: string): number[] => typeOf(name).shape.map((d) => (typeof d === 'number' ? d : 1));
 
   const kept: T[] = [];
-  const order = topologicalOrder(graph);
+  const units = planConvUnits(graph);
+  const absorbed = new Set<string>([...units.values()].flatMap((u) => u.nodes.slice(1).map((n) => n.name)));
+  // A fused unit runs where its Conv is: what it absorbs reads only the Conv's chain and constants.
+  const order = topologicalOrder(graph).filter((node) => !absorbed.has(node.name));
   const outputName = graph.outputs[0]!.name;
   const outputs = new Set(graph.outputs.map((o) => o.name));
+  const unitOf = (node: Node): ConvUnit | undefined => {
+    const unit = units.get(node.name);
+    // A Conv alone, without bias, stays a plain tf.conv2d.
+    return unit && (unit.nodes.length > 1 || unit.conv.inputs[2]) ? unit : undefined;
+  };
+  const covered = (node: Node): Node[] => unitOf(node)?.nodes ?? [node];
+  const stepOutputs = (node: Node): string[] => {
+    const unit = unitOf(node);
+    return unit ? [unit.output] : node.outputs;
+  };
   // Last reader of each computed value, to dispose it as soon as it is dead.
   const lastUse = new Map<string, number>();
   order.forEach((node, k) => {
-    for (const name of node.inputs) if (name && !graph.initializers.has(name)) lastUse.set(name, k);
-    for (const name of node.outputs) if (name && !lastUse.has(name)) lastUse.set(name, k);
+    for (const n of covered(node)) for (const name of n.inputs) if (name && !graph.initializers.has(name)) lastUse.set(name, k);
+    for (const name of stepOutputs(node)) if (name && !lastUse.has(name)) lastUse.set(name, k);
   });
 
   interface Step {
-    node: Node;
+    unit: ProgramStep;
+    inputs: string[];
+    outputs: string[];
     kernel: Kernel;
     dead: string[];
   }
@@ -619,33 +698,35 @@ export function compileGraph(tf: Tf, graph: Graph, engine: string, options: Comp
         },
         fail,
       };
+      const unit = unitOf(node);
       let kernel: Kernel;
       try {
-        kernel = TFJS_OPS[node.op]!(ctx);
+        kernel = unit ? compileConvUnit(ctx, unit, foldConvUnit(graph, unit)) : TFJS_OPS[node.op]!(ctx);
       } catch (e) {
         if (e instanceof UserError) throw e;
         fail((e as Error).message);
       }
       const dead = [...lastUse].filter(([name, at]) => at === k && !outputs.has(name)).map(([name]) => name);
-      steps.push({ node, kernel: kernel!, dead });
+      const op = unit ? (getInt(node.attrs, 'group', 1) > 1 && graph.initializers.get(node.inputs[1]!)!.dims[1] === 1 ? 'FusedDepthwiseConv2D' : 'FusedConv2D') : node.op;
+      steps.push({ unit: { node, nodes: covered(node), op }, inputs: node.inputs, outputs: stepOutputs(node), kernel: kernel!, dead });
     });
   } catch (e) {
     for (const t of kept) t.dispose();
     throw e;
   }
 
-  function execute(x: T, onStep?: (node: Node, ms: number) => void, readBack = false): T {
+  function execute(x: T, onStep?: (step: ProgramStep, ms: number) => void, readBack = false): T {
     const env = new Map<string, T>([[input.name, x]]);
     try {
       for (const step of steps) {
-        const xs = step.node.inputs.map((name) => (name ? env.get(name) : undefined));
+        const xs = step.inputs.map((name) => (name ? env.get(name) : undefined));
         const t0 = onStep ? performance.now() : 0;
         const ys = tf.tidy(() => step.kernel(xs).map((y) => (xs.includes(y) ? tf.clone(y) : y)));
         if (onStep) {
           if (readBack) for (const y of ys) y?.dataSync();
-          onStep(step.node, performance.now() - t0);
+          onStep(step.unit, performance.now() - t0);
         }
-        step.node.outputs.forEach((name, j) => {
+        step.outputs.forEach((name, j) => {
           if (name && ys[j]) env.set(name, ys[j]!);
         });
         for (const name of step.dead) {

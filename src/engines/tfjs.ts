@@ -6,11 +6,14 @@ import { UserError } from '../errors.js';
 import type { Graph } from '../ir/index.js';
 import type { Availability, Engine, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
 import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
+import { buildGraphModel } from './tfjs-graph-model.js';
 import { buildLayersModel, type Tfl } from './tfjs-idiomatic.js';
 import { compileGraph, type Program, type Tf } from './tfjs-ops.js';
 
 /**
- * TensorFlow.js executing the IR op by op, in NHWC: the JavaScript ecosystem's native framework.
+ * TensorFlow.js executing the IR op by op, in NHWC, with BatchNormalization folded into the
+ * convolution before it and bias + ReLU/ReLU6 fused into the call, as tfjs-converter's output
+ * runs (tfjs-fold.ts): the JavaScript ecosystem's native framework.
  * `tfjs-cpu` is the pure-JavaScript backend; `tfjs-wasm` the WebAssembly one (XNNPACK, SIMD; in
  * Node single-threaded). TF.js is loaded only when one of them is used. Both backends share one
  * tfjs-core per process; a session makes its own backend current before it runs.
@@ -98,7 +101,13 @@ async function availability(backend: Backend): Promise<Availability> {
   return { available: true, version: tf.version_core, details };
 }
 
-async function load(backend: Backend, name: string, model: Parameters<Engine['load']>[0]): Promise<EngineSession> {
+/**
+ * The idiomatic form a session's `idiomatic()` builds: a converted GraphModel (what TF.js users
+ * mostly run, the default) or the tf.LayersModel of tfjs-layers' functional API.
+ */
+export type IdiomaticForm = 'graph-model' | 'layers-model';
+
+async function load(backend: Backend, name: string, model: Parameters<Engine['load']>[0], idiomaticForm: IdiomaticForm = 'graph-model'): Promise<EngineSession> {
   const tf = await useBackend(backend);
   const program = compileGraph(tf, model.graph, name, { batchNormAsScaleShift: backend === 'wasm' });
   let disposed = false;
@@ -133,7 +142,7 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
     async idiomatic() {
       if (disposed) throw new Error(`${name}: the session was disposed`);
       if (tf.getBackend() !== backend) await useBackend(backend);
-      return idiomaticLayersModel(tf, backend, name, model.graph);
+      return idiomaticForm === 'graph-model' ? idiomaticGraphModel(tf, backend, name, model.graph) : idiomaticLayersModel(tf, backend, name, model.graph);
     },
     async dispose() {
       if (disposed) return;
@@ -149,6 +158,50 @@ function physicalInput(tf: Tf, input: Float32Array, dims: number[]): TF.Tensor {
     const t = tf.tensor(input, dims, 'float32');
     return dims.length === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t;
   });
+}
+
+type Tfc = typeof import('@tensorflow/tfjs-converter');
+let converterApi: Promise<Tfc> | undefined;
+
+/**
+ * The session's network as a tfjs-converter GraphModel (tfjs-graph-model.ts: BN folded, bias and
+ * ReLU fused as the converter emits them) loaded from memory on the same backend. Its timed call
+ * matches the session's `run`: the input tensor made and transposed to NHWC (the same code),
+ * `model.execute()`, the output read back with `data()`.
+ */
+async function idiomaticGraphModel(tf: Tf, backend: Backend, name: string, graph: Graph): Promise<IdiomaticRun> {
+  const tfc = await (converterApi ??= import('@tensorflow/tfjs-converter'));
+  const { artifacts, outputName, outputNhwc, ops } = buildGraphModel(graph, name);
+  const model = await tfc.loadGraphModel(tf.io.fromMemory(artifacts));
+  let disposed = false;
+  return {
+    description: `tfjs-converter GraphModel (tfjs-converter ${tfc.version_converter}; BN folded, bias+ReLU fused as the converter emits them: ${ops.join(', ')}) execute() on the ${backend} backend`,
+    async run(input, dims) {
+      if (disposed) throw new Error(`${name}: the idiomatic model was disposed`);
+      if (tf.getBackend() !== backend) await useBackend(backend);
+      if (dims.length !== 4) throw new UserError(`${name}: the idiomatic model takes an N×C×H×W input, got rank ${dims.length}`);
+      const x = physicalInput(tf, input, dims);
+      let y: TF.Tensor;
+      try {
+        y = tf.tidy(() => {
+          const out = model.execute(x, outputName) as TF.Tensor;
+          return outputNhwc ? tf.transpose(out, [0, 3, 1, 2]) : out;
+        });
+      } finally {
+        x.dispose();
+      }
+      try {
+        return (await y.data()) as Float32Array;
+      } finally {
+        y.dispose();
+      }
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      model.dispose();
+    },
+  };
 }
 
 let layersApi: Promise<Tfl> | undefined;
@@ -214,7 +267,7 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
     if (record && dims.length === 4) times.add(run, { name: INPUT_LAYOUT_STEP, op: 'Transpose', kind: 'layout', nodes: [] }, performance.now() - t0);
     let y;
     try {
-      y = program.runProfiled(x, (node, ms) => record && times.add(run, { name: node.name, op: node.op, kind: 'compute', nodes: [node.name] }, ms), readBack);
+      y = program.runProfiled(x, (step, ms) => record && times.add(run, { name: step.node.name, op: step.op, kind: 'compute', nodes: step.nodes.map((n) => n.name) }, ms), readBack);
     } finally {
       x.dispose();
     }
@@ -229,7 +282,7 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
     layers: times.timings(),
     profiledRunMs,
     method:
-      `TF.js interpreter: each IR node timed with performance.now() around its kernel` +
+      `TF.js interpreter: each IR node (or fused Conv+BN+activation unit) timed with performance.now() around its kernel` +
       (readBack ? ' and a dataSync() of its outputs (the read-back is included)' : ` (the ${tf.getBackend()} backend computes inside the op call: no read-back needed)`) +
       `; ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded`,
   };
@@ -237,7 +290,7 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
 
 export const tfjsCpuEngine: Engine = {
   name: 'tfjs-cpu',
-  description: 'TensorFlow.js, cpu backend (pure JavaScript kernels), op by op in NHWC, FP32 only: the JavaScript native framework',
+  description: 'TensorFlow.js, cpu backend (pure JavaScript kernels), op by op in NHWC (BN folded and bias+ReLU fused into convolutions, as a converted GraphModel runs), FP32 only: the JavaScript native framework',
   role: 'native',
   profiles: true,
   options: {},
@@ -247,7 +300,7 @@ export const tfjsCpuEngine: Engine = {
 
 export const tfjsWasmEngine: Engine = {
   name: 'tfjs-wasm',
-  description: 'TensorFlow.js, wasm backend (XNNPACK, SIMD, one thread in Node), op by op in NHWC, FP32 only',
+  description: 'TensorFlow.js, wasm backend (XNNPACK, SIMD, one thread in Node), op by op in NHWC (BN folded and bias+ReLU fused into convolutions, as a converted GraphModel runs), FP32 only',
   role: 'native',
   profiles: true,
   options: {

@@ -59,7 +59,7 @@ async function fidelityCommand(specs: string[], o: FidelityOptions): Promise<voi
 export function registerFidelityCommand(program: Command): void {
   program
     .command('fidelity')
-    .description("time each native engine against its framework's own idiomatic execution of the same network, interleaved (torchvision / nn.Sequential, tf.LayersModel, a bare InferenceSession)")
+    .description("time each native engine against its framework's own idiomatic execution of the same network, interleaved (torchvision / nn.Sequential, a tfjs-converter GraphModel, a bare InferenceSession)")
     .argument('<specs...>', 'model specs or .onnx files')
     .option('--engines <list>', 'engines with options (default: every native engine that can run here)', (v: string) => v.split(/,(?![^,:]*=)/))
     .option('--batch <list>', 'batch sizes', intList, [1])
