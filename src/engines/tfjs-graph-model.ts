@@ -16,7 +16,7 @@ import { windowOf } from '../ir/ops/index.js';
 import { foldConvUnit, planConvUnits, type ConvUnit } from './tfjs-fold.js';
 import { depthwiseFilter, hwioFilter } from './tfjs-ops.js';
 
-/** A value as the GraphDef holds it (see tfjs-idiomatic.ts's forms): NHWC, N×C, or a pooled N×C×1×1 as N×C. */
+/** A value as the GraphDef holds it: NHWC, N×C, or a pooled N×C×1×1 as N×C. */
 type Form = 'nhwc' | 'flat' | 'pooled';
 
 interface Value {

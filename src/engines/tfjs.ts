@@ -7,7 +7,6 @@ import type { Graph } from '../ir/index.js';
 import type { Availability, Engine, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
 import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 import { buildGraphModel } from './tfjs-graph-model.js';
-import { buildLayersModel, type Tfl } from './tfjs-idiomatic.js';
 import { compileGraph, type Program, type Tf } from './tfjs-ops.js';
 
 /**
@@ -101,13 +100,7 @@ async function availability(backend: Backend): Promise<Availability> {
   return { available: true, version: tf.version_core, details };
 }
 
-/**
- * The idiomatic form a session's `idiomatic()` builds: a converted GraphModel (what TF.js users
- * mostly run, the default) or the tf.LayersModel of tfjs-layers' functional API.
- */
-export type IdiomaticForm = 'graph-model' | 'layers-model';
-
-async function load(backend: Backend, name: string, model: Parameters<Engine['load']>[0], idiomaticForm: IdiomaticForm = 'graph-model'): Promise<EngineSession> {
+async function load(backend: Backend, name: string, model: Parameters<Engine['load']>[0]): Promise<EngineSession> {
   const tf = await useBackend(backend);
   const program = compileGraph(tf, model.graph, name, { batchNormAsScaleShift: backend === 'wasm' });
   let disposed = false;
@@ -142,7 +135,7 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
     async idiomatic() {
       if (disposed) throw new Error(`${name}: the session was disposed`);
       if (tf.getBackend() !== backend) await useBackend(backend);
-      return idiomaticForm === 'graph-model' ? idiomaticGraphModel(tf, backend, name, model.graph) : idiomaticLayersModel(tf, backend, name, model.graph);
+      return idiomaticGraphModel(tf, backend, name, model.graph);
     },
     async dispose() {
       if (disposed) return;
@@ -185,47 +178,6 @@ async function idiomaticGraphModel(tf: Tf, backend: Backend, name: string, graph
       try {
         y = tf.tidy(() => {
           const out = model.execute(x, outputName) as TF.Tensor;
-          return outputNhwc ? tf.transpose(out, [0, 3, 1, 2]) : out;
-        });
-      } finally {
-        x.dispose();
-      }
-      try {
-        return (await y.data()) as Float32Array;
-      } finally {
-        y.dispose();
-      }
-    },
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      model.dispose();
-    },
-  };
-}
-
-let layersApi: Promise<Tfl> | undefined;
-
-/**
- * The session's network as a tf.LayersModel (tfjs-idiomatic.ts) on the same backend, built from
- * the same IR initializers. Its timed call matches the session's `run`: the input tensor made and
- * transposed to NHWC (the same code), `model.predict()`, the output read back with `data()`.
- */
-async function idiomaticLayersModel(tf: Tf, backend: Backend, name: string, graph: Graph): Promise<IdiomaticRun> {
-  const tfl = await (layersApi ??= import('@tensorflow/tfjs-layers'));
-  const { model, outputNhwc, layerClasses } = buildLayersModel(tf, tfl, graph, name);
-  let disposed = false;
-  return {
-    description: `tf.LayersModel (tfjs-layers ${tfl.version_layers}, functional API: ${layerClasses.join(', ')}) predict() on the ${backend} backend`,
-    async run(input, dims) {
-      if (disposed) throw new Error(`${name}: the idiomatic model was disposed`);
-      if (tf.getBackend() !== backend) await useBackend(backend);
-      if (dims.length !== 4) throw new UserError(`${name}: the idiomatic model takes an N×C×H×W input, got rank ${dims.length}`);
-      const x = physicalInput(tf, input, dims);
-      let y: TF.Tensor;
-      try {
-        y = tf.tidy(() => {
-          const out = model.predict(x) as TF.Tensor;
           return outputNhwc ? tf.transpose(out, [0, 3, 1, 2]) : out;
         });
       } finally {
