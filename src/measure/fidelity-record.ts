@@ -18,9 +18,13 @@ export interface FidelityRecord {
   idiomatic?: string;
   engineMedianMs?: number;
   idiomaticMedianMs?: number;
-  /** engineMedianMs / idiomaticMedianMs. */
+  /**
+   * The median over rounds of engine ÷ idiomatic, each round's two runs adjacent in time (see
+   * pairedRatios in fidelity.ts): on a shared machine whose speed changes from second to second it
+   * is steadier than engineMedianMs / idiomaticMedianMs, which the two medians still give.
+   */
   ratio?: number;
-  /** Conservative 95% interval of the ratio, from both medians' intervals. */
+  /** 95% interval of that median (order statistics of the paired ratios). */
   ratioInterval?: [number, number];
   engineSamplesMs?: number[];
   idiomaticSamplesMs?: number[];

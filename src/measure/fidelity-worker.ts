@@ -4,8 +4,8 @@
  * that both compute the same outputs, then times the two interleaved.
  */
 import { compareOutputs, toleranceFor } from './compare.js';
-import type { FidelityRequest, FidelityResult } from './fidelity.js';
-import { timedArm, timeInterleaved } from './protocol.js';
+import { pairedRatios, type FidelityProgress, type FidelityRequest, type FidelityResult } from './fidelity.js';
+import { ciRelative, timedArm, timeInterleaved } from './protocol.js';
 import { loadWorkerSession } from './worker-session.js';
 
 async function check(r: FidelityRequest): Promise<FidelityResult> {
@@ -26,7 +26,10 @@ async function check(r: FidelityRequest): Promise<FidelityResult> {
         timedArm(() => session.run(input, dims), session.timedRun ? () => session.timedRun!(input, dims) : undefined),
         timedArm(() => idiomatic.run(input, dims), idiomatic.timedRun ? () => idiomatic.timedRun!(input, dims) : undefined),
       ];
-      const timing = await timeInterleaved(arms, r.budget);
+      // Precise enough once the paired ratio's interval is within the target (see pairedRatio).
+      const precise = (s: number[][]) => ciRelative(pairedRatios(s[0]!, s[1]!)) <= r.budget.targetCiRelative;
+      const progress: FidelityProgress = { progress: 'first-run', firstRunMs: 0 };
+      const timing = await timeInterleaved(arms, r.budget, precise, (firstRunMs) => process.send!({ ...progress, firstRunMs }));
       return { status: 'ok', engineVersion, idiomatic: idiomatic.description, engineSamplesMs: timing.samplesMs[0]!, idiomaticSamplesMs: timing.samplesMs[1]!, outputRelativeError: outputs.relativeError, stoppedBy: timing.stoppedBy };
     } finally {
       await idiomatic.dispose();

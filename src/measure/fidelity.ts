@@ -11,9 +11,9 @@ import type { EngineChoice } from '../engines/index.js';
 import { prepareModel, resolveModel } from '../model/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
 import type { FidelityRecord } from './fidelity-record.js';
-import { LOAD_ALLOWANCE_MS } from './trial.js';
+import { LOAD_ALLOWANCE_MS, limitAfterFirstRun } from './trial.js';
 import { timedLimitMs, type TimingBudget, type TimingResult } from './protocol.js';
-import { speedup, summarize } from './stats.js';
+import { summarize } from './stats.js';
 import { runWorkerProcess } from './worker-process.js';
 import type { WorkerModelRequest } from './worker-session.js';
 
@@ -38,6 +38,23 @@ export type FidelityResult =
 
 const WORKER = fileURLToPath(new URL('./fidelity-worker.js', import.meta.url));
 
+/** Sent after the first run of both sides, so that slow models get time for their minimum runs. */
+export interface FidelityProgress {
+  progress: 'first-run';
+  /** Both sides' first runs together. */
+  firstRunMs: number;
+}
+
+/**
+ * engine ÷ idiomatic for each round of the interleaved timing: the two runs of a round are
+ * adjacent in time, so a change in the machine's speed (a shared host here switched between
+ * modes 4× apart within seconds, on both sides at once) cancels within a pair, where it would
+ * not between two medians of samples taken at different moments.
+ */
+export function pairedRatios(engineMs: number[], idiomaticMs: number[]): number[] {
+  return engineMs.map((e, i) => e / idiomaticMs[i]!);
+}
+
 export interface FidelitySetup {
   spec: string;
   onnxPath: string;
@@ -52,21 +69,24 @@ export async function measureFidelity(choice: EngineChoice, setup: FidelitySetup
   const request: FidelityRequest = { spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget };
   // Two sides share the budget's wall time, each warming up: twice a trial's allowance.
   const timeoutMs = 2 * (setup.budget.warmupBudgetMs + timedLimitMs(setup.budget)) + 2 * LOAD_ALLOWANCE_MS;
-  const result = await runWorkerProcess<FidelityResult>(WORKER, request, { timeoutMs, ...(setup.signal ? { signal: setup.signal } : {}) });
+  const result = await runWorkerProcess<FidelityResult, FidelityProgress>(WORKER, request, {
+    timeoutMs,
+    ...(setup.signal ? { signal: setup.signal } : {}),
+    limitAfterProgress: (m) => 2 * limitAfterFirstRun(setup.budget, m.firstRunMs / 2),
+  });
   const base: FidelityRecord = { model: setup.spec, batch: setup.batch, engine: choice.label, engineName: choice.engine.name, options: choice.options, status: result.status };
   const known = { ...('engineVersion' in result && result.engineVersion ? { engineVersion: result.engineVersion } : {}), ...('idiomatic' in result && result.idiomatic ? { idiomatic: result.idiomatic } : {}) };
   if (result.status === 'failed') return { ...base, ...known, reason: result.reason };
   const engine = summarize(result.engineSamplesMs);
   const idiomatic = summarize(result.idiomaticSamplesMs);
-  // speedup(a, b) = a's median / b's: here the engine's time over the idiomatic module's.
-  const ratio = speedup(engine, idiomatic);
+  const paired = summarize(pairedRatios(result.engineSamplesMs, result.idiomaticSamplesMs));
   return {
     ...base,
     ...known,
     engineMedianMs: engine.medianMs,
     idiomaticMedianMs: idiomatic.medianMs,
-    ratio: ratio.ratio,
-    ...(ratio.interval ? { ratioInterval: ratio.interval } : {}),
+    ratio: paired.medianMs,
+    ...(paired.ciMs ? { ratioInterval: paired.ciMs } : {}),
     engineSamplesMs: result.engineSamplesMs,
     idiomaticSamplesMs: result.idiomaticSamplesMs,
     outputRelativeError: result.outputRelativeError,

@@ -92,7 +92,7 @@ export function timedLimitMs(budget: TimingBudget): number {
   return Math.max(budget.timedBudgetMs, budget.maxTimedBudgetMs ?? 0);
 }
 
-function ciRelative(samples: number[]): number {
+export function ciRelative(samples: number[]): number {
   const ci = medianConfidenceInterval(samples);
   return ci ? (ci[1] - ci[0]) / 2 / median(samples) : Infinity;
 }
@@ -116,13 +116,14 @@ export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promis
  * every arm's median interval is within the target, or when the budget is spent once each arm
  * has its minimum runs. Used where two ways of running one network are compared side by side.
  */
-export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = DEFAULT_BUDGET): Promise<{ samplesMs: number[][]; stoppedBy: TimingResult['stoppedBy']; wallMs: number }> {
+export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = DEFAULT_BUDGET, precise: (samplesMs: number[][]) => boolean = (s) => s.every((x) => ciRelative(x) <= budget.targetCiRelative), onWarm?: (firstRunMs: number) => void): Promise<{ samplesMs: number[][]; stoppedBy: TimingResult['stoppedBy']; wallMs: number }> {
   const start = nowMs();
   const warm: number[][] = arms.map(() => []);
   const settled = (w: number[]) => w.length >= 2 * WARMUP_WINDOW && Math.abs(median(w.slice(-WARMUP_WINDOW)) - median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW))) <= WARMUP_SETTLED * median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW));
-  while (nowMs() - start < budget.warmupBudgetMs && !warm.every(settled)) {
+  do {
     for (const [i, arm] of arms.entries()) warm[i]!.push(await arm());
-  }
+    if (warm[0]!.length === 1) onWarm?.(warm.reduce((a, w) => a + w[0]!, 0));
+  } while (nowMs() - start < budget.warmupBudgetMs && !warm.every(settled));
   const timedStart = nowMs();
   const samplesMs: number[][] = arms.map(() => []);
   let stoppedBy: TimingResult['stoppedBy'] = 'max-runs';
@@ -131,7 +132,7 @@ export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = D
     for (const i of order) samplesMs[i]!.push(await arms[i]!());
     const runs = samplesMs[0]!.length;
     if (runs < budget.minRuns) continue;
-    if (runs % 5 === 0 && samplesMs.every((s) => ciRelative(s) <= budget.targetCiRelative)) {
+    if (runs % 5 === 0 && precise(samplesMs)) {
       stoppedBy = 'ci-target';
       break;
     }

@@ -36,7 +36,7 @@ async function fidelityCommand(specs: string[], o: FidelityOptions): Promise<voi
     printJson(records);
     return;
   }
-  const table = makeTable(['model', 'batch', 'engine', 'engine ms', 'idiomatic ms', 'engine / idiomatic', 'runs'], ['left', 'right', 'left', 'right', 'right', 'right', 'right']);
+  const table = makeTable(['model', 'batch', 'engine', 'engine ms', 'idiomatic ms', 'engine ÷ idiomatic (median of paired runs, 95% CI)', 'rounds'], ['left', 'right', 'left', 'right', 'right', 'right', 'right']);
   for (const r of records) {
     if (r.status !== 'ok') {
       table.push([r.model, r.batch, r.engine, { colSpan: 4, content: `failed: ${r.reason}` }]);
