@@ -113,7 +113,7 @@ function printPlan(plan: StudyPlan, s: ReturnType<typeof planSummary>, fingerpri
     ...s.notes.map((n) => `  note: ${n}`),
     `  ${s.trials} trials: ${s.alreadyStored} already stored for this machine (${fingerprint}), ${s.toRun} to run, estimated ${duration(s.estimatedSeconds)}`,
     `  speed-ups over ${s.baseline}; outputs checked against ${s.reference}; results in ${s.out}`,
-    ...(s.fidelityChecks ? [`  ${s.fidelityChecks} fidelity checks: each native engine against its framework's idiomatic execution, per model and batch (stored ones are skipped)`] : []),
+    ...(s.fidelityChecks ? [`  ${s.fidelityChecks} fidelity checks: each native engine against its framework's idiomatic execution, per model at its smallest batch (stored ones are skipped)`] : []),
   ];
   process.stderr.write(lines.join('\n') + '\n');
 }
