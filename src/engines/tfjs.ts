@@ -111,19 +111,7 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
       if (dims.length !== program.inputRank) throw new UserError(`${name}: input has rank ${dims.length}, the model expects ${program.inputRank}`);
       // One timed call (the idiomatic run's, below, is made of the same steps): the input tensor
       // made and transposed to NHWC, the interpreter, the output read back.
-      const x = physicalInput(tf, input, dims);
-      let y;
-      try {
-        y = program.run(x);
-      } finally {
-        x.dispose();
-      }
-      try {
-        // data() waits for the backend to finish: inference completes inside run.
-        return (await y.data()) as Float32Array;
-      } finally {
-        y.dispose();
-      }
+      return timedCall(tf, input, dims, (x) => program.run(x));
     },
     async profile(input, dims, runs) {
       if (disposed) throw new Error(`${name}: the session was disposed`);
@@ -143,6 +131,26 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
       program.dispose();
     },
   };
+}
+
+/**
+ * One inference as both the engine and its idiomatic reference time it: the input tensor made
+ * and transposed to NHWC, the forward pass, the output read back (data() waits for the backend
+ * to finish, so the inference completes inside the call), every tensor disposed.
+ */
+async function timedCall(tf: Tf, input: Float32Array, dims: number[], forward: (x: TF.Tensor) => TF.Tensor): Promise<Float32Array> {
+  const x = physicalInput(tf, input, dims);
+  let y: TF.Tensor;
+  try {
+    y = forward(x);
+  } finally {
+    x.dispose();
+  }
+  try {
+    return (await y.data()) as Float32Array;
+  } finally {
+    y.dispose();
+  }
 }
 
 /** The NCHW input as a tensor in the layout TF.js computes in (NHWC when 4-D). */
@@ -173,21 +181,12 @@ async function idiomaticGraphModel(tf: Tf, backend: Backend, name: string, graph
       if (disposed) throw new Error(`${name}: the idiomatic model was disposed`);
       if (tf.getBackend() !== backend) await useBackend(backend);
       if (dims.length !== 4) throw new UserError(`${name}: the idiomatic model takes an N×C×H×W input, got rank ${dims.length}`);
-      const x = physicalInput(tf, input, dims);
-      let y: TF.Tensor;
-      try {
-        y = tf.tidy(() => {
+      return timedCall(tf, input, dims, (x) =>
+        tf.tidy(() => {
           const out = model.execute(x, outputName) as TF.Tensor;
           return outputNhwc ? tf.transpose(out, [0, 3, 1, 2]) : out;
-        });
-      } finally {
-        x.dispose();
-      }
-      try {
-        return (await y.data()) as Float32Array;
-      } finally {
-        y.dispose();
-      }
+        }),
+      );
     },
     async dispose() {
       if (disposed) return;
