@@ -22,7 +22,7 @@ export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
   depth: "latency vs depth: 6 patterns × depth 10–50 × batch 1/8/16/32 at width 64 (the seed paper's Figure 1)",
   width: "latency vs width: 6 patterns × width 32–512 at depth 10, 112×112 input, batch 1 (Figure 2)",
   networks: 'reference networks at batch 1, DARTS also on PyTorch\'s oneDNN path (Figure 5)',
-  quick: 'a representative subset of depth, width and networks (about 10 minutes on 2 cores)',
+  quick: 'a representative subset of depth, width and networks, and the fidelity of the native engine on each model (its 115 trials took 17 minutes on a 2-core VM)',
   paper: 'depth, width and networks together',
   precision: 'FP32 vs FP16, BF16 and INT8: 6 patterns × depth 10/30/50 at width 64, and MobileNetV2 and ResNet-50, batch 1, one thread (speed-up over FP32, error vs speed-up)',
   cache: `simulated last-level cache misses and latency vs depth (10–50) and width (32–256), 56×56 input, under the paper's 4 MB cache scaled to 256 KiB (Figures 3 and 4; hours on 2 cores)`,
