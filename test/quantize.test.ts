@@ -11,7 +11,7 @@ import { toOnnxBytes } from '../src/onnx/index.js';
 import { ModelProto } from '../src/onnx/schema.js';
 import { compareModels, convertToFp16, outputError, quantizeOnnx, seededInputs } from '../src/quantize/index.js';
 import { halfBits, halfToFloat } from '../src/quantize/half.js';
-import { asymmetricParams, dequantize, quantize, quantizeBias, quantizePerChannel, roundHalfEven, UINT8_RANGE } from '../src/quantize/params.js';
+import { asymmetricParams, dequantize, INT8_REDUCED_RANGE, INT8_SYMMETRIC_RANGE, quantize, quantizeBias, quantizePerChannel, roundHalfEven, UINT8_RANGE, weightRange } from '../src/quantize/params.js';
 import { Histogram, MinMax } from '../src/quantize/ranges.js';
 import { calibrateBatchNorm, Rng, seededNormal } from '../src/weights/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
@@ -38,7 +38,7 @@ describe('quantisation parameters', () => {
     const dims = [4, 3, 3, 3];
     const w = seededNormal(3, 'w', 4 * 27, 1);
     for (let i = 27; i < 54; i++) w[i]! *= 1e-3; // a channel of small weights beside large ones
-    const q = quantizePerChannel(w, dims, 0);
+    const q = quantizePerChannel(w, dims, 0, INT8_SYMMETRIC_RANGE);
     assert.equal(q.scales.length, 4);
     for (let c = 0; c < 4; c++) {
       const slice = w.subarray(c * 27, (c + 1) * 27);
@@ -56,9 +56,19 @@ describe('quantisation parameters', () => {
 
   it('quantise along the last axis of a K×N matrix', () => {
     const w = Float32Array.of(1, 10, -2, 20, 0.5, -40); // 3×2: column 0 max 2, column 1 max 40
-    const q = quantizePerChannel(w, [3, 2], 1);
+    const q = quantizePerChannel(w, [3, 2], 1, INT8_SYMMETRIC_RANGE);
     assert.deepEqual(Array.from(q.scales), [Math.fround(2 / 127), Math.fround(40 / 127)]);
     assert.deepEqual(Array.from(q.values), [64, 32, -127, 64, 32, -127]);
+  });
+
+  it('quantise weights to 7 bits where the CPU has no VNNI (AVX2 sums two u8 × s8 products in a saturating int16)', () => {
+    assert.deepEqual(weightRange(['AVX2', 'AVX-512F', 'AVX-512 VNNI']), INT8_SYMMETRIC_RANGE);
+    assert.deepEqual(weightRange(['AVX2', 'AVX-VNNI']), INT8_SYMMETRIC_RANGE);
+    assert.deepEqual(weightRange(['FMA', 'AVX2']), INT8_REDUCED_RANGE);
+    const q = quantizePerChannel(Float32Array.of(1, 10, -2, 20, 0.5, -40), [3, 2], 1, INT8_REDUCED_RANGE);
+    assert.deepEqual(Array.from(q.scales), [Math.fround(2 / 64), Math.fround(40 / 64)]);
+    assert.deepEqual(Array.from(q.values), [32, 16, -64, 32, 16, -64]);
+    assert.ok(2 * 255 * INT8_REDUCED_RANGE[1] <= 32767 && 2 * 255 * INT8_SYMMETRIC_RANGE[1] > 32767);
   });
 
   it('quantise a bias in the accumulator’s scale', () => {

@@ -1,3 +1,5 @@
+import { cpuInfo } from '../engines/cpu.js';
+
 /**
  * Quantisation parameters: real value ≈ scale · (q − zeroPoint), as ONNX's QuantizeLinear and
  * DequantizeLinear define them (rounding half to even, saturating to the integer type).
@@ -10,6 +12,18 @@ export const UINT8_RANGE = [0, 255] as const;
  * zero point is 0), the range onnxruntime's own quantiser uses for symmetric int8.
  */
 export const INT8_SYMMETRIC_RANGE = [-127, 127] as const;
+/**
+ * Weights on a CPU without VNNI: 7 bits, [−64, 64]. There onnxruntime's U8S8 kernels multiply
+ * with AVX2's pmaddubsw, which adds two u8 × s8 products into a saturating int16: 2 · 255 · 127
+ * overflows it, 2 · 255 · 64 does not. onnxruntime's own quantiser has `reduce_range` for this;
+ * on this project's AVX2 VM full-range weights gave a two-MatMul MLP a relative error of 8%.
+ */
+export const INT8_REDUCED_RANGE = [-64, 64] as const;
+
+/** The weight range this machine's integer kernels compute exactly (see INT8_REDUCED_RANGE). */
+export function weightRange(isa: readonly string[] = cpuInfo().isa): readonly [number, number] {
+  return isa.some((f) => /VNNI/.test(f)) ? INT8_SYMMETRIC_RANGE : INT8_REDUCED_RANGE;
+}
 
 export interface QuantParams {
   scale: number;
@@ -39,8 +53,8 @@ export function asymmetricParams(min: number, max: number): QuantParams {
 }
 
 /** Symmetric int8 scale for a channel whose largest magnitude is absMax (zero point 0). */
-export function symmetricScale(absMax: number): number {
-  return absMax > 0 && Number.isFinite(absMax) ? Math.fround(absMax / INT8_SYMMETRIC_RANGE[1]) : 1;
+export function symmetricScale(absMax: number, range: readonly [number, number] = INT8_SYMMETRIC_RANGE): number {
+  return absMax > 0 && Number.isFinite(absMax) ? Math.fround(absMax / range[1]) : 1;
 }
 
 export function quantize(x: number, p: QuantParams, [qmin, qmax]: readonly [number, number]): number {
@@ -64,7 +78,7 @@ export interface PerChannelWeights {
  * not flattened to zeros by a large one elsewhere. Every weight is then off by at most half its
  * channel's scale.
  */
-export function quantizePerChannel(weights: Float32Array, dims: number[], axis: number): PerChannelWeights {
+export function quantizePerChannel(weights: Float32Array, dims: number[], axis: number, range: readonly [number, number] = weightRange()): PerChannelWeights {
   const channels = dims[axis]!;
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const channelOf = (i: number) => Math.floor(i / inner) % channels;
@@ -73,10 +87,10 @@ export function quantizePerChannel(weights: Float32Array, dims: number[], axis: 
     const c = channelOf(i);
     absMax[c] = Math.max(absMax[c]!, Math.abs(weights[i]!));
   }
-  const scales = Float32Array.from(absMax, symmetricScale);
+  const scales = Float32Array.from(absMax, (m) => symmetricScale(m, range));
   const values = new Int8Array(weights.length);
   for (let i = 0; i < weights.length; i++) {
-    values[i] = quantize(weights[i]!, { scale: scales[channelOf(i)]!, zeroPoint: 0 }, INT8_SYMMETRIC_RANGE);
+    values[i] = quantize(weights[i]!, { scale: scales[channelOf(i)]!, zeroPoint: 0 }, range);
   }
   return { values, scales, axis };
 }
