@@ -6,7 +6,7 @@
 import { compareOutputs, toleranceFor } from './compare.js';
 import { pairedRatios, type FidelityProgress, type FidelityRequest, type FidelityResult } from './fidelity.js';
 import { ciRelative, timedArm, timeInterleaved } from './protocol.js';
-import { loadWorkerSession } from './worker-session.js';
+import { loadWorkerSession, serveOneRequest } from './worker-session.js';
 
 async function check(r: FidelityRequest): Promise<FidelityResult> {
   const loaded = await loadWorkerSession(r);
@@ -39,8 +39,4 @@ async function check(r: FidelityRequest): Promise<FidelityResult> {
   }
 }
 
-process.once('message', (request: FidelityRequest) => {
-  check(request)
-    .catch((e: unknown): FidelityResult => ({ status: 'failed', reason: (e as Error).message.split('\n')[0]! }))
-    .then((result) => process.send!(result, () => process.exit(0)));
-});
+serveOneRequest(check);

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ProfileRequest, ProfileWorkerResult } from './profile.js';
 import { timeRuns } from './protocol.js';
-import { loadWorkerSession } from './worker-session.js';
+import { loadWorkerSession, serveOneRequest } from './worker-session.js';
 
 async function profile(r: ProfileRequest): Promise<ProfileWorkerResult> {
   const loaded = await loadWorkerSession(r);
@@ -24,8 +24,4 @@ async function profile(r: ProfileRequest): Promise<ProfileWorkerResult> {
   }
 }
 
-process.once('message', (request: ProfileRequest) => {
-  profile(request)
-    .catch((e: unknown): ProfileWorkerResult => ({ status: 'failed', reason: (e as Error).message.split('\n')[0]! }))
-    .then((result) => process.send!(result, () => process.exit(0)));
-});
+serveOneRequest(profile);

@@ -39,3 +39,15 @@ export async function loadWorkerSession(r: WorkerModelRequest): Promise<WorkerSe
   const session = await engine.load({ spec: r.spec, graph, onnx }, r.options);
   return { ok: true, engineName: engine.name, engineVersion: availability.version, session, input, dims, loadMs: performance.now() - t0 };
 }
+
+/**
+ * The child side of runWorkerProcess: answers the one request the parent sends, turning a thrown
+ * error into a failed result with its first line, then exits once the answer is delivered.
+ */
+export function serveOneRequest<Request, Result>(handle: (request: Request) => Promise<Result>): void {
+  process.once('message', (request: Request) => {
+    handle(request)
+      .catch((e: unknown) => ({ status: 'failed' as const, reason: (e as Error).message.split('\n')[0]! }))
+      .then((result) => process.send!(result, () => process.exit(0)));
+  });
+}

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { timeRuns } from './protocol.js';
 import type { TrialProgress, TrialRequest, TrialResult } from './trial.js';
-import { loadWorkerSession } from './worker-session.js';
+import { loadWorkerSession, serveOneRequest } from './worker-session.js';
 
 async function trial(r: TrialRequest): Promise<TrialResult> {
   const loaded = await loadWorkerSession(r);
@@ -28,8 +28,4 @@ async function trial(r: TrialRequest): Promise<TrialResult> {
   }
 }
 
-process.once('message', (request: TrialRequest) => {
-  trial(request)
-    .catch((e: unknown): TrialResult => ({ status: 'failed', reason: (e as Error).message.split('\n')[0]! }))
-    .then((result) => process.send!(result, () => process.exit(0)));
-});
+serveOneRequest(trial);
