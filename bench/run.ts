@@ -17,8 +17,10 @@
  *     with the reference engine.
  *  8. The results store: time to commit one trial row (with 1,000 raw samples) to DuckDB, and
  *     the file's size per trial, against a study trial's seconds.
- * Choose sections by name: `npm run bench -- build large reference health protocol headline
- * engines store` (default: all).
+ *  9. `torch-config`: plain PyTorch under the torch engine's BLAS and threading environment against
+ *     Debian's defaults and the alternatives, separate processes taking turns (benchTorchConfig).
+ * Choose sections by name: `npm run bench -- torch-config build large reference health protocol
+ * headline engines store` (default: all).
  * Large files are made by bench/torchvision/export_torchvision.py with Debian's python3-torch;
  * without it that part says so and is skipped.
  */
