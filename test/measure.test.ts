@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseEngineChoice } from '../src/engines/index.js';
 import { defaultReference, runBench } from '../src/measure/bench.js';
-import { compareOutputs, toleranceFor } from '../src/measure/compare.js';
+import { compareOutputs } from '../src/measure/compare.js';
+import { engineByName, numericsOf } from '../src/engines/index.js';
 import { DEFAULT_BUDGET, timeRuns } from '../src/measure/protocol.js';
 import { runTrial, type TrialRequest, limitAfterFirstRun, LOAD_ALLOWANCE_MS } from '../src/measure/trial.js';
 import { toOnnxBytes } from '../src/onnx/index.js';
@@ -52,11 +53,11 @@ describe('output comparison', () => {
   it('holds a lower precision to its own tolerance, FP32 to reordered-sum noise', () => {
     const ref = Float32Array.of(1, 5, 2, 10);
     const int8ish = Float32Array.of(1.3, 5, 2, 10); // 3% of the largest output
-    assert.equal(compareOutputs(ref, int8ish, 1, toleranceFor({ opt: 'all' })).matches, false);
-    assert.equal(compareOutputs(ref, int8ish, 1, toleranceFor({ precision: 'int8' })).matches, true);
-    assert.equal(compareOutputs(ref, int8ish, 1, toleranceFor({ precision: 'fp16' })).matches, true);
-    assert.equal(compareOutputs(ref, Float32Array.of(1, 5, 2, Number.NaN), 1, toleranceFor({ precision: 'int8' })).matches, false);
-    assert.equal(compareOutputs(ref, Float32Array.of(-9, 5, 2, 10), 1, toleranceFor({ precision: 'int8' })).matches, false);
+    assert.equal(compareOutputs(ref, int8ish, 1, numericsOf(engineByName('ort'), { opt: 'all' }).tolerance).matches, false);
+    assert.equal(compareOutputs(ref, int8ish, 1, numericsOf(engineByName('ort'), { precision: 'int8' }).tolerance).matches, true);
+    assert.equal(compareOutputs(ref, int8ish, 1, numericsOf(engineByName('ort'), { precision: 'fp16' }).tolerance).matches, true);
+    assert.equal(compareOutputs(ref, Float32Array.of(1, 5, 2, Number.NaN), 1, numericsOf(engineByName('ort'), { precision: 'int8' }).tolerance).matches, false);
+    assert.equal(compareOutputs(ref, Float32Array.of(-9, 5, 2, 10), 1, numericsOf(engineByName('ort'), { precision: 'int8' }).tolerance).matches, false);
   });
 });
 

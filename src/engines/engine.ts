@@ -1,5 +1,4 @@
 import type { Graph } from '../ir/index.js';
-import type { KernelPrecisionSummary } from './ort-kernel-precision.js';
 
 /** The contract every engine implements; see registry.ts for discovery and option parsing. */
 
@@ -8,13 +7,39 @@ export type Availability =
   | { available: true; version: string; details?: Record<string, string> }
   | { available: false; reason: string };
 
-/** One option an engine accepts (`ort:opt=disabled`): its meaning, allowed values and default. */
+/**
+ * One option an engine accepts (`ort:opt=disabled`): its meaning, allowed values, default and
+ * parser. Values stay strings (as the user wrote them, canonicalised): they are part of a
+ * trial's stored identity. Build them with `options.ts`.
+ */
 export interface EngineOption {
   description: string;
   /** Allowed values; absent for free-form values checked by `parse`. */
-  values?: string[];
+  values?: readonly string[];
   /** The default, as the user would write it (e.g. the core count for threads). */
   defaultValue: () => string;
+  /**
+   * Checks a value the user wrote and returns its canonical spelling; throws an Error whose
+   * message says what is allowed ('must be a positive integer'). Called when the choice is
+   * parsed, before any trial runs.
+   */
+  parse?: (value: string) => string;
+}
+
+/** What a session computes in, and how far its output may be from the FP32 reference's. */
+export interface Numerics {
+  /** 'fp32', 'fp16', 'bf16', 'int8', …: stored with every trial. */
+  precision: string;
+  /** Largest output error relative to the reference's largest magnitude that still matches. */
+  tolerance: number;
+}
+
+/** Rough speed of an engine, for plans and ETAs only (they correct themselves as trials finish). */
+export interface PlanningRate {
+  /** Multiply-accumulates per second on pattern networks, billions. */
+  gmacsPerS: number;
+  /** Worker start-up and model load, seconds. */
+  startupS: number;
 }
 
 /** A model as engines receive it: the IR (op-by-op engines) and its ONNX bytes (ONNX runtimes). */
@@ -101,7 +126,41 @@ export interface Engine {
   options: Record<string, EngineOption>;
   /** Whether its sessions implement `profile` (per-layer times), so callers can say so before loading. */
   profiles?: boolean;
+  /** Absent: FP32 within `FP32_TOLERANCE` (see precision.ts) whatever the options. */
+  numerics?(options: Record<string, string>): Numerics;
+  /** Absent: a generic rate (see study/plan.ts). */
+  planningRate?: PlanningRate;
+  /**
+   * Why the engine cannot run under valgrind's cache simulator (`formbench counters --simulate`),
+   * where it cannot; the counter run then fails at once with this reason and hint.
+   */
+  notSimulated?: { reason: string; hint: string };
   availability(): Promise<Availability>;
-  /** Loads (and compiles) a model with fully resolved options. */
+  /** Loads (and compiles) a model with fully resolved options (parsed by the registry). */
   load(model: EngineModel, options: Record<string, string>): Promise<EngineSession>;
+}
+
+/** The precision a kernel computed in, as an engine's profiler reports it. */
+export type KernelPrecision = 'integer' | 'float16' | 'bfloat16' | 'float32' | 'conversion' | 'other';
+
+export interface PrecisionClass {
+  precision: KernelPrecision;
+  /** Distinct kernels (nodes of the optimised graph) in this class. */
+  kernels: number;
+  /** Mean time per inference, ms. */
+  ms: number;
+  /** Share of all kernel time. */
+  share: number;
+  /** Kernels per operator, e.g. { QLinearConv: 52 }. */
+  ops: Record<string, number>;
+}
+
+/** What a lower-precision session's kernels computed in (see `EngineSession.kernelPrecision`). */
+export interface KernelPrecisionSummary {
+  /** Inferences the times are averaged over. */
+  runs: number;
+  /** Largest share first. */
+  classes: PrecisionClass[];
+  /** Kernels doing convolutions and matrix products, per precision. */
+  macKernels: Partial<Record<KernelPrecision, number>>;
 }

@@ -9,8 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import type { KernelPrecision, KernelPrecisionSummary, PrecisionClass } from './engine.js';
 
-export type KernelPrecision = 'integer' | 'float16' | 'bfloat16' | 'float32' | 'conversion' | 'other';
+export type { KernelPrecision, KernelPrecisionSummary, PrecisionClass } from './engine.js';
 
 /** Kernels that compute on integers whatever their first input's type (some take float scales first). */
 const INTEGER_OPS = /^(QLinear|Nhwc?QLinear|QGemm|ConvInteger|MatMulInteger|DynamicQuantizeMatMul|QAttention)/;
@@ -25,27 +26,6 @@ export function kernelPrecisionOf(op: string, firstInputType: string | undefined
   if (CONVERSION_OPS.has(op)) return 'conversion';
   if (INTEGER_OPS.test(op)) return 'integer';
   return TYPE_CLASS[firstInputType ?? ''] ?? 'other';
-}
-
-export interface PrecisionClass {
-  precision: KernelPrecision;
-  /** Distinct kernels (nodes of the optimised graph) in this class. */
-  kernels: number;
-  /** Mean time per inference, ms. */
-  ms: number;
-  /** Share of all kernel time. */
-  share: number;
-  /** Kernels per operator, e.g. { QLinearConv: 52 }. */
-  ops: Record<string, number>;
-}
-
-export interface KernelPrecisionSummary {
-  /** Inferences the times are averaged over. */
-  runs: number;
-  /** Largest share first. */
-  classes: PrecisionClass[];
-  /** Kernels doing convolutions and matrix products, per precision. */
-  macKernels: Partial<Record<KernelPrecision, number>>;
 }
 
 interface TraceEvent {

@@ -1,5 +1,6 @@
 import type { Engine, EngineSession } from './engine.js';
-import { OPT_OPTION, threadCount, threadsOption, wrapOrtSession, type OptLevel } from './ort-common.js';
+import { OPT_OPTION, wrapOrtSession, type OptLevel } from './ort-common.js';
+import { threadCount, threadsOption } from './options.js';
 
 type OrtWeb = typeof import('onnxruntime-web');
 
@@ -20,12 +21,13 @@ export const ortWasmEngine: Engine = {
     opt: OPT_OPTION,
     threads: threadsOption('wasm threads (onnxruntime-web defaults to 1 on 2 cores; formbench sets all cores)'),
   },
+  planningRate: { gmacsPerS: 15, startupS: 0.8 },
   async availability() {
     const ort = await ortWeb();
     return { available: true, version: ort.env.versions.web ?? ort.env.versions.common, details: { backend: 'wasm', simd: 'yes (only SIMD builds ship)' } };
   },
   async load(model, options): Promise<EngineSession> {
-    const threads = threadCount('ort-wasm', options);
+    const threads = threadCount(options);
     const ort = await ortWeb();
     ort.env.wasm.numThreads = threads;
     ort.env.logLevel = 'error';

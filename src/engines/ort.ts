@@ -5,7 +5,9 @@ import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { Engine, EngineModel, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
 import { convertToFp16, engineCalibration, quantizeOnnx } from '../quantize/index.js';
-import { OPT_OPTION, threadCount, threadsOption, wrapOrtSession, type OptLevel } from './ort-common.js';
+import { OPT_OPTION, wrapOrtSession, type OptLevel } from './ort-common.js';
+import { choiceOption, threadCount, threadsOption } from './options.js';
+import { numericsOfPrecisionOption } from './precision.js';
 import { describeKernelPrecision, kernelPrecisionSummary, profileKernelPrecision } from './ort-kernel-precision.js';
 import { ortLayerTimings, parseOrtTrace } from './ort-trace.js';
 import { UNIT_TIMES_SUMMARY } from './profile-times.js';
@@ -17,7 +19,7 @@ function sessionOptions(options: Record<string, string>): ort.InferenceSession.S
   return {
     executionProviders: ['cpu'],
     graphOptimizationLevel: options['opt'] as OptLevel,
-    intraOpNumThreads: threadCount('ort', options),
+    intraOpNumThreads: threadCount(options),
     interOpNumThreads: 1,
     executionMode: options['execution'] as 'sequential' | 'parallel',
     logSeverityLevel: 3,
@@ -37,13 +39,15 @@ export const ortEngine: Engine = {
   options: {
     opt: OPT_OPTION,
     threads: threadsOption('intra-op threads'),
-    execution: { description: 'operator scheduling', values: ['sequential', 'parallel'], defaultValue: () => 'sequential' },
-    precision: {
-      description: 'fp32; int8: QDQ-quantised at load (uint8 activations, int8 per-channel weights, min/max over 16 seeded inputs); fp16: float16 weights and compute, float32 input and output',
-      values: ['fp32', 'fp16', 'int8'],
-      defaultValue: () => 'fp32',
-    },
+    execution: choiceOption('operator scheduling', ['sequential', 'parallel'], 'sequential'),
+    precision: choiceOption(
+      'fp32; int8: QDQ-quantised at load (uint8 activations, int8 per-channel weights, min/max over 16 seeded inputs); fp16: float16 weights and compute, float32 input and output',
+      ['fp32', 'fp16', 'int8'],
+      'fp32',
+    ),
   },
+  numerics: numericsOfPrecisionOption,
+  planningRate: { gmacsPerS: 55, startupS: 0.8 },
   async availability() {
     return { available: true, version: ort.env.versions.node ?? ort.env.versions.common, details: { provider: 'cpu' } };
   },

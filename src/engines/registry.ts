@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
-import type { Availability, Engine } from './engine.js';
+import type { Availability, Engine, Numerics } from './engine.js';
+import { FP32_NUMERICS } from './precision.js';
 import { ortEngine } from './ort.js';
 import { ortWasmEngine } from './ort-wasm.js';
 import { tfjsCpuEngine, tfjsWasmEngine } from './tfjs.js';
@@ -20,8 +21,10 @@ export function registerEngine(engine: Engine): void {
 
 export interface EngineChoice {
   engine: Engine;
-  /** Every option resolved: the user's values over the defaults. */
+  /** Every option resolved and parsed: the user's values over the defaults. */
   options: Record<string, string>;
+  /** Only the options the user gave, parsed: what the label shows. */
+  given: Record<string, string>;
   /** The user's spelling, normalised: name and only the options given, e.g. 'ort:opt=disabled'. */
   label: string;
 }
@@ -32,26 +35,58 @@ export function engineByName(name: string): Engine {
   return engine;
 }
 
-/** Parses 'ort:opt=disabled,threads=1' and checks each option against the engine's. */
+/**
+ * Parses 'ort:opt=disabled,threads=1': each option is checked against the engine's declaration
+ * (allowed values, then its parse hook) here, when the choice is made, so that a bad value is
+ * one clean error before any trial runs.
+ */
 export function parseEngineChoice(text: string): EngineChoice {
   const [name, optionText] = text.trim().split(/:(.*)/s, 2) as [string, string | undefined];
   const engine = engineByName(name);
   const given: Record<string, string> = {};
   for (const pair of optionText ? optionText.split(',') : []) {
     const [key, value] = pair.split('=', 2).map((s) => s.trim()) as [string, string | undefined];
-    const option = engine.options[key];
-    if (!option) {
-      throw new UserError(`engine ${name} has no option '${key}'`, `options of ${name}: ${Object.keys(engine.options).join(', ') || 'none'}`);
-    }
-    if (!value) throw new UserError(`option '${key}' of engine ${name} needs a value`, `write it as ${name}:${key}=<value>`);
-    if (option.values && !option.values.includes(value)) {
-      throw new UserError(`option ${key}=${value} of engine ${name} is not one of ${option.values.join(', ')}`);
-    }
-    given[key] = value;
+    given[key] = parseOption(engine, key, value);
   }
+  return choiceOf(engine, given);
+}
+
+/** A choice from options already split into pairs (study files, tests): checked as parseEngineChoice checks. */
+export function engineChoice(name: string, options: Record<string, string> = {}): EngineChoice {
+  const engine = engineByName(name);
+  return choiceOf(engine, Object.fromEntries(Object.entries(options).map(([k, v]) => [k, parseOption(engine, k, v)])));
+}
+
+function parseOption(engine: Engine, key: string, value: string | undefined): string {
+  const option = engine.options[key];
+  const name = engine.name;
+  if (!option) throw new UserError(`engine ${name} has no option '${key}'`, `options of ${name}: ${Object.keys(engine.options).join(', ') || 'none'}`);
+  if (!value) throw new UserError(`option '${key}' of engine ${name} needs a value`, `write it as ${name}:${key}=<value>`);
+  if (option.values && !option.values.includes(value)) {
+    throw new UserError(`option ${key}=${value} of engine ${name} is not one of ${option.values.join(', ')}`, `${key}: ${option.description}`);
+  }
+  if (!option.parse) return value;
+  try {
+    return option.parse(value);
+  } catch (e) {
+    throw new UserError(`option ${key}=${value} of engine ${name}: ${(e as Error).message}`, `${key}: ${option.description}`);
+  }
+}
+
+function choiceOf(engine: Engine, given: Record<string, string>): EngineChoice {
   const options = Object.fromEntries(Object.entries(engine.options).map(([k, o]) => [k, given[k] ?? o.defaultValue()]));
-  const label = Object.keys(given).length ? `${name}:${Object.entries(given).map(([k, v]) => `${k}=${v}`).join(',')}` : name;
-  return { engine, options, label };
+  return { engine, options, given, label: choiceLabel(engine.name, given) };
+}
+
+/** 'ort:opt=disabled,threads=1', or the bare name when no option was given. */
+export function choiceLabel(name: string, given: Record<string, string>): string {
+  const pairs = Object.entries(given);
+  return pairs.length ? `${name}:${pairs.map(([k, v]) => `${k}=${v}`).join(',')}` : name;
+}
+
+/** What a choice computes in and the output tolerance that implies (the engine's to say). */
+export function numericsOf(engine: Engine, options: Record<string, string>): Numerics {
+  return engine.numerics?.(options) ?? FP32_NUMERICS;
 }
 
 /** Availability of every engine, asked once per process (engines probe packages and processes). */

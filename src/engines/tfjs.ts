@@ -5,6 +5,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Graph } from '../ir/index.js';
 import type { Availability, Engine, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
+import { choiceOption } from './options.js';
 import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 import { buildGraphModel } from './tfjs-graph-model.js';
 import { compileGraph, type Program, type Tf } from './tfjs-ops.js';
@@ -245,6 +246,7 @@ export const tfjsCpuEngine: Engine = {
   role: 'native',
   profiles: true,
   options: {},
+  planningRate: { gmacsPerS: 0.15, startupS: 0.8 },
   availability: () => availability('cpu'),
   load: (model) => load('cpu', 'tfjs-cpu', model),
 };
@@ -255,18 +257,9 @@ export const tfjsWasmEngine: Engine = {
   role: 'native',
   profiles: true,
   options: {
-    threads: {
-      description: 'wasm threads: TF.js multithreading is not available in Node, so only 1',
-      values: ['1'],
-      defaultValue: () => '1',
-    },
+    threads: choiceOption('wasm threads: TF.js multithreading is not available in Node, so only 1', ['1'], '1'),
   },
+  planningRate: { gmacsPerS: 4, startupS: 0.8 },
   availability: () => availability('wasm'),
-  load: (model, options) => {
-    const threads = options['threads'] ?? '1';
-    if (threads !== '1') {
-      return Promise.reject(new UserError(`tfjs-wasm: threads=${threads} is not possible: TF.js's wasm backend runs one thread in Node`, 'use tfjs-wasm:threads=1 (the default)'));
-    }
-    return load('wasm', 'tfjs-wasm', model);
-  },
+  load: (model) => load('wasm', 'tfjs-wasm', model),
 };

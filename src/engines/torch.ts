@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { topologicalOrder, type Graph } from '../ir/index.js';
 import type { Availability, Engine, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
+import { choiceOption, threadCount, threadsOption } from './options.js';
+import { numericsOfPrecisionOption } from './precision.js';
 import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 
 /**
@@ -293,32 +295,30 @@ export const torchEngine: Engine = {
   role: 'native',
   profiles: true,
   options: {
-    threads: { description: 'intra-op threads (torch.set_num_threads; inter-op threads 1)', defaultValue: () => String(os.availableParallelism()) },
-    layout: { description: 'memory format of weights and input', values: [...LAYOUTS], defaultValue: () => 'nchw' },
-    mode: {
-      description: 'eager, or jit-frozen: torch.jit.trace + freeze + optimize_for_inference (oneDNN fusion)',
-      values: [...MODES],
-      defaultValue: () => 'eager',
-    },
-    precision: {
-      description: 'compute precision: fp32, bf16 (module and input cast to bfloat16) or bf16-autocast (torch.autocast on the CPU, eager only); output read as float32',
-      values: [...PRECISIONS],
-      defaultValue: () => 'fp32',
-    },
+    threads: threadsOption('intra-op threads (torch.set_num_threads; inter-op threads 1)'),
+    layout: choiceOption('memory format of weights and input', LAYOUTS, 'nchw'),
+    mode: choiceOption('eager, or jit-frozen: torch.jit.trace + freeze + optimize_for_inference (oneDNN fusion)', MODES, 'eager'),
+    precision: choiceOption(
+      'compute precision: fp32, bf16 (module and input cast to bfloat16) or bf16-autocast (torch.autocast on the CPU, eager only); output read as float32',
+      PRECISIONS,
+      'fp32',
+    ),
+  },
+  numerics: numericsOfPrecisionOption,
+  planningRate: { gmacsPerS: 14, startupS: 2.5 },
+  // Measured: importing torch under valgrind outlasts the engine's 120 s availability probe.
+  notSimulated: {
+    reason: 'torch is not simulated: importing PyTorch under valgrind takes minutes before the first inference',
+    hint: 'simulate tfjs-wasm as the native framework instead, or count torch with perf on a machine whose PMU perf can read',
   },
   availability() {
     availabilityAnswer ??= findTorch();
     return availabilityAnswer;
   },
   async load(model, options): Promise<EngineSession> {
-    const threads = Number(options['threads']);
-    if (!Number.isInteger(threads) || threads < 1) throw new UserError(`torch: threads must be a positive integer, got '${options['threads']}'`);
-    const layout = options['layout'] ?? 'nchw';
-    const mode = options['mode'] ?? 'eager';
-    if (!(LAYOUTS as readonly string[]).includes(layout)) throw new UserError(`torch: layout must be one of ${LAYOUTS.join(', ')}, got '${layout}'`);
-    if (!(MODES as readonly string[]).includes(mode)) throw new UserError(`torch: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
-    const precision = options['precision'] ?? 'fp32';
-    if (!(PRECISIONS as readonly string[]).includes(precision)) throw new UserError(`torch: precision must be one of ${PRECISIONS.join(', ')}, got '${precision}'`);
+    // The registry has parsed every option (see options.ts).
+    const threads = threadCount(options);
+    const { layout, mode, precision } = options as { layout: string; mode: string; precision: string };
     const availability = await torchEngine.availability();
     if (!availability.available) throw new Error(`torch is not available: ${availability.reason}`);
     const worker = new TorchWorker(chosenPython!, workerScript()!, threads);

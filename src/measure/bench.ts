@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
+import { numericsOf, parseEngineChoice, type EngineChoice } from '../engines/index.js';
 import { prepareModel, resolveModel } from '../model/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
 import { activationHealth, isHealthy } from '../weights/index.js';
-import type { KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
-import { compareOutputs, toleranceFor, type OutputComparison } from './compare.js';
+import type { KernelPrecisionSummary } from '../engines/index.js';
+import { compareOutputs, type OutputComparison } from './compare.js';
 import { timedLimitMs, type TimingBudget } from './protocol.js';
 import { speedup, summarize, type SampleSummary, type Speedup } from './stats.js';
 import { runTrial } from './trial.js';
@@ -134,7 +134,7 @@ export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Pro
   const base = { model: setup.spec, engine: choice.label, options: choice.options, batch: setup.batch };
   const r = await runTrial({ spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget }, undefined, setup.signal);
   if (r.status === 'failed') return { ...base, status: 'failed', reason: r.reason };
-  const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch, toleranceFor(choice.options)) : undefined;
+  const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch, numericsOf(choice.engine, choice.options).tolerance) : undefined;
   const summary = summarize(r.timing.samplesMs);
   const imprecise = impreciseReason(summary, r.timing.stoppedBy, setup.budget);
   return {

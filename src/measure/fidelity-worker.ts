@@ -3,7 +3,8 @@
  * the framework's idiomatic execution of the same network (same weights, same process), checks
  * that both compute the same outputs, then times the two interleaved.
  */
-import { compareOutputs, toleranceFor } from './compare.js';
+import { engineByName, numericsOf } from '../engines/index.js';
+import { compareOutputs } from './compare.js';
 import { pairedRatios, type FidelityProgress, type FidelityRequest, type FidelityResult } from './fidelity.js';
 import { ciRelative, timedArm, timeInterleaved } from './protocol.js';
 import { loadWorkerSession, serveOneRequest } from './worker-session.js';
@@ -18,7 +19,7 @@ async function check(r: FidelityRequest): Promise<FidelityResult> {
     try {
       const engineOut = await session.run(input, dims);
       const idiomaticOut = await idiomatic.run(input, dims);
-      const outputs = compareOutputs(idiomaticOut, engineOut, dims[0]!, toleranceFor(r.options));
+      const outputs = compareOutputs(idiomaticOut, engineOut, dims[0]!, numericsOf(engineByName(r.engine), r.options).tolerance);
       if (!outputs.matches) {
         return { status: 'failed', reason: `the idiomatic module's outputs differ from the engine's (relative error ${outputs.relativeError.toExponential(2)}): they do not run the same network`, engineVersion, idiomatic: idiomatic.description };
       }

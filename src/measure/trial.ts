@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
+import type { KernelPrecisionSummary } from '../engines/index.js';
 import { timedLimitMs, type TimingBudget, type TimingResult } from './protocol.js';
 import { runWorkerProcess } from './worker-process.js';
 import type { WorkerModelRequest } from './worker-session.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { analyzeGraph } from '../analysis/index.js';
-import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
+import { parseEngineChoice, type Engine, type EngineChoice, type PlanningRate } from '../engines/index.js';
 import type { TimingBudget } from '../measure/protocol.js';
 import { resolveModel } from '../model/index.js';
 import { isPatternSpec, parsePatternSpec } from '../zoo/index.js';
@@ -86,7 +86,7 @@ export function planStudy(study: Study): StudyPlan {
             const key = trialKey(model.spec, batch, choice, sweep.inputSeed, repetition, sweep.counters);
             if (seen.has(key)) continue;
             seen.add(key);
-            const estimatedSeconds = estimateSeconds(model.macsPerSample * batch, choice.engine.name, sweep.budget) + (sweep.counters ? estimateCounterSeconds(model.macsPerSample * batch, sweep.counters) : 0);
+            const estimatedSeconds = estimateSeconds(model.macsPerSample * batch, choice.engine, sweep.budget) + (sweep.counters ? estimateCounterSeconds(model.macsPerSample * batch, sweep.counters) : 0);
             trials.push({ key, sweep: sweep.name, model, batch, choice, repetition, inputSeed: sweep.inputSeed, budget: sweep.budget, arithmeticIntensity: intensityAt(spec, batch), ...(sweep.counters ? { counters: sweep.counters } : {}), estimatedSeconds });
           }
         }
@@ -115,7 +115,7 @@ function fidelityChecks(trials: PlannedTrial[]): PlannedFidelity[] {
     const known = checks.get(key);
     if (known && known.batch <= t.batch) continue;
     const budget = { ...t.budget, maxTimedBudgetMs: t.budget.timedBudgetMs };
-    checks.set(key, { spec: t.model.spec, batch: t.batch, choice: t.choice, inputSeed: t.inputSeed, budget, estimatedSeconds: 2 * estimateSeconds(t.model.macsPerSample * t.batch, t.choice.engine.name, budget) });
+    checks.set(key, { spec: t.model.spec, batch: t.batch, choice: t.choice, inputSeed: t.inputSeed, budget, estimatedSeconds: 2 * estimateSeconds(t.model.macsPerSample * t.batch, t.choice.engine, budget) });
   }
   return [...checks.values()];
 }
@@ -161,19 +161,16 @@ function trialKey(spec: string, batch: number, choice: EngineChoice, inputSeed: 
   return createHash('sha256').update(identity).digest('hex').slice(0, 20);
 }
 
-/**
- * Rough rates (MACs per second on a 2-core AVX-512 VM, measured on pattern networks) and per-trial
- * start-up costs. Only the plan and the ETA use them; the ETA corrects itself as trials finish.
- */
-const ENGINE_GMACS_PER_S: Record<string, number> = { ort: 55, 'ort-wasm': 15, torch: 14, 'tfjs-wasm': 4, 'tfjs-cpu': 0.15 };
-const ENGINE_STARTUP_S: Record<string, number> = { torch: 2.5 };
+/** For engines that give no planning rate: a middling CPU engine. */
+const GENERIC_RATE: PlanningRate = { gmacsPerS: 10, startupS: 0.8 };
 
-export function estimateSeconds(macs: number, engine: string, budget: TimingBudget): number {
-  const runS = macs / ((ENGINE_GMACS_PER_S[engine] ?? 10) * 1e9);
+export function estimateSeconds(macs: number, engine: Engine, budget: TimingBudget): number {
+  const rate = engine.planningRate ?? GENERIC_RATE;
+  const runS = macs / (rate.gmacsPerS * 1e9);
   const warmupS = Math.min(budget.warmupBudgetMs / 1000, 10 * runS) + runS;
   const timedS = Math.max(budget.minRuns * runS, Math.min(budget.timedBudgetMs / 1000, 30 * runS));
   // Start-up, model load, and the reference engine's one run for the same model and batch.
-  return (ENGINE_STARTUP_S[engine] ?? 0.8) + 2 * runS + warmupS + timedS;
+  return rate.startupS + 2 * runS + warmupS + timedS;
 }
 
 /**

@@ -15,6 +15,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { engineByName } from '../../engines/index.js';
 import { addTotals, CACHEGRIND_EVENTS, parseCachegrindOut, type CachegrindTotals } from './cachegrind-out.js';
 import { failureReason, runCounted, type ChildOutcome } from './child.js';
 import { checkLevel, formatGeometry, valgrindCacheArg, type CacheGeometry } from './geometry.js';
@@ -36,10 +37,8 @@ export async function countWithCallgrind(r: CounterRequest, geometry: CacheGeome
   checkLevel('L1i', geometry.i1);
   checkLevel('L1d', geometry.d1);
   checkLevel('last-level cache', geometry.ll);
-  if (r.engine === 'torch') {
-    // Measured: importing torch under valgrind outlasts the engine's 120 s availability probe.
-    return { status: 'failed', source: 'callgrind', reason: 'torch is not simulated: importing PyTorch under valgrind takes minutes before the first inference', hint: "simulate tfjs-wasm as the native framework instead, or count torch with perf on a machine whose PMU perf can read" };
-  }
+  const refused = engineByName(r.engine).notSimulated;
+  if (refused) return { status: 'failed', source: 'callgrind', ...refused };
   const started = Date.now();
   const progress = r.onProgress ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'formbench-callgrind-'));

@@ -32,8 +32,7 @@ export function measureCounters(request: CounterRequest): Promise<CounterResult>
  * Returns the options and, when it changed them, a note saying so.
  */
 export function simulationOptions(choice: EngineChoice): { options: Record<string, string>; note?: string } {
-  const userSetThreads = /[:,]threads=/.test(choice.label);
-  if (!('threads' in choice.engine.options) || userSetThreads || choice.options['threads'] === '1') return { options: choice.options };
+  if (!('threads' in choice.engine.options) || 'threads' in choice.given || choice.options['threads'] === '1') return { options: choice.options };
   return {
     options: { ...choice.options, threads: '1' },
     note: `${choice.engine.name} ran with threads=1: valgrind runs threads one at a time, so more threads would add only scheduling and spin-waiting (set ${choice.engine.name}:threads=<n> to override)`,
