@@ -5,11 +5,8 @@
  * fallback is a finding, not a speed-up. Each kernel is classed by its operator and the element
  * type of its first input as the trace records it.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import ort from 'onnxruntime-node';
 import type { KernelPrecision, KernelPrecisionSummary, PrecisionClass } from './engine.js';
+import { profiledRuns, type SessionOptions } from './ort-runtime.js';
 
 export type { KernelPrecision, KernelPrecisionSummary, PrecisionClass } from './engine.js';
 
@@ -88,28 +85,8 @@ export async function profileKernelPrecision(
   onnx: Uint8Array,
   input: { data: Float32Array; dims: number[] },
   runs = 5,
-  sessionOptions: ort.InferenceSession.SessionOptions = {},
+  sessionOptions: SessionOptions = {},
 ): Promise<KernelPrecisionSummary> {
-  const dir = mkdtempSync(join(tmpdir(), 'formbench-kernels-'));
-  try {
-    const session = await ort.InferenceSession.create(onnx, {
-      graphOptimizationLevel: 'all',
-      ...sessionOptions,
-      enableProfiling: true,
-      profileFilePrefix: join(dir, 'trace'),
-      logSeverityLevel: 3,
-    });
-    try {
-      const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input.data, input.dims) };
-      for (let i = 0; i <= runs; i++) await session.run(feeds);
-      session.endProfiling();
-    } finally {
-      await session.release();
-    }
-    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-    if (!file) throw new Error('onnxruntime: the profiler wrote no trace file');
-    return kernelPrecisionSummary(JSON.parse(readFileSync(join(dir, file), 'utf8')), 1);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { trace } = await profiledRuns(onnx, { graphOptimizationLevel: 'all', ...sessionOptions, logSeverityLevel: 3 }, [input], runs);
+  return kernelPrecisionSummary(trace, 1);
 }

@@ -1,12 +1,7 @@
 import type { Engine, EngineSession } from './engine.js';
 import { OPT_OPTION, wrapOrtSession, type OptLevel } from './ort-common.js';
 import { threadCount, threadsOption } from './options.js';
-
-type OrtWeb = typeof import('onnxruntime-web');
-
-/** onnxruntime-web is loaded only when this engine is used: its wasm runtime starts on import. */
-let loaded: Promise<OrtWeb> | undefined;
-const ortWeb = (): Promise<OrtWeb> => (loaded ??= import('onnxruntime-web'));
+import { createWebSession, loadOrtWeb } from './ort-runtime.js';
 
 /**
  * onnxruntime-web's WebAssembly backend running in Node (SIMD, threads through workers): the
@@ -23,15 +18,15 @@ export const ortWasmEngine: Engine = {
   },
   planningRate: { gmacsPerS: 15, startupS: 0.8 },
   async availability() {
-    const ort = await ortWeb();
+    const ort = await loadOrtWeb();
     return { available: true, version: ort.env.versions.web ?? ort.env.versions.common, details: { backend: 'wasm', simd: 'yes (only SIMD builds ship)' } };
   },
   async load(model, options): Promise<EngineSession> {
     const threads = threadCount(options);
-    const ort = await ortWeb();
+    const ort = await loadOrtWeb();
     ort.env.wasm.numThreads = threads;
     ort.env.logLevel = 'error';
-    const session = await ort.InferenceSession.create(model.onnx, {
+    const session = await createWebSession(model.onnx, {
       executionProviders: ['wasm'],
       graphOptimizationLevel: options['opt'] as OptLevel,
     });

@@ -1,7 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { existsSync, readdirSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import type { Engine, EngineModel, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
 import { convertToFp16, engineCalibration, quantizeOnnx } from '../quantize/index.js';
@@ -9,20 +6,20 @@ import { OPT_OPTION, wrapOrtSession, type OptLevel } from './ort-common.js';
 import { choiceOption, threadCount, threadsOption } from './options.js';
 import { numericsOfPrecisionOption } from './precision.js';
 import { describeKernelPrecision, kernelPrecisionSummary, profileKernelPrecision } from './ort-kernel-precision.js';
+import { createDefaultSession, createSession, DEFAULT_SESSION_CALL, profiledRuns, type SessionOptions } from './ort-runtime.js';
 import { ortLayerTimings, parseOrtTrace } from './ort-trace.js';
 import { UNIT_TIMES_SUMMARY } from './profile-times.js';
 
 /** Profiled inferences (after one unrecorded) behind a trial's kernel-precision summary. */
 const KERNEL_PRECISION_RUNS = 3;
 
-function sessionOptions(options: Record<string, string>): ort.InferenceSession.SessionOptions {
+function sessionOptions(options: Record<string, string>): SessionOptions {
   return {
     executionProviders: ['cpu'],
     graphOptimizationLevel: options['opt'] as OptLevel,
     intraOpNumThreads: threadCount(options),
     interOpNumThreads: 1,
     executionMode: options['execution'] as 'sequential' | 'parallel',
-    logSeverityLevel: 3,
   };
 }
 
@@ -54,7 +51,7 @@ export const ortEngine: Engine = {
   async load(fp32Model, options): Promise<EngineSession> {
     const precision = options['precision'] ?? 'fp32';
     const model = { ...fp32Model, onnx: await inPrecision(fp32Model, precision) };
-    const session = await ort.InferenceSession.create(model.onnx, sessionOptions(options));
+    const session = await createSession(model.onnx, sessionOptions(options));
     return {
       ...wrapOrtSession(session, ort.Tensor),
       profile: (input, dims, runs) => profileOrt(model, options, input, dims, runs),
@@ -66,20 +63,20 @@ export const ortEngine: Engine = {
 };
 
 /**
- * onnxruntime as its users call it: `InferenceSession.create(bytes)` with no options at all (its
+ * onnxruntime as its users call it: a session made from the bytes with no options at all (its
  * defaults: CPU provider, graph optimisation 'all', intra-op threads of its own choosing), on the
  * session's own bytes (so in the session's precision). The timed call is the session's (both go
  * through wrapOrtSession): the input ort.Tensor made, session.run(), the output's data.
  */
 async function idiomaticOrt(onnx: Uint8Array): Promise<IdiomaticRun> {
   const before = osThreadCount();
-  const session = await ort.InferenceSession.create(onnx);
+  const session = await createDefaultSession(onnx);
   const started = before === undefined ? undefined : osThreadCount()! - before;
   // The intra-op pool starts threads − 1 workers (the caller is the last), which shows how many
   // threads onnxruntime chose; onnxruntime-node reports no thread count itself.
   const threads = started !== undefined && started >= 0 ? `, which chose ${started + 1} intra-op thread${started ? 's' : ''}` : '';
   const { run, dispose } = wrapOrtSession(session, ort.Tensor);
-  return { description: `ort.InferenceSession.create(model) with onnxruntime defaults (no session options${threads})`, run, dispose };
+  return { description: `${DEFAULT_SESSION_CALL} with onnxruntime defaults (no session options${threads})`, run, dispose };
 }
 
 /** Threads of this process (Linux: /proc/self/task), or undefined where that cannot be read. */
@@ -108,39 +105,17 @@ async function inPrecision(model: EngineModel, precision: string): Promise<Uint8
 
 /**
  * ORT's profiler is a session option, so profiling loads a second session with it on (the
- * timed session stays unprofiled). The trace is written under a temporary prefix when the
- * profiler ends, then read back and mapped onto the IR's nodes.
+ * timed session stays unprofiled). Its trace is mapped onto the IR's nodes.
  */
 async function profileOrt(model: EngineModel, options: Record<string, string>, input: Float32Array, dims: number[], runs: number): Promise<EngineProfile> {
-  const dir = mkdtempSync(join(tmpdir(), 'formbench-ort-profile-'));
-  try {
-    const session = await ort.InferenceSession.create(model.onnx, { ...sessionOptions(options), enableProfiling: true, profileFilePrefix: join(dir, 'trace') });
-    const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input, dims) };
-    const profiledRunMs: number[] = [];
-    try {
-      for (let i = 0; i <= runs; i++) {
-        const t0 = performance.now();
-        await session.run(feeds);
-        if (i > 0) profiledRunMs.push(performance.now() - t0);
-      }
-      session.endProfiling();
-    } finally {
-      await session.release();
-    }
-    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-    if (!file) throw new Error('ort: the profiler wrote no trace file');
-    const events: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    const trace = parseOrtTrace(events);
-    const layers = ortLayerTimings(trace, model.graph, 1);
-    // Which precision the kernels computed in: an INT8 or FP16 request can fall back to float kernels.
-    const precision = describeKernelPrecision(kernelPrecisionSummary(events, 1));
-    const mode = options['execution'] === 'parallel' ? '; parallel execution: kernels may overlap, so their sum can exceed the wall time' : '';
-    return {
-      layers,
-      profiledRunMs,
-      method: `onnxruntime profiler (enableProfiling): kernel durations from its trace, ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded, fused/NCHWc kernels mapped back to IR nodes${mode}. ${precision[0]!.toUpperCase()}${precision.slice(1)}`,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { trace: events, wallMs: profiledRunMs } = await profiledRuns(model.onnx, sessionOptions(options), [{ data: input, dims }], runs);
+  const layers = ortLayerTimings(parseOrtTrace(events), model.graph, 1);
+  // Which precision the kernels computed in: an INT8 or FP16 request can fall back to float kernels.
+  const precision = describeKernelPrecision(kernelPrecisionSummary(events, 1));
+  const mode = options['execution'] === 'parallel' ? '; parallel execution: kernels may overlap, so their sum can exceed the wall time' : '';
+  return {
+    layers,
+    profiledRunMs,
+    method: `onnxruntime profiler (enableProfiling): kernel durations from its trace, ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded, fused/NCHWc kernels mapped back to IR nodes${mode}. ${precision[0]!.toUpperCase()}${precision.slice(1)}`,
+  };
 }

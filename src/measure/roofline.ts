@@ -6,10 +6,10 @@
  * Conv "reached" 3× of it), so each cache level the OS reports gets a bandwidth of its own and
  * a layer is held to the roof of the smallest level its working set fits in.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
+import { profiledRuns } from '../engines/ort-runtime.js';
 import { parseOrtTrace } from '../engines/ort-trace.js';
 import { ConstTensor, type Graph } from '../ir/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
@@ -177,31 +177,10 @@ function streamGraph(elements: number): Graph {
 
 /** Durations of the `op` kernel in each recorded run (after one unrecorded that allocates), µs. */
 async function kernelTimesUs(graph: Graph, op: string, feeds: () => Record<string, Float32Array>, dims: number[], threads: number, runs: number): Promise<number[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'formbench-roofline-'));
-  try {
-    const session = await ort.InferenceSession.create(toOnnxBytes(graph), {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      enableProfiling: true,
-      profileFilePrefix: join(dir, 'trace'),
-      logSeverityLevel: 3,
-    });
-    try {
-      const tensors = Object.fromEntries(Object.entries(feeds()).map(([name, data]) => [name, new ort.Tensor('float32', data, dims)]));
-      for (let i = 0; i <= runs; i++) await session.run(tensors);
-      session.endProfiling();
-    } finally {
-      await session.release();
-    }
-    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-    if (!file) throw new Error('roofline: onnxruntime wrote no profile');
-    const recorded = parseOrtTrace(JSON.parse(readFileSync(join(dir, file), 'utf8'))).runs.slice(1);
-    const us = recorded.map((run) => run.filter((k) => k.op === op).reduce((a, k) => a + k.durUs, 0)).filter((d) => d > 0);
-    if (us.length === 0) throw new Error(`roofline: no ${op} kernel in onnxruntime's profile`);
-    return us;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const inputs = Object.entries(feeds()).map(([name, data]) => ({ name, data, dims }));
+  const { trace } = await profiledRuns(toOnnxBytes(graph), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 }, inputs, runs);
+  const recorded = parseOrtTrace(trace).runs.slice(1);
+  const us = recorded.map((run) => run.filter((k) => k.op === op).reduce((a, k) => a + k.durUs, 0)).filter((d) => d > 0);
+  if (us.length === 0) throw new Error(`roofline: no ${op} kernel in onnxruntime's profile`);
+  return us;
 }

@@ -2,8 +2,7 @@
  * Output error of a lower-precision model against its FP32 original on the same inputs: the
  * cost side of a precision's speed-up.
  */
-import os from 'node:os';
-import ort from 'onnxruntime-node';
+import { allOptimisationsAllCores, createSession, runFloat32 } from '../engines/ort-runtime.js';
 import type { ModelInput } from './calibrate.js';
 
 export interface OutputError {
@@ -109,12 +108,12 @@ export async function compareModels(fp32: Uint8Array, candidate: Uint8Array, inp
 }
 
 async function firstOutputs(onnx: Uint8Array, inputs: ModelInput[]): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(onnx, { graphOptimizationLevel: 'all', intraOpNumThreads: os.availableParallelism(), logSeverityLevel: 3 });
+  const session = await createSession(onnx, allOptimisationsAllCores());
   try {
     const outputs: Float32Array[] = [];
     for (const x of inputs) {
-      const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x.data, x.dims) });
-      outputs.push(Float32Array.from(out[session.outputNames[0]!]!.data as Float32Array));
+      const out = await runFloat32(session, x);
+      outputs.push(Float32Array.from(out.get(session.outputNames[0]!)!));
     }
     return outputs;
   } finally {

@@ -2,8 +2,7 @@
  * Static calibration: the FP32 model runs in onnxruntime on calibration inputs with the tensors
  * to be quantised added as graph outputs, and each tensor's range is gathered over all inputs.
  */
-import os from 'node:os';
-import ort from 'onnxruntime-node';
+import { allOptimisationsAllCores, createSession, runFloat32 } from '../engines/ort-runtime.js';
 import { seededNormal } from '../weights/index.js';
 import type { ImageInput, ImageSource } from '../weights/sparsity.js';
 import { DT, encodeModel, type ModelMsg } from './onnx-model.js';
@@ -36,17 +35,12 @@ export interface CalibrationOptions {
 export async function collectRanges(model: ModelMsg, tensors: string[], inputs: ModelInput[], options: CalibrationOptions): Promise<Map<string, Range>> {
   if (inputs.length === 0) throw new Error('calibration needs at least one input');
   const wanted = [...new Set(tensors)];
-  const session = await ort.InferenceSession.create(encodeModel(withOutputs(model, wanted)), {
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: os.availableParallelism(),
-    logSeverityLevel: 3,
-  });
+  const session = await createSession(encodeModel(withOutputs(model, wanted)), allOptimisationsAllCores());
   try {
-    const inputName = session.inputNames[0]!;
     const pass = async (visit: (name: string, values: Float32Array) => void) => {
       for (const x of inputs) {
-        const out = await session.run({ [inputName]: new ort.Tensor('float32', x.data, x.dims) }, wanted);
-        for (const name of wanted) visit(name, out[name]!.data as Float32Array);
+        const out = await runFloat32(session, x, wanted);
+        for (const name of wanted) visit(name, out.get(name)!);
       }
     };
     const minMax = new Map(wanted.map((n) => [n, new MinMax()]));

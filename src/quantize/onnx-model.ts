@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
+import { createSession } from '../engines/ort-runtime.js';
 import { UserError } from '../errors.js';
 import { ModelProto, toNumber, type GraphMsg, type ModelMsg, type NodeMsg, type TensorMsg } from '../onnx/schema.js';
 
@@ -41,7 +41,7 @@ export async function preOptimize(onnx: Uint8Array): Promise<ModelMsg> {
   const dir = mkdtempSync(join(tmpdir(), 'formbench-preopt-'));
   try {
     const path = join(dir, 'optimized.onnx');
-    const session = await ort.InferenceSession.create(onnx, { graphOptimizationLevel: 'basic', optimizedModelFilePath: path, logSeverityLevel: 3 });
+    const session = await createSession(onnx, { graphOptimizationLevel: 'basic', optimizedModelFilePath: path });
     await session.release();
     return decodeModel(readFileSync(path), 'the pre-optimised model');
   } finally {

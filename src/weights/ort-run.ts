@@ -1,5 +1,4 @@
-import os from 'node:os';
-import ort from 'onnxruntime-node';
+import { allOptimisationsAllCores, createSession, runFloat32, type OrtSession } from '../engines/ort-runtime.js';
 import { ConstTensor, inferShapes, leadingDimBindings, type Attrs, type Graph, type Node, type TensorType } from '../ir/index.js';
 import { UserError } from '../errors.js';
 import { toOnnxBytes } from '../onnx/index.js';
@@ -53,24 +52,16 @@ export async function runOnce(
   outputNames: string[],
 ): Promise<Map<string, Float32Array>> {
   const bytes = toOnnxBytes(graph, { batch: input.dims[0] });
-  let session: ort.InferenceSession;
+  let session: OrtSession;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: os.availableParallelism(),
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
+    session = await createSession(bytes, allOptimisationsAllCores());
   } catch (e) {
     // The graph passed formbench's validation, so this is onnxruntime declining the model.
     const reason = (e as Error).message.split('\n')[0];
     throw new UserError(`onnxruntime cannot load '${graph.name}': ${reason}`, 'check the model with onnxruntime directly; formbench runs it through the CPU execution provider');
   }
   try {
-    const feeds = { [input.name]: new ort.Tensor('float32', input.data, input.dims) };
-    const results = await session.run(feeds, outputNames);
-    const out = new Map<string, Float32Array>();
-    for (const name of outputNames) out.set(name, results[name]!.data as Float32Array);
-    return out;
+    return await runFloat32(session, input, outputNames);
   } finally {
     await session.release();
   }

@@ -7,10 +7,9 @@
  * It lives next to the activation-health check because it is the same kind of measurement (an
  * in-graph statistic over a run, sharing GraphExtender), not static cost like src/analysis/.
  */
-import os from 'node:os';
 import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import ort from 'onnxruntime-node';
+import { allOptimisationsAllCores, createSession, runFloat32 } from '../engines/ort-runtime.js';
 import { UserError } from '../errors.js';
 import { attr, elementCount, type Graph } from '../ir/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
@@ -172,19 +171,15 @@ export async function activationSparsity(graph: Graph, source: ImageSource, opti
   }
   const perInput = layers.map(() => new Float64Array(source.count));
   const bytes = toOnnxBytes(probe.graph, { batch });
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: os.availableParallelism(),
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-  });
+  const session = await createSession(bytes, allOptimisationsAllCores());
   try {
     const perImage = probe.input.dims.slice(1).reduce((a, b) => a * b, 1);
     for (let start = 0; start < source.count; start += batch) {
       const data = new Float32Array(batch * perImage);
       for (let k = 0; k < batch; k++) await source.fill(Math.min(start + k, source.count - 1), data, k * perImage);
-      const results = await session.run({ [probe.input.name]: new ort.Tensor('float32', data, probe.input.dims) }, layers.map((l) => l.output));
+      const results = await runFloat32(session, { name: probe.input.name, data, dims: probe.input.dims }, layers.map((l) => l.output));
       layers.forEach((l, i) => {
-        const fractions = results[l.output]!.data as Float32Array;
+        const fractions = results.get(l.output)!;
         for (let k = 0; k < batch && start + k < source.count; k++) perInput[i]![start + k] = fractions[k]!;
       });
     }
