@@ -14,68 +14,41 @@ message AttributeProto {
     FLOATS = 6; INTS = 7; STRINGS = 8; TENSORS = 9; GRAPHS = 10;
     SPARSE_TENSOR = 11; SPARSE_TENSORS = 12; TYPE_PROTO = 13; TYPE_PROTOS = 14;
   }
-  optional string name = 1;
-  optional string ref_attr_name = 21;
-  optional string doc_string = 13;
+  optional string name = 1; optional string ref_attr_name = 21; optional string doc_string = 13;
   optional AttributeType type = 20;
-  optional float f = 2;
-  optional int64 i = 3;
-  optional bytes s = 4;
-  optional TensorProto t = 5;
-  optional GraphProto g = 6;
-  repeated float floats = 7;
-  repeated int64 ints = 8;
-  repeated bytes strings = 9;
-  repeated TensorProto tensors = 10;
-  repeated GraphProto graphs = 11;
+  // The value, in the field \`type\` names: one value, or a list of values of one kind.
+  optional float f = 2; optional int64 i = 3; optional bytes s = 4; optional TensorProto t = 5; optional GraphProto g = 6;
+  repeated float floats = 7; repeated int64 ints = 8; repeated bytes strings = 9; repeated TensorProto tensors = 10; repeated GraphProto graphs = 11;
 }
 
 message ValueInfoProto {
-  optional string name = 1;
-  optional TypeProto type = 2;
-  optional string doc_string = 3;
+  optional string name = 1; optional TypeProto type = 2; optional string doc_string = 3;
 }
 
 message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  optional string name = 3;
-  optional string op_type = 4;
-  optional string domain = 7;
+  repeated string input = 1; repeated string output = 2;
+  optional string name = 3; optional string op_type = 4; optional string domain = 7;
   repeated AttributeProto attribute = 5;
   optional string doc_string = 6;
 }
 
-message StringStringEntryProto {
-  optional string key = 1;
-  optional string value = 2;
-}
+message StringStringEntryProto { optional string key = 1; optional string value = 2; }
 
-message OperatorSetIdProto {
-  optional string domain = 1;
-  optional int64 version = 2;
-}
+message OperatorSetIdProto { optional string domain = 1; optional int64 version = 2; }
 
 message ModelProto {
-  optional int64 ir_version = 1;
-  repeated OperatorSetIdProto opset_import = 8;
-  optional string producer_name = 2;
-  optional string producer_version = 3;
-  optional string domain = 4;
-  optional int64 model_version = 5;
-  optional string doc_string = 6;
+  optional int64 ir_version = 1; repeated OperatorSetIdProto opset_import = 8;
+  optional string producer_name = 2; optional string producer_version = 3;
+  optional string domain = 4; optional int64 model_version = 5; optional string doc_string = 6;
   optional GraphProto graph = 7;
   repeated StringStringEntryProto metadata_props = 14;
 }
 
 message GraphProto {
-  repeated NodeProto node = 1;
-  optional string name = 2;
+  repeated NodeProto node = 1; optional string name = 2;
   repeated TensorProto initializer = 5;
   optional string doc_string = 10;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-  repeated ValueInfoProto value_info = 13;
+  repeated ValueInfoProto input = 11; repeated ValueInfoProto output = 12; repeated ValueInfoProto value_info = 13;
 }
 
 message TensorProto {
