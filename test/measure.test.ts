@@ -64,7 +64,7 @@ describe('trials in worker processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'formbench-trial-'));
   const onnxPath = join(dir, 'm.onnx');
   writeFileSync(onnxPath, toOnnxBytes(buildZooModel('standard/d1/w32/r32').graph));
-  process.env['FORMBENCH_EXTRA_ENGINES'] = fileURLToPath(new URL('./fixtures/failing-engines.js', import.meta.url));
+  process.env['FORMBENCH_ENGINE_MODULES'] = fileURLToPath(new URL('./fixtures/failing-engines.js', import.meta.url));
   const request = (engine: string): TrialRequest => ({ spec: 'standard/d1/w32/r32', onnxPath, engine, options: engine === 'ort' ? parseEngineChoice('ort:threads=1').options : {}, batch: 2, inputSeed: 1, budget: QUICK });
 
   it('a crashing engine becomes a failed trial, and the next trial runs', async () => {

@@ -76,6 +76,11 @@ export interface EngineSession {
    * Rejects with the reason where the network has no idiomatic form the engine can build.
    */
   idiomatic?(): Promise<IdiomaticRun>;
+  /**
+   * For engines that keep their own time (a simulator, or the deterministic fake engine the tests
+   * use): the clock, ms, that the protocol reads instead of the host's for budgets and run times.
+   */
+  clockMs?: () => number;
   dispose(): Promise<void>;
 }
 

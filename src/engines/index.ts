@@ -4,3 +4,4 @@ export { ENGINES, availabilityOf, choiceLabel, engineByName, engineChoice, numer
 export { FP32_TOLERANCE, PRECISION_TOLERANCE, type Precision } from './precision.js';
 export { MAX_THREADS } from './options.js';
 export { cpuInfo, parseCpuFlags, type CpuInfo } from './cpu.js';
+export { ENGINE_MODULES_ENV, loadEngineModules } from './plugins.js';

@@ -10,8 +10,8 @@ import { torchEngine } from './torch.js';
 export const ENGINES: Engine[] = [torchEngine, ortEngine, ortWasmEngine, tfjsWasmEngine, tfjsCpuEngine];
 
 /**
- * Adds an engine at run time. Used by tests to install deterministic or deliberately failing
- * engines (in a trial worker, through FORMBENCH_EXTRA_ENGINES); not a plug-in API yet.
+ * Adds an engine at run time, from a module named in FORMBENCH_ENGINE_MODULES (see plugins.ts):
+ * the tests install deterministic, fake or deliberately failing engines this way.
  */
 export function registerEngine(engine: Engine): void {
   const at = ENGINES.findIndex((e) => e.name === engine.name);

@@ -3,14 +3,10 @@
  * would? Each native engine's session is timed interleaved, in one worker process, against the
  * framework's idiomatic execution of the same network with the same weights and input.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineChoice } from '../engines/index.js';
-import { prepareModel, resolveModel } from '../model/index.js';
-import { toOnnxBytes } from '../onnx/index.js';
 import type { FidelityRecord } from './fidelity-record.js';
+import { withPreparedModel } from './prepared.js';
 import { LOAD_ALLOWANCE_MS, limitAfterFirstRun } from './trial.js';
 import { timedLimitMs, type TimingBudget, type TimingResult } from './protocol.js';
 import { summarize } from './stats.js';
@@ -105,11 +101,8 @@ export interface FidelityPlan {
 export async function runFidelity(plan: FidelityPlan, onRecord: (r: FidelityRecord, done: number, total: number) => void = () => {}): Promise<FidelityRecord[]> {
   const records: FidelityRecord[] = [];
   const total = plan.specs.length * plan.batches.length * plan.engines.length;
-  const dir = mkdtempSync(join(tmpdir(), 'formbench-fidelity-'));
-  try {
-    for (const spec of plan.specs) {
-      const onnxPath = join(dir, 'model.onnx');
-      writeFileSync(onnxPath, toOnnxBytes(await prepareModel(resolveModel(spec))));
+  for (const spec of plan.specs) {
+    await withPreparedModel(spec, async ({ onnxPath }) => {
       for (const batch of plan.batches) {
         for (const choice of plan.engines) {
           const record = await measureFidelity(choice, { spec, onnxPath, batch, inputSeed: plan.inputSeed, budget: plan.budget });
@@ -117,9 +110,7 @@ export async function runFidelity(plan: FidelityPlan, onRecord: (r: FidelityReco
           onRecord(record, records.length, total);
         }
       }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    });
   }
   return records;
 }

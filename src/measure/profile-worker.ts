@@ -16,7 +16,7 @@ async function profile(r: ProfileRequest): Promise<ProfileWorkerResult> {
     if (!session.profile) return { status: 'unsupported', reason: `engine ${loaded.engineName} has no per-layer profiler` };
     await session.run(input, dims);
     const engineClock = session.timedRun ? () => session.timedRun!(input, dims) : undefined;
-    const unprofiled = await timeRuns(() => session.run(input, dims), r.budget, engineClock);
+    const unprofiled = await timeRuns(() => session.run(input, dims), r.budget, engineClock, session.clockMs);
     const engineProfile = await session.profile(input, dims, r.runs);
     return { status: 'ok', engineVersion, loadMs, unprofiled, engineProfile };
   } finally {

@@ -4,16 +4,12 @@
  * arithmetic warrants stand out (the second study's bottleneck analysis). The engine's profiler
  * runs in a worker process, like a trial, so a crashing engine fails the profile, not the CLI.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeGraph, type LayerCost, type ModelCost } from '../analysis/index.js';
 import { ENGINES, type EngineChoice, type EngineProfile, type LayerTiming } from '../engines/index.js';
 import { UserError } from '../errors.js';
 import { getInt, type Graph, type Node } from '../ir/index.js';
-import { prepareModel, resolveModel } from '../model/index.js';
-import { toOnnxBytes } from '../onnx/index.js';
+import { withPreparedModel } from './prepared.js';
 import type { TimingBudget, TimingResult } from './protocol.js';
 import { layerRoof, type MachinePeaks } from './roofline.js';
 import { median } from './stats.js';
@@ -137,13 +133,9 @@ export async function profileModel(spec: string, choice: EngineChoice, o: Profil
     const able = ENGINES.filter((e) => e.profiles).map((e) => e.name);
     throw new UserError(`engine ${choice.engine.name} has no per-layer profiler`, `profile with one of: ${able.join(', ')}`);
   }
-  const model = resolveModel(spec);
-  const graph = await prepareModel(model);
-  const cost = analyzeGraph(graph, { batch: o.batch });
-  const dir = mkdtempSync(join(tmpdir(), 'formbench-profile-'));
-  try {
-    const onnxPath = join(dir, 'model.onnx');
-    writeFileSync(onnxPath, toOnnxBytes(graph));
+  return withPreparedModel(spec, async ({ spec: canonical, graph, onnxPath }) => {
+    const model = { spec: canonical };
+    const cost = analyzeGraph(graph, { batch: o.batch });
     const budget = o.budget ?? PROFILE_BUDGET;
     const r = await runProfileWorker(
       { spec: model.spec, onnxPath, engine: choice.engine.name, options: choice.options, batch: o.batch, inputSeed: o.inputSeed, runs: o.runs, budget },
@@ -160,9 +152,7 @@ export async function profileModel(spec: string, choice: EngineChoice, o: Profil
       engineVersion: r.engineVersion,
       runs: o.runs,
     });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 const WORKER = fileURLToPath(new URL('./profile-worker.js', import.meta.url));

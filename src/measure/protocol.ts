@@ -35,7 +35,10 @@ export interface TimingResult {
   wallMs: number;
 }
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+/** A monotonic clock in ms. The host's by default; a simulated engine (or a test) injects its own. */
+export type ClockMs = () => number;
+
+const hostClockMs: ClockMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** Warm-up settles when the median of the last 5 runs is within 5% of the 5 before them. */
 const WARMUP_WINDOW = 5;
@@ -47,7 +50,7 @@ const WARMUP_SETTLED = 0.05;
  * is tight enough or the budget is spent. Nothing but `run` sits between the clock reads. An
  * engine in another process supplies its own clock (`engineClock`), read around the inference.
  */
-export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget = DEFAULT_BUDGET, engineClock?: () => Promise<{ ms: number }>): Promise<TimingResult> {
+export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget = DEFAULT_BUDGET, engineClock?: () => Promise<{ ms: number }>, nowMs: ClockMs = hostClockMs): Promise<TimingResult> {
   const start = nowMs();
   const warm: number[] = [];
   while (nowMs() - start < budget.warmupBudgetMs) {
@@ -66,6 +69,10 @@ export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget
   while (samplesMs.length < budget.maxRuns) {
     if (engineClock) {
       samplesMs.push((await engineClock()).ms);
+    } else if (nowMs !== hostClockMs) {
+      const t0 = nowMs();
+      await run();
+      samplesMs.push(nowMs() - t0);
     } else {
       const t0 = process.hrtime.bigint();
       await run();
@@ -101,8 +108,15 @@ export function ciRelative(samples: number[]): number {
 export type TimedArm = () => Promise<number>;
 
 /** A timed arm from a run function, with the engine's own clock where it has one. */
-export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promise<{ ms: number }>): TimedArm {
+export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promise<{ ms: number }>, nowMs: ClockMs = hostClockMs): TimedArm {
   if (engineClock) return async () => (await engineClock()).ms;
+  if (nowMs !== hostClockMs) {
+    return async () => {
+      const t0 = nowMs();
+      await run();
+      return nowMs() - t0;
+    };
+  }
   return async () => {
     const t0 = process.hrtime.bigint();
     await run();
@@ -116,7 +130,7 @@ export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promis
  * every arm's median interval is within the target, or when the budget is spent once each arm
  * has its minimum runs. Used where two ways of running one network are compared side by side.
  */
-export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = DEFAULT_BUDGET, precise: (samplesMs: number[][]) => boolean = (s) => s.every((x) => ciRelative(x) <= budget.targetCiRelative), onWarm?: (firstRunMs: number) => void): Promise<{ samplesMs: number[][]; stoppedBy: TimingResult['stoppedBy']; wallMs: number }> {
+export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = DEFAULT_BUDGET, precise: (samplesMs: number[][]) => boolean = (s) => s.every((x) => ciRelative(x) <= budget.targetCiRelative), onWarm?: (firstRunMs: number) => void, nowMs: ClockMs = hostClockMs): Promise<{ samplesMs: number[][]; stoppedBy: TimingResult['stoppedBy']; wallMs: number }> {
   const start = nowMs();
   const warm: number[][] = arms.map(() => []);
   const settled = (w: number[]) => w.length >= 2 * WARMUP_WINDOW && Math.abs(median(w.slice(-WARMUP_WINDOW)) - median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW))) <= WARMUP_SETTLED * median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW));

@@ -5,9 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import type { EngineSession } from '../engines/engine.js';
-import { availabilityOf, engineByName } from '../engines/index.js';
+import { availabilityOf, engineByName, loadEngineModules } from '../engines/index.js';
 import { fromOnnxBytes } from '../onnx/index.js';
 import { seededNormal } from '../weights/index.js';
 
@@ -26,8 +25,8 @@ export type WorkerSession =
   | { ok: false; reason: string };
 
 export async function loadWorkerSession(r: WorkerModelRequest): Promise<WorkerSession> {
-  // Test-only engines (e.g. one that crashes) register themselves from this module.
-  if (process.env['FORMBENCH_EXTRA_ENGINES']) await import(pathToFileURL(process.env['FORMBENCH_EXTRA_ENGINES']).href);
+  // Engines registered at run time (FORMBENCH_ENGINE_MODULES) exist in this process only once loaded.
+  await loadEngineModules();
   const engine = engineByName(r.engine);
   const availability = await availabilityOf(engine);
   if (!availability.available) return { ok: false, reason: `${engine.name} is not available: ${availability.reason}` };

@@ -19,7 +19,7 @@ async function trial(r: TrialRequest): Promise<TrialResult> {
     const progress: TrialProgress = { progress: 'first-run', firstRunMs: performance.now() - firstStart };
     process.send!(progress);
     const engineClock = session.timedRun ? () => session.timedRun!(input, dims) : undefined;
-    const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock);
+    const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock, session.clockMs);
     // After the timed runs, so the profiled session never shares the process with them.
     const kernels = session.kernelPrecision ? await session.kernelPrecision(input, dims).catch(() => undefined) : undefined;
     return { status: 'ok', engineVersion, loadMs, timing, output, ...(kernels ? { kernels } : {}) };

@@ -3,18 +3,14 @@ import { statSync } from 'node:fs';
 import { analyzeGraph } from '../analysis/index.js';
 import { parseEngineChoice, type Engine, type EngineChoice, type PlanningRate } from '../engines/index.js';
 import type { TimingBudget } from '../measure/protocol.js';
-import { resolveModel } from '../model/index.js';
+import { resolveModel, type ModelIdentity, type ResolvedModel } from '../model/index.js';
 import { isPatternSpec, parsePatternSpec } from '../zoo/index.js';
 import type { CounterPlan, Study } from './definition.js';
 
 /** What a stored row says about its model, known before anything runs. */
-export interface ModelFacts {
-  spec: string;
-  kind: 'pattern' | 'network' | 'file';
-  pattern: string | null;
-  depth: number | null;
-  width: number | null;
-  resolution: number | null;
+export interface ModelFacts extends Omit<ModelIdentity, 'model'> {
+  /** The identity's `model`: resolved, so a zoo name is its canonical spec. */
+  spec: ModelIdentity['model'];
   /** Static cost of one sample; a batch of b costs b times as much. */
   macsPerSample: number;
   flopsPerSample: number;
@@ -59,6 +55,8 @@ export interface StudyPlan {
   reference: EngineChoice;
   /** Engine label the speed-ups are relative to. */
   baseline: string;
+  /** Every model of the plan, resolved once (planning needs their graphs; the run prepares them). */
+  resolved: Map<string, ResolvedModel>;
 }
 
 /**
@@ -67,10 +65,11 @@ export interface StudyPlan {
  */
 export function planStudy(study: Study): StudyPlan {
   const facts = new Map<string, ModelFacts>();
+  const resolved = new Map<string, ResolvedModel>();
   const intensity = new Map<string, number>();
-  const intensityAt = (spec: string, batch: number): number => {
-    const k = `${spec}|${batch}`;
-    if (!intensity.has(k)) intensity.set(k, analyzeGraph(resolveModel(spec).graph, { batch }).arithmeticIntensity);
+  const intensityAt = (model: ModelFacts, batch: number): number => {
+    const k = `${model.spec}|${batch}`;
+    if (!intensity.has(k)) intensity.set(k, analyzeGraph(resolved.get(model.spec)!.graph, { batch }).arithmeticIntensity);
     return intensity.get(k)!;
   };
   const trials: PlannedTrial[] = [];
@@ -78,7 +77,11 @@ export function planStudy(study: Study): StudyPlan {
   for (const sweep of study.sweeps) {
     const choices = sweep.engines.map(parseEngineChoice);
     for (const spec of sweep.models) {
-      if (!facts.has(spec)) facts.set(spec, modelFacts(spec));
+      if (!facts.has(spec)) {
+        const r = resolveModel(spec);
+        resolved.set(r.spec, r);
+        facts.set(spec, modelFacts(r));
+      }
       const model = facts.get(spec)!;
       for (const batch of sweep.batches) {
         for (const choice of choices) {
@@ -87,7 +90,7 @@ export function planStudy(study: Study): StudyPlan {
             if (seen.has(key)) continue;
             seen.add(key);
             const estimatedSeconds = estimateSeconds(model.macsPerSample * batch, choice.engine, sweep.budget) + (sweep.counters ? estimateCounterSeconds(model.macsPerSample * batch, sweep.counters) : 0);
-            trials.push({ key, sweep: sweep.name, model, batch, choice, repetition, inputSeed: sweep.inputSeed, budget: sweep.budget, arithmeticIntensity: intensityAt(spec, batch), ...(sweep.counters ? { counters: sweep.counters } : {}), estimatedSeconds });
+            trials.push({ key, sweep: sweep.name, model, batch, choice, repetition, inputSeed: sweep.inputSeed, budget: sweep.budget, arithmeticIntensity: intensityAt(model, batch), ...(sweep.counters ? { counters: sweep.counters } : {}), estimatedSeconds });
           }
         }
       }
@@ -96,7 +99,7 @@ export function planStudy(study: Study): StudyPlan {
   const reference = parseEngineChoice(study.reference);
   const labels = [...new Set(trials.map((t) => t.choice.label))];
   const baseline = study.baseline ? parseEngineChoice(study.baseline).label : (trials.find((t) => t.choice.engine.role === 'native')?.choice.label ?? labels[0]!);
-  return { study, trials, fidelity: fidelityChecks(trials), reference, baseline };
+  return { study, trials, fidelity: fidelityChecks(trials), reference, baseline, resolved };
 }
 
 /**
@@ -120,8 +123,7 @@ function fidelityChecks(trials: PlannedTrial[]): PlannedFidelity[] {
   return [...checks.values()];
 }
 
-function modelFacts(spec: string): ModelFacts {
-  const model = resolveModel(spec);
+function modelFacts(model: ResolvedModel): ModelFacts {
   const cost = analyzeGraph(model.graph, { batch: 1 });
   const pattern = isPatternSpec(model.spec) ? parsePatternSpec(model.spec) : undefined;
   const input = model.graph.inputs[0]?.type.shape;

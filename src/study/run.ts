@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { measureCounters, parseGeometry, simulationOptions, type CounterResult } from '../measure/counters/index.js';
 import type { Environment } from '../measure/environment.js';
-import { measureTrial, referenceOutput, type TrialRecord } from '../measure/bench.js';
-import { prepareModel, resolveModel } from '../model/index.js';
-import { toOnnxBytes } from '../onnx/index.js';
+import { runTrials, type TrialRecord } from '../measure/pipeline.js';
 import type { ResultRow, ResultStore } from '../store/index.js';
 import { measureFidelity, type FidelityRecord } from '../measure/fidelity.js';
 import type { PlannedFidelity, PlannedTrial, StudyPlan } from './plan.js';
@@ -46,48 +41,43 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
   emit({ type: 'start', total: plan.trials.length, alreadyStored: plan.trials.length - pending.length, toRun: pending.length, estimatedSeconds: remainingEstimate });
 
   const counts = { ran: 0, failed: 0, mismatched: 0 };
-  const dir = mkdtempSync(join(tmpdir(), 'formbench-study-'));
-  try {
-    const specs = [...new Set([...pending.map((t) => t.model.spec), ...pendingChecks.map((f) => f.spec)])];
-    for (const spec of specs) {
-      if (options.signal?.aborted) break;
-      emit({ type: 'prepare', model: spec });
-      const onnxPath = join(dir, 'model.onnx');
-      writeFileSync(onnxPath, toOnnxBytes(await prepareModel(resolveModel(spec))));
-      for (const check of pendingChecks.filter((f) => f.spec === spec)) {
-        if (options.signal?.aborted) break;
-        const record = await measureFidelity(check.choice, { spec, onnxPath, batch: check.batch, inputSeed: check.inputSeed, budget: check.budget, ...(options.signal ? { signal: options.signal } : {}) });
-        if (options.signal?.aborted) break;
-        await store.insertFidelity(env.fingerprint, plan.study.name, record);
-        remainingEstimate -= check.estimatedSeconds;
-        emit({ type: 'fidelity', check, record });
-      }
-      for (const [batch, batchTrials] of groupBy(pending.filter((t) => t.model.spec === spec), (t) => t.batch)) {
-        if (options.signal?.aborted) break;
-        const output = await referenceOutput(plan.reference, onnxPath, spec, batch, batchTrials[0]!.inputSeed, options.signal);
-        for (const trial of batchTrials) {
-          if (options.signal?.aborted) break;
-          emit({ type: 'trial-start', index: counts.ran, toRun: pending.length, trial });
-          const startedAt = new Date();
-          const t0 = performance.now();
-          const record = await measureTrial(trial.choice, { spec, onnxPath, batch, inputSeed: trial.inputSeed, budget: trial.budget, ...(options.signal ? { signal: options.signal } : {}), ...(output ? { reference: { output, label: plan.reference.label } } : {}) });
-          // An interrupt kills the worker too: what it returned then is not a measurement.
-          if (options.signal?.aborted) break;
-          const counters = trial.counters && record.status !== 'failed' ? await countTrial(trial, onnxPath, emit, options.signal) : undefined;
-          if (options.signal?.aborted) break;
-          const row = { ...resultRow(plan, trial, record, env, startedAt, performance.now() - t0), ...(counters ? { counters: JSON.stringify(counters) } : {}) };
-          await store.insert(row);
-          counts.ran++;
-          if (row.status === 'failed') counts.failed++;
-          if (row.status === 'mismatch') counts.mismatched++;
-          remainingEstimate -= trial.estimatedSeconds;
-          emit({ type: 'trial-done', index: counts.ran, toRun: pending.length, trial, row, remainingEstimatedSeconds: Math.max(0, remainingEstimate) });
+  const signal = options.signal;
+  const models = [...new Set([...pending.map((t) => t.model.spec), ...pendingChecks.map((f) => f.spec)])];
+  let startedAt = new Date();
+  let t0 = performance.now();
+  await runTrials(
+    pending.map((t) => ({ ...t, spec: t.model.spec })),
+    {
+      async model(prepared) {
+        emit({ type: 'prepare', model: prepared.spec });
+        for (const check of pendingChecks.filter((f) => f.spec === prepared.spec)) {
+          if (signal?.aborted) return;
+          const record = await measureFidelity(check.choice, { spec: prepared.spec, onnxPath: prepared.onnxPath, batch: check.batch, inputSeed: check.inputSeed, budget: check.budget, ...(signal ? { signal } : {}) });
+          if (signal?.aborted) return;
+          await store.insertFidelity(env.fingerprint, plan.study.name, record);
+          remainingEstimate -= check.estimatedSeconds;
+          emit({ type: 'fidelity', check, record });
         }
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+      },
+      start(trial) {
+        emit({ type: 'trial-start', index: counts.ran, toRun: pending.length, trial });
+        startedAt = new Date();
+        t0 = performance.now();
+      },
+      async trial(trial, record, prepared) {
+        const counters = trial.counters && record.status !== 'failed' ? await countTrial(trial, prepared.onnxPath, emit, signal) : undefined;
+        if (signal?.aborted) return;
+        const row = { ...resultRow(plan, trial, record, env, startedAt, performance.now() - t0), ...(counters ? { counters: JSON.stringify(counters) } : {}) };
+        await store.insert(row);
+        counts.ran++;
+        if (row.status === 'failed') counts.failed++;
+        if (row.status === 'mismatch') counts.mismatched++;
+        remainingEstimate -= trial.estimatedSeconds;
+        emit({ type: 'trial-done', index: counts.ran, toRun: pending.length, trial, row, remainingEstimatedSeconds: Math.max(0, remainingEstimate) });
+      },
+    },
+    { reference: plan.reference, models, resolved: plan.resolved, ...(signal ? { signal } : {}) },
+  );
   emit({ type: 'done', ...counts, skipped: plan.trials.length - pending.length, wallSeconds: (performance.now() - started) / 1000, interrupted: options.signal?.aborted === true });
 }
 
@@ -111,16 +101,6 @@ async function countTrial(trial: PlannedTrial, onnxPath: string, emit: (e: Study
     onProgress: (line) => emit({ type: 'counters', trial, line }),
     ...(signal ? { signal } : {}),
   });
-}
-
-function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    if (!groups.has(k)) groups.set(k, []);
-    groups.get(k)!.push(item);
-  }
-  return groups;
 }
 
 function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, env: Environment, startedAt: Date, wallMs: number): ResultRow {
