@@ -1,11 +1,12 @@
+import type { ModelIdentity } from '../model/identity.js';
+
 /**
  * What one fidelity check found: an engine's time over its framework's own idiomatic execution of
  * the same network (same weights, same input, same process, timed interleaved). A ratio above 1
  * means formbench runs the framework slower than its users would, and so inflates every speed-up
  * measured over it by that factor.
  */
-export interface FidelityRecord {
-  model: string;
+export interface FidelityRecord extends Pick<ModelIdentity, 'model'> {
   batch: number;
   /** The engine as the user wrote it, with options: `torch:threads=1`. */
   engine: string;

@@ -12,6 +12,8 @@ import { isTfjsSpec, readTfjsModel } from '../tfjs-graph/index.js';
 import { calibrateBatchNorm } from '../weights/index.js';
 import { buildZooModel, type ZooModel } from '../zoo/index.js';
 
+export type { ModelIdentity, ModelKind } from './identity.js';
+
 export function isOnnxPath(spec: string): boolean {
   return spec.toLowerCase().endsWith('.onnx');
 }
