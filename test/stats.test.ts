@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countOutliers, geometricMean, mad, median, medianConfidenceInterval, pearson, quantile, ranks, spearman, speedup, summarize } from '../src/measure/stats.js';
+import { countOutliers, geometricMean, mad, median, medianConfidenceInterval, medianOf, pearson, quantile, ranks, spearman, speedup, summarize } from '../src/measure/stats.js';
 
 describe('latency statistics', () => {
   it('quantiles interpolate between order statistics like numpy', () => {
@@ -51,6 +51,12 @@ describe('latency statistics', () => {
     const s = speedup(slow, fast);
     assert.ok(Math.abs(s.ratio - 2) < 0.01);
     assert.ok(s.interval![0] <= s.ratio && s.ratio <= s.interval![1]);
+  });
+
+  it('forms the same speed-up from stored medians, with an interval only where both ends of both are stored', () => {
+    const baseline = { medianMs: 20, ciLowMs: 19, ciHighMs: 22 };
+    assert.deepEqual(speedup(medianOf(baseline), medianOf({ medianMs: 10, ciLowMs: 9.5, ciHighMs: 11 })), { ratio: 2, interval: [19 / 11, 22 / 9.5] });
+    assert.deepEqual(speedup(medianOf(baseline), medianOf({ medianMs: 10, ciLowMs: 9.5, ciHighMs: null })), { ratio: 2 });
   });
 });
 

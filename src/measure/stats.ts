@@ -94,10 +94,25 @@ export interface Speedup {
   interval?: [number, number];
 }
 
-export function speedup(baseline: SampleSummary, candidate: SampleSummary): Speedup {
+/** A median and its 95% interval where there is one: a summary, or a stored trial through medianOf. */
+export type MedianEstimate = Pick<SampleSummary, 'medianMs' | 'ciMs'>;
+
+export function speedup(baseline: MedianEstimate, candidate: MedianEstimate): Speedup {
   const ratio = baseline.medianMs / candidate.medianMs;
   if (!baseline.ciMs || !candidate.ciMs) return { ratio };
   return { ratio, interval: [baseline.ciMs[0] / candidate.ciMs[1], baseline.ciMs[1] / candidate.ciMs[0]] };
+}
+
+/** A median whose interval is stored as two ends, null where too few runs gave one. */
+export interface StoredMedian {
+  medianMs: number;
+  ciLowMs: number | null;
+  ciHighMs: number | null;
+}
+
+/** A stored median as speedup() takes it: an interval only where both ends are known. */
+export function medianOf(m: StoredMedian): MedianEstimate {
+  return m.ciLowMs !== null && m.ciHighMs !== null ? { medianMs: m.medianMs, ciMs: [m.ciLowMs, m.ciHighMs] } : { medianMs: m.medianMs };
 }
 
 /** Pearson's linear correlation; undefined for fewer than 3 pairs or a constant series. */
