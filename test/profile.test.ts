@@ -9,10 +9,10 @@ import { analyzeGraph } from '../src/analysis/index.js';
 import { parseEngineChoice } from '../src/engines/index.js';
 import { ortLayerTimings, parseOrtTrace } from '../src/engines/ort-trace.js';
 import { torchEngine } from '../src/engines/torch.js';
-import { rooflineFigureSpec } from '../src/measure/profile-figure.js';
 import { buildProfileReport, profileModel, withRoofline, type ProfileReport } from '../src/measure/profile.js';
 import { cacheLevels, layerRoof, measureMachinePeaks, rooflineBoundGflops } from '../src/measure/roofline.js';
 import { prepareModel, resolveModel } from '../src/model/index.js';
+import { rooflineFigureSpec } from '../src/report/profile-figure.js';
 import { renderSvg } from '../src/report/render.js';
 import { buildZooModel } from '../src/zoo/index.js';
 

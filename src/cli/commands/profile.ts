@@ -2,10 +2,9 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseEngineChoice } from '../../engines/index.js';
 import { INPUT_SEED } from '../../measure/bench.js';
-import { rooflineFigureSpec } from '../../measure/profile-figure.js';
 import { GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, type ProfileGroup, type ProfileReport } from '../../measure/profile.js';
 import { measureMachinePeaks } from '../../measure/roofline.js';
-import { renderSvg } from '../../report/render.js';
+import { rooflineFigureSvg } from '../../report/profile-figure.js';
 import { formatCount, makeTable, printJson } from '../format.js';
 import { positiveInt } from '../options.js';
 
@@ -39,7 +38,7 @@ export async function profileCommand(spec: string, o: ProfileCommandOptions): Pr
   const choice = parseEngineChoice(o.engine);
   let report = await profileModel(spec, choice, { batch: o.batch, runs: o.runs, inputSeed: INPUT_SEED });
   if (o.roofline || o.figure) report = withRoofline(report, await measureMachinePeaks());
-  if (o.figure) writeFileSync(o.figure, await renderSvg(rooflineFigureSpec(report, report.peaks!)));
+  if (o.figure) writeFileSync(o.figure, await rooflineFigureSvg(report, report.peaks!));
   if (o.json) {
     printJson(report);
     return;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { prepareModel, resolveModel } from '../../model/index.js';
-import { renderSvg, type FigureSpec } from '../../report/render.js';
-import { activationSparsity, folderImages, imageInputOf, randomImages, type SparsityReport } from '../../weights/sparsity.js';
+import { sparsityFigureSvg } from '../../report/sparsity-figure.js';
+import { activationSparsity, folderImages, imageInputOf, randomImages } from '../../weights/sparsity.js';
 import { formatCount, makeTable, printJson } from '../format.js';
 import { positiveInt } from '../options.js';
 
@@ -39,7 +39,7 @@ async function sparsityCommand(spec: string, o: SparsityFlags): Promise<void> {
   const source = o.images ? await folderImages(o.images, input, o.inputs) : randomImages(input, o.inputs ?? DEFAULT_RANDOM_INPUTS, o.seed);
   const report = await activationSparsity(graph, source, { batch: o.batch });
   const wallMs = performance.now() - startMs;
-  if (o.figure) writeFileSync(o.figure, await renderSvg(sparsityFigure(model.spec, source.description, report)));
+  if (o.figure) writeFileSync(o.figure, await sparsityFigureSvg(model.spec, source.description, report));
   if (o.json) {
     printJson({ model: model.spec, source: model.source, inputSource: source.description, wallMs: Math.round(wallMs), ...report });
     return;
@@ -54,34 +54,4 @@ async function sparsityCommand(spec: string, o: SparsityFlags): Promise<void> {
       `${report.layers.length} activation layers, onnxruntime CPU, ${(wallMs / 1000).toFixed(1)} s`,
   );
   if (o.figure) console.log(`figure: ${o.figure}`);
-}
-
-/** Bars: mean zero fraction per layer in graph order; rules: its range over the inputs. */
-export function sparsityFigure(spec: string, inputs: string, report: SparsityReport): FigureSpec {
-  const values = report.layers.map((l, i) => ({ index: i + 1, layer: shortName(l.name), op: l.op === 'Clip' ? 'Clip (ReLU6)' : l.op, zeroFraction: l.zeroFraction, min: l.min, max: l.max }));
-  const x = { field: 'index', type: 'ordinal' as const, title: 'activation layer (graph order)', axis: { labelExpr: "datum.value % 5 === 0 ? datum.value : ''" } };
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: `Activation sparsity of ${spec}: ${(100 * report.overall.zeroFraction).toFixed(1)}% zeros overall`, subtitle: inputs },
-    width: Math.max(360, 9 * values.length),
-    height: 240,
-    data: { values },
-    layer: [
-      {
-        mark: 'bar',
-        encoding: {
-          x,
-          y: { field: 'zeroFraction', type: 'quantitative', title: 'fraction of exact zeros', scale: { domain: [0, 1] }, axis: { format: '%' } },
-          color: { field: 'op', type: 'nominal', title: 'operator' },
-          tooltip: [{ field: 'layer' }, { field: 'zeroFraction', format: '.3f' }],
-        },
-      },
-      { mark: { type: 'rule', color: '#333' }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
-    ],
-  } as FigureSpec;
-}
-
-/** TF graph names are long paths; the last two parts name the layer well enough on a chart. */
-function shortName(name: string): string {
-  return name.split('/').slice(-2).join('/');
 }

@@ -1,11 +1,17 @@
 /**
  * The roofline figure of a profile as a Vega-Lite spec: log-log, arithmetic intensity against
  * achieved GFLOP/s, one point per MAC-doing layer (coloured by operator type), under the
- * machine's two roofs (bandwidth-bound slope, compute-bound flat). Rendering is the caller's.
+ * machine's two roofs (bandwidth-bound slope, compute-bound flat), and rendered as SVG.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ProfileReport } from './profile.js';
-import { rooflineBoundGflops, type MachinePeaks } from './roofline.js';
+import type { ProfileReport } from '../measure/profile.js';
+import { rooflineBoundGflops, type MachinePeaks } from '../measure/roofline.js';
+import { renderSvg } from './render.js';
+
+/** The roofline figure as an SVG document. */
+export async function rooflineFigureSvg(report: ProfileReport, peaks: MachinePeaks): Promise<string> {
+  return renderSvg(rooflineFigureSpec(report, peaks));
+}
 
 export function rooflineFigureSpec(report: ProfileReport, peaks: MachinePeaks): TopLevelSpec {
   const points = report.layers
