@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { currentEnvironment, type Environment } from '../../measure/environment.js';
-import { measureMachinePeaks } from '../../measure/roofline.js';
+import { ensureMachinePeaks } from '../../measure/peaks.js';
 import { writeReport } from '../../report/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
 import { loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
@@ -76,17 +76,13 @@ export async function studyCommand(nameOrPath: string, o: StudyOptions): Promise
   }
 }
 
-/**
- * The roofline needs this machine's peak compute and bandwidth: measured once per machine
- * (a few seconds, before any trial, so nothing else runs meanwhile) and stored with it.
- */
+/** Peaks are measured once per machine; say so while it runs, as it takes a few seconds. */
 async function measurePeaksOnce(store: ResultStore, env: Environment, json: boolean): Promise<void> {
-  await store.recordEnvironment(env);
-  if (await store.peaks(env.fingerprint)) return;
-  if (!json) process.stderr.write("measuring this machine's peak FP32 GFLOP/s and memory bandwidth for the roofline...\n");
-  const peaks = await measureMachinePeaks();
-  await store.recordPeaks(env.fingerprint, { peakGflops: peaks.peakGflops, bandwidthGBs: peaks.bandwidthGBs, method: peaks.method, ...(peaks.caches ? { caches: peaks.caches } : {}) });
-  if (!json) process.stderr.write(`  peak ${peaks.peakGflops.toFixed(0)} GFLOP/s, bandwidth ${peaks.bandwidthGBs.toFixed(1)} GB/s\n`);
+  const onMeasuring = () => {
+    if (!json) process.stderr.write("measuring this machine's peak FP32 GFLOP/s and memory bandwidth for the roofline...\n");
+  };
+  const { peaks, measured } = await ensureMachinePeaks(store, env, onMeasuring);
+  if (measured && !json) process.stderr.write(`  peak ${peaks.peakGflops.toFixed(0)} GFLOP/s, bandwidth ${peaks.bandwidthGBs.toFixed(1)} GB/s\n`);
 }
 
 function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], notes: string[]) {
