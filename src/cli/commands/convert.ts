@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
-import { profileKernelPrecision } from '../../engines/ort-kernel-precision.js';
 import { UserError } from '../../errors.js';
-import { prepareModel, resolveModel } from '../../model/index.js';
-import { toOnnxBytes } from '../../onnx/index.js';
-import { compareModels, convertToFp16, precisionInputs } from '../../quantize/index.js';
+import { convertModelToFp16 } from '../../quantize/convert.js';
 import { formatBytes, printJson } from '../format.js';
 import { positiveInt } from '../options.js';
+import { printError, printKernels } from '../print-precision.js';
 import { writeAtomically } from '../write-file.js';
-import { printError, printKernels } from './quantize.js';
 
 const TARGETS = ['fp16'];
 
@@ -34,13 +31,7 @@ export function registerConvertCommand(program: Command): void {
 
 async function convertCommand(spec: string, o: ConvertFlags): Promise<void> {
   if (!TARGETS.includes(o.to)) throw new UserError(`cannot convert to '${o.to}'`, `--to takes ${TARGETS.join(', ')}; for INT8 use 'formbench quantize'`);
-  const model = resolveModel(spec);
-  const graph = await prepareModel(model);
-  const fp32 = toOnnxBytes(graph);
-  const inputs = await precisionInputs(graph, { calibrate: 0, evaluate: o.evaluate, batch: o.batch });
-  const converted = await convertToFp16(fp32);
-  const error = await compareModels(fp32, converted.onnx, inputs.heldOut);
-  const kernels = await profileKernelPrecision(converted.onnx, inputs.heldOut[0]!);
+  const { model, fp32, inputs, lowered: converted, error, kernels } = await convertModelToFp16(spec, { evaluate: o.evaluate, batch: o.batch });
   writeAtomically(o.output, converted.onnx);
   if (o.json) {
     printJson({ model: model.spec, output: o.output, to: o.to, bytes: converted.onnx.byteLength, fp32Bytes: fp32.byteLength, ...converted.summary, heldOut: inputs.heldOutDescription, error, kernels });

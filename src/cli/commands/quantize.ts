@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { describeKernelPrecision, profileKernelPrecision, type KernelPrecisionSummary } from '../../engines/ort-kernel-precision.js';
 import { UserError } from '../../errors.js';
-import { prepareModel, resolveModel } from '../../model/index.js';
-import { toOnnxBytes } from '../../onnx/index.js';
-import { CALIBRATION_METHODS, compareModels, DEFAULT_PERCENTILE, precisionInputs, quantizeOnnx, type CalibrationMethod, type OutputError } from '../../quantize/index.js';
+import { CALIBRATION_METHODS, DEFAULT_PERCENTILE, type CalibrationMethod } from '../../quantize/index.js';
+import { quantizeModel } from '../../quantize/pipeline.js';
 import { formatBytes, printJson } from '../format.js';
 import { positiveInt } from '../options.js';
+import { printError, printKernels } from '../print-precision.js';
 import { writeAtomically } from '../write-file.js';
 
 interface QuantizeFlags {
@@ -43,14 +42,16 @@ async function quantizeCommand(spec: string, o: QuantizeFlags): Promise<void> {
   }
   const percentile = Number(o.percentile);
   if (!(percentile > 50 && percentile <= 100)) throw new UserError(`--percentile ${o.percentile} is not a percentage between 50 and 100`, 'e.g. --percentile 99.99');
-  const model = resolveModel(spec);
-  const graph = await prepareModel(model);
-  const fp32 = toOnnxBytes(graph);
-  const inputs = await precisionInputs(graph, { calibrate: o.calibrate, evaluate: o.evaluate, batch: o.batch, ...(o.images ? { images: o.images } : {}), ...(o.pixels ? { pixels: true } : {}) });
   const method = o.method as CalibrationMethod;
-  const q = await quantizeOnnx(fp32, { calibration: inputs.calibration, method, percentile });
-  const error = await compareModels(fp32, q.onnx, inputs.heldOut);
-  const kernels = await profileKernelPrecision(q.onnx, inputs.heldOut[0]!);
+  const { model, fp32, inputs, lowered: q, error, kernels } = await quantizeModel(spec, {
+    calibrate: o.calibrate,
+    evaluate: o.evaluate,
+    batch: o.batch,
+    ...(o.images ? { images: o.images } : {}),
+    ...(o.pixels ? { pixels: true } : {}),
+    method,
+    percentile,
+  });
   writeAtomically(o.output, q.onnx);
   if (o.json) {
     printJson({ model: model.spec, output: o.output, bytes: q.onnx.byteLength, fp32Bytes: fp32.byteLength, ...q.summary, ...(method === 'percentile' ? { percentile } : {}), calibration: inputs.calibrationDescription, heldOut: inputs.heldOutDescription, error, kernels });
@@ -68,22 +69,4 @@ async function quantizeCommand(spec: string, o: QuantizeFlags): Promise<void> {
   if (others) console.log(`other operators, left FP32 in the file (onnxruntime may still fuse them into integer kernels, below): ${others}`);
   printKernels(kernels);
   printError(error, inputs.heldOutDescription);
-}
-
-/** What onnxruntime actually ran (its profiler), so that a fallback to float kernels shows. */
-export function printKernels(k: KernelPrecisionSummary): void {
-  console.log(`onnxruntime (CPU, opt=all) runs it as: ${describeKernelPrecision(k).replace(/^kernel precision by share of kernel time: /, '')} (profiled, ${k.runs} runs)`);
-}
-
-export function printError(e: OutputError, what: string): void {
-  console.log(
-    `output vs FP32 on ${what}: top-1 agreement ${(100 * e.top1Agreement).toFixed(1)}% (${e.top1Agree}/${e.images}; FP32's arg-max takes ${e.referenceClasses} distinct classes), ` +
-      `relative error ‖Δ‖/‖FP32‖ ${e.relativeError.toExponential(2)}, max abs error ${e.maxAbsError.toPrecision(3)}`,
-  );
-  if (e.referenceClasses < Math.min(10, e.images / 2)) {
-    console.log(
-      `  FP32 picks few distinct classes, so top-1 agreement says little; on the outputs minus FP32's mean output (the input-dependent part): ` +
-        `agreement ${(100 * e.centredTop1Agreement).toFixed(1)}% over ${e.centredReferenceClasses} distinct classes`,
-    );
-  }
 }
