@@ -1,10 +1,13 @@
+import type { Command } from 'commander';
 import { analyzeGraph, BYTE_MODEL, type ModelCost } from '../../analysis/index.js';
+import { UserError } from '../../errors.js';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { activationHealth, isHealthy, type HealthReport } from '../../weights/index.js';
 import { PATTERNS } from '../../zoo/index.js';
 import { formatBytes, formatCount, formatShape, makeTable, printJson } from '../format.js';
+import { intList, positiveInt } from '../options.js';
 
-export interface AnalyzeOptions {
+interface AnalyzeOptions {
   batch: number;
   json?: boolean;
   zoo?: boolean;
@@ -14,11 +17,27 @@ export interface AnalyzeOptions {
 }
 
 /** The pattern zoo at the seed paper's depths and widths. */
-export function zooSpecs(depths: number[], widths: number[]): string[] {
+function zooSpecs(depths: number[], widths: number[]): string[] {
   return PATTERNS.flatMap((p) => widths.flatMap((w) => depths.map((d) => `${p}/d${d}/w${w}`)));
 }
 
-export async function analyzeCommand(specs: string[], o: AnalyzeOptions): Promise<void> {
+export function registerAnalyzeCommand(program: Command): void {
+  program
+    .command('analyze')
+    .description('static cost per layer and in total: MACs, FLOPs, parameters, bytes, arithmetic intensity')
+    .argument('[specs...]', 'model specs (pattern/d<depth>/w<width>[/r<res>]) or .onnx files')
+    .option('--batch <n>', 'batch size', positiveInt, 1)
+    .option('--zoo', 'add the six patterns at every --depths × --widths')
+    .option('--depths <list>', 'depths for --zoo', intList, [10, 20, 30, 40, 50])
+    .option('--widths <list>', 'widths for --zoo', intList, [64])
+    .option('--check', 'also run each model once in onnxruntime and check activation health')
+    .option('--json', 'machine-readable output')
+    .action(analyzeCommand);
+}
+
+/** `formbench analyze`: one model's cost per layer, or a table of many models' totals. */
+async function analyzeCommand(specs: string[], o: AnalyzeOptions): Promise<void> {
+  if (specs.length === 0 && !o.zoo) throw new UserError('analyze needs a model spec or --zoo', "e.g. 'formbench analyze standard/d10/w64' or 'formbench analyze --zoo'");
   const all = o.zoo ? [...specs, ...zooSpecs(o.depths, o.widths)] : specs;
   if (all.length === 0) throw new Error('unreachable: the CLI requires a spec or --zoo');
   if (all.length === 1 && !o.zoo) return analyzeOne(all[0]!, o);

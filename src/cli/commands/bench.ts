@@ -1,9 +1,11 @@
+import type { Command } from 'commander';
 import { parseEngineChoice } from '../../engines/index.js';
 import { defaultReference, INPUT_SEED, runBench, type TrialRecord } from '../../measure/bench.js';
 import { DEFAULT_BUDGET } from '../../measure/protocol.js';
 import { makeTable, printJson } from '../format.js';
+import { intList, positiveInt } from '../options.js';
 
-export interface BenchOptions {
+interface BenchOptions {
   engines: string[];
   batch: number[];
   baseline?: string;
@@ -12,8 +14,22 @@ export interface BenchOptions {
   json?: boolean;
 }
 
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('time models on engines, each trial in its own worker process: medians, intervals, speed-ups')
+    .argument('<specs...>', 'model specs or .onnx files')
+    .option('--engines <list>', 'engines with options, e.g. ort,ort:opt=disabled', (v: string) => v.split(/,(?![^,:]*=)/), ['ort', 'ort:opt=disabled'])
+    .option('--batch <list>', 'batch sizes', intList, [1])
+    .option('--baseline <engine>', 'engine the speed-ups are relative to (default: the first)')
+    .option('--budget-s <s>', 'time budget of the timed runs per trial, seconds', positiveInt, 10)
+    .option('--ci <percent>', 'stop a trial once the 95% interval of its median is within ± this percent', positiveInt, 2)
+    .option('--json', 'machine-readable output')
+    .action(benchCommand);
+}
+
 /** `formbench bench`: time models on engines, each trial in its own worker, side by side. */
-export async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
+async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
   const engines = o.engines.map(parseEngineChoice);
   const baseline = o.baseline ? parseEngineChoice(o.baseline) : engines[0]!;
   const plan = {

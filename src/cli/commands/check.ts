@@ -1,9 +1,23 @@
+import type { Command } from 'commander';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { activationHealth, HEALTHY_STD_RANGE, isHealthy } from '../../weights/index.js';
 import { makeTable, printJson } from '../format.js';
+import { positiveInt } from '../options.js';
 
-/** `formbench check`: per-layer activation scale and subnormal fraction of a model run once. */
-export async function checkCommand(spec: string, o: { batch: number; json?: boolean }): Promise<boolean> {
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('run a model once and report each layer\'s activation std and subnormal fraction')
+    .argument('<spec>', 'model spec or .onnx file')
+    .option('--batch <n>', 'batch size', positiveInt, 1)
+    .option('--json', 'machine-readable output')
+    .action(async (spec: string, options: { batch: number; json?: boolean }) => {
+      if (!(await checkCommand(spec, options))) process.exitCode = 1;
+    });
+}
+
+/** `formbench check`: per-layer activation scale and subnormal fraction of a model run once; true if healthy. */
+async function checkCommand(spec: string, o: { batch: number; json?: boolean }): Promise<boolean> {
   const model = resolveModel(spec);
   const report = await activationHealth(await prepareModel(model), { batch: o.batch });
   const healthy = isHealthy(report);

@@ -1,8 +1,17 @@
+import type { Command } from 'commander';
 import { availabilityOf, cpuInfo, ENGINES } from '../../engines/index.js';
 import { makeTable, printJson } from '../format.js';
 
+export function registerEnginesCommand(program: Command): void {
+  program
+    .command('engines')
+    .description('list the engines, whether each can run here (and why not), and the CPU\'s ISA features')
+    .option('--json', 'machine-readable output')
+    .action(enginesCommand);
+}
+
 /** `formbench engines`: every engine, whether it can run here and why not, and the CPU's ISA. */
-export async function enginesCommand(options: { json?: boolean }): Promise<void> {
+async function enginesCommand(options: { json?: boolean }): Promise<void> {
   const cpu = cpuInfo();
   const engines = await Promise.all(
     ENGINES.map(async (e) => ({

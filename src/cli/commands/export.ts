@@ -1,11 +1,24 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
 import { analyzeGraph } from '../../analysis/index.js';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { toOnnxBytes } from '../../onnx/index.js';
 import { formatBytes, formatCount } from '../format.js';
+import { positiveInt } from '../options.js';
+import { writeAtomically } from '../write-file.js';
+
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('write a model as ONNX (zoo weights seeded and BatchNorm-calibrated)')
+    .argument('<spec>', 'model spec or .onnx file')
+    .requiredOption('-o, --output <file>', 'ONNX file to write')
+    .option('--batch <n>', 'fix the batch size (default: symbolic N)', positiveInt)
+    .addOption(new Option('--opset <n>', 'ONNX opset to declare').argParser(positiveInt).default(17))
+    .action(exportCommand);
+}
 
 /** `formbench export`: a zoo model (weights calibrated) or a re-written ONNX file. */
-export async function exportCommand(spec: string, o: { output: string; batch?: number; opset: number }): Promise<void> {
+async function exportCommand(spec: string, o: { output: string; batch?: number; opset: number }): Promise<void> {
   const model = resolveModel(spec);
   const graph = await prepareModel(model);
   const bytes = toOnnxBytes(graph, { opset: o.opset, ...(o.batch ? { batch: o.batch } : {}) });
@@ -15,15 +28,4 @@ export async function exportCommand(spec: string, o: { output: string; batch?: n
     `wrote ${o.output} (${formatBytes(bytes.byteLength)}): ${model.spec}, opset ${o.opset}, ` +
       `batch ${o.batch ?? 'symbolic N'}, ${formatCount(cost.params)} parameters, ${formatCount(cost.macs)} MACs at batch ${cost.batch}`,
   );
-}
-
-/** Writes beside the target, then renames: an interrupted export never leaves a half-written file. */
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const partial = `${path}.partial-${process.pid}`;
-  try {
-    writeFileSync(partial, bytes);
-    renameSync(partial, path);
-  } finally {
-    rmSync(partial, { force: true });
-  }
 }

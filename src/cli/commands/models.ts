@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { analyzeGraph } from '../../analysis/index.js';
 import { buildZooModel, DEFAULT_KNOBS, DEFAULT_RESOLUTION, PATTERNS, REFERENCE_NETWORKS } from '../../zoo/index.js';
 import { formatCount, makeTable, printJson } from '../format.js';
@@ -11,8 +12,16 @@ const BLOCKS: Record<(typeof PATTERNS)[number], { block: string; knobs: string }
   grouped: { block: 'Conv3×3, groups = C/g, + BN + ReLU', knobs: `group-width=${DEFAULT_KNOBS.groupWidth}` },
 };
 
+export function registerModelsCommand(program: Command): void {
+  program
+    .command('models')
+    .description('list the model zoo (design patterns, spec syntax)')
+    .option('--json', 'machine-readable output')
+    .action(modelsCommand);
+}
+
 /** `formbench models`: the design patterns and the reference networks, with their static cost. */
-export function modelsCommand(options: { json?: boolean }): void {
+function modelsCommand(options: { json?: boolean }): void {
   const patterns = PATTERNS.map((p) => ({ pattern: p, example: `${p}/d10/w64`, ...BLOCKS[p] }));
   const networks = REFERENCE_NETWORKS.map((n) => {
     const cost = analyzeGraph(buildZooModel(n.name).graph, { batch: 1 });

@@ -1,15 +1,25 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
 import { UserError } from '../../errors.js';
-import { writeReport } from '../../report/index.js';
 import { ResultStore } from '../../store/index.js';
 
-export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
+const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+export function registerResultsCommand(program: Command): void {
+  program
+    .command('results')
+    .description('export the stored trials of a results folder for pandas, R or a spreadsheet')
+    .argument('<dir>', 'results folder written by formbench study')
+    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).default('csv'))
+    .option('-o, --output <file>', 'write to a file (default: stdout)')
+    .action(resultsCommand);
+}
+
 /** `formbench results`: the stored trials as CSV, Parquet or JSON, to a file or stdout. */
-export async function resultsCommand(dir: string, o: { format: string; output?: string }): Promise<void> {
+async function resultsCommand(dir: string, o: { format: string; output?: string }): Promise<void> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw new UserError(`unknown format '${o.format}'`, `use one of ${EXPORT_FORMATS.join(', ')}`);
   const store = await ResultStore.openFolder(dir);
   try {
@@ -26,19 +36,6 @@ export async function resultsCommand(dir: string, o: { format: string; output?: 
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
-  } finally {
-    store.close();
-  }
-}
-
-/** `formbench report`: (re)writes the report of a results folder from its store. */
-export async function reportCommand(dir: string, o: { baseline?: string }): Promise<void> {
-  const store = await ResultStore.openFolder(dir);
-  try {
-    const report = await writeReport(store, dir, o.baseline ? { baseline: o.baseline } : {});
-    for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
-    if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
-    process.stdout.write(`report: ${report.htmlPath}\n`);
   } finally {
     store.close();
   }

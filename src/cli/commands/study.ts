@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { currentEnvironment, type Environment } from '../../measure/environment.js';
 import { ensureMachinePeaks } from '../../measure/peaks.js';
 import { writeReport } from '../../report/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
 import { loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
+import { PRESET_NAMES } from '../../study/presets.js';
 import { duration, progressReporter } from '../progress.js';
 
-export interface StudyOptions {
+interface StudyOptions {
   out?: string;
   dryRun?: boolean;
   resume?: boolean;
@@ -18,8 +20,21 @@ export interface StudyOptions {
 /** Exit status of a study stopped by Ctrl-C (128 + SIGINT), as shells expect. */
 const INTERRUPTED_EXIT = 130;
 
+export function registerStudyCommand(program: Command): void {
+  program
+    .command('study')
+    .description('run a study (a preset or a YAML file) into a results store, then write its report')
+    .argument('<study>', `preset (${PRESET_NAMES.join(', ')}) or a YAML study file`)
+    .option('--out <dir>', 'results folder (default: ./formbench-results/<study name>)')
+    .option('--dry-run', 'print the plan only')
+    .option('--resume', 'skip trials already stored for this machine (always on: re-running a study resumes it)')
+    .option('--no-report', 'do not write the report at the end')
+    .option('--json', 'machine-readable events, one JSON object per line')
+    .action(studyCommand);
+}
+
 /** `formbench study`: plan, show the plan, run what is not stored yet, then write the report. */
-export async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> {
+async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> {
   const { study, notes } = await loadStudy(nameOrPath);
   const plan = planStudy(study);
   const out = resolve(o.out ?? join('formbench-results', study.name));

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { writeReport } from '../../report/index.js';
+import { ResultStore } from '../../store/index.js';
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description('write report.html, figures (SVG, PNG) and tables (CSV, Markdown) from a results folder')
+    .argument('<dir>', 'results folder written by formbench study')
+    .option('--baseline <engine>', 'engine the speed-ups are relative to (default: the first native framework)')
+    .action(reportCommand);
+}
+
+/** `formbench report`: (re)writes the report of a results folder from its store. */
+async function reportCommand(dir: string, o: { baseline?: string }): Promise<void> {
+  const store = await ResultStore.openFolder(dir);
+  try {
+    const report = await writeReport(store, dir, o.baseline ? { baseline: o.baseline } : {});
+    for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
+    if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
+    process.stdout.write(`report: ${report.htmlPath}\n`);
+  } finally {
+    store.close();
+  }
+}
