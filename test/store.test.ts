@@ -22,6 +22,20 @@ describe('results store', () => {
     store.close();
   });
 
+  it('hands readers typed trials: options, kernel precision and counters decoded from their JSON columns', async () => {
+    const store = await ResultStore.open(join(dir, 't', 'results.duckdb'));
+    const kernels = { runs: 3, classes: [{ precision: 'integer' as const, kernels: 5, ms: 1.5, share: 0.8, ops: { QLinearConv: 5 } }], macKernels: { integer: 5 } };
+    const counters = { status: 'failed' as const, source: 'perf' as const, reason: 'no PMU' };
+    const row = { ...fakeRow({ model: 'resnet50', batch: 1, engine: 'ort:precision=int8', macs: 4.1e9 }), options: '{"precision":"int8","threads":"1"}', kernelPrecision: JSON.stringify(kernels), counters: JSON.stringify(counters) };
+    const plain = fakeRow({ model: 'resnet50', batch: 1, engine: 'torch', macs: 4.1e9, finishedAt: '2026-11-23T09:00:00.000Z' });
+    await store.insert(row);
+    await store.insert(plain);
+    const [typed, untyped] = await store.trials();
+    assert.deepEqual(typed, { ...row, options: { precision: 'int8', threads: '1' }, kernelPrecision: kernels, counters });
+    assert.deepEqual([untyped!.options, untyped!.kernelPrecision, untyped!.counters], [{}, null, null], 'no options, no profile, no counters');
+    store.close();
+  });
+
   it('keeps rows across reopening, and a re-measured trial replaces its row instead of duplicating it', async () => {
     const path = join(dir, 'b', 'results.duckdb');
     let store = await ResultStore.open(path);

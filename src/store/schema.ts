@@ -1,23 +1,23 @@
 /**
  * The Result row (DESIGN.md): everything needed to reproduce and compare one trial. One row per
- * trial; the raw samples are kept beside their summary.
+ * trial; the raw samples are kept beside their summary. The store writes a row as the study builds
+ * it (JSON columns as text) and hands readers a StoredTrial, those columns decoded.
  */
+import type { KernelPrecisionSummary } from '../engines/engine.js';
+import type { CounterResult } from '../measure/counters/result.js';
+import type { ModelIdentity, ModelKind } from '../model/identity.js';
+
 export type TrialStatus = 'ok' | 'failed' | 'mismatch';
 
-export interface ResultRow {
+/** The row as inserted. The model's `kind` is the `model_kind` column. */
+export interface ResultRow extends Omit<ModelIdentity, 'kind'> {
   /** Identifies the trial within a fingerprint: model, batch, engine + options, input seed, repetition. */
   trialKey: string;
   fingerprint: string;
   study: string;
   /** The part of the study that planned it (e.g. a preset's `depth` sweep). */
   sweep: string;
-  model: string;
-  /** `pattern` (a design-pattern network), `network` (a reference network) or `file` (user model). */
-  modelKind: 'pattern' | 'network' | 'file';
-  pattern: string | null;
-  depth: number | null;
-  width: number | null;
-  resolution: number | null;
+  modelKind: ModelKind;
   batch: number;
   /** The engine as the user wrote it, with options: `ort:opt=disabled`. */
   engine: string;
@@ -69,6 +69,29 @@ export interface ResultRow {
   /** ISO 8601 times. */
   startedAt: string;
   finishedAt: string;
+}
+
+/** A stored trial as readers get it: the JSON columns decoded, so that no reader parses JSON. */
+export interface StoredTrial extends Omit<ResultRow, 'options' | 'kernelPrecision' | 'counters'> {
+  options: Record<string, string>;
+  kernelPrecision: KernelPrecisionSummary | null;
+  counters: CounterResult | null;
+}
+
+/** The row's JSON columns decoded; an empty column is no value (options: none). */
+export function decodeTrial(row: ResultRow): StoredTrial {
+  const json = <T>(text: string | null): T | null => (text ? (JSON.parse(text) as T) : null);
+  return {
+    ...row,
+    options: json<Record<string, string>>(row.options) ?? {},
+    kernelPrecision: json<KernelPrecisionSummary>(row.kernelPrecision),
+    counters: json<CounterResult>(row.counters),
+  };
+}
+
+/** The row's model identity, its `modelKind` column as the identity's `kind`. */
+export function modelIdentity(row: ResultRow | StoredTrial): ModelIdentity {
+  return { model: row.model, kind: row.modelKind, pattern: row.pattern, depth: row.depth, width: row.width, resolution: row.resolution };
 }
 
 type SqlType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'DOUBLE[]' | 'TIMESTAMP';

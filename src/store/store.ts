@@ -6,7 +6,7 @@ import type { Environment } from '../measure/environment.js';
 import type { FidelityRecord } from '../measure/fidelity-record.js';
 import type { CacheRoof } from '../measure/roofline.js';
 import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
-import { snakeCase, TRIAL_COLUMNS, type ResultRow } from './schema.js';
+import { decodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
 
 export const STORE_FILE = 'results.duckdb';
 
@@ -123,7 +123,7 @@ export class ResultStore {
     }
   }
 
-  /** Every stored trial as typed rows, in the order they finished. */
+  /** Every stored trial as it was inserted (JSON columns as text), in the order they finished. */
   async rows(): Promise<ResultRow[]> {
     const reader = await this.db.runAndReadAll(`SELECT * FROM trials ORDER BY finished_at, trial_key`);
     return reader.getRowObjectsJS().map((r) => {
@@ -136,6 +136,11 @@ export class ResultStore {
       row['precision'] ??= 'fp32';
       return row as unknown as ResultRow;
     });
+  }
+
+  /** Every stored trial with its JSON columns decoded, in the order they finished: what the report reads. */
+  async trials(): Promise<StoredTrial[]> {
+    return (await this.rows()).map(decodeTrial);
   }
 
   /** Stores a fidelity check, replacing an earlier check of the same model, batch and engine on this machine. */
