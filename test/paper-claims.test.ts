@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { paperClaims, paperClaimsTable, reportData, type PaperClaim } from '../src/report/index.js';
 import { tableToCsv } from '../src/report/tables.js';
-import type { ResultRow } from '../src/store/index.js';
+import { decodeTrial, type ResultRow } from '../src/store/index.js';
 import { fakeRow, fakeStudyRows } from './fixtures/result-rows.js';
+
+/** Fixture rows (as the study writes them) as the store reads them back for the report. */
+const trials = (rows: ResultRow[]) => rows.map(decodeTrial);
 
 /** A trial with a chosen median (±2% interval): the claims' rules see exactly these numbers. */
 function trial(o: { model?: string; pattern?: string; depth?: number; width?: number; resolution?: number; batch?: number; engine: string; ms: number }): ResultRow {
@@ -16,7 +19,7 @@ function trial(o: { model?: string; pattern?: string; depth?: number; width?: nu
 const pair = (o: Omit<Parameters<typeof trial>[0], 'engine' | 'ms'>, torchMs: number, ortMs: number): ResultRow[] => [trial({ ...o, engine: 'torch', ms: torchMs }), trial({ ...o, engine: 'ort', ms: ortMs })];
 
 const claim = (rows: ResultRow[], id: string): PaperClaim => {
-  const c = paperClaims(reportData(rows)).find((x) => x.id === id);
+  const c = paperClaims(reportData(trials(rows))).find((x) => x.id === id);
   assert.ok(c, `claim ${id}`);
   return c;
 };
@@ -25,7 +28,7 @@ const PATTERNS = ['standard', 'factorized', 'bottleneck', 'depthwise-separable',
 
 describe('the seed paper\'s claims', () => {
   it('are the seven published claims, in the paper\'s order, each with its rule', () => {
-    const claims = paperClaims(reportData(fakeStudyRows()));
+    const claims = paperClaims(reportData(trials(fakeStudyRows())));
     assert.deepEqual(
       claims.map((c) => c.id),
       ['average-speedup', 'depthwise-bottleneck-gains-most', 'gain-grows-with-depth', 'batch-per-image-latency', 'latency-vs-width', 'darts-gains-most', 'mobilenet-v2-fastest'],
@@ -43,7 +46,7 @@ describe('the seed paper\'s claims', () => {
   });
 
   it('are all not measured without a native framework', () => {
-    const claims = paperClaims(reportData(fakeStudyRows().filter((r) => r.engine === 'ort')));
+    const claims = paperClaims(reportData(trials(fakeStudyRows().filter((r) => r.engine === 'ort'))));
     assert.ok(claims.every((c) => c.verdict === 'not measured' && c.measured === null && c.trialKeys.length === 0));
     assert.match(claims[0]!.detail, /no native framework was measured/);
   });
@@ -195,7 +198,7 @@ describe('the seed paper\'s claims', () => {
   });
 
   it('as a table: one row per claim, the trials space-separated', () => {
-    const claims = paperClaims(reportData(fakeStudyRows()));
+    const claims = paperClaims(reportData(trials(fakeStudyRows())));
     const table = paperClaimsTable(claims);
     assert.deepEqual(table.columns, ['claim', 'paper', 'this machine', 'verdict', 'detail', 'rule', 'trials']);
     assert.equal(table.rows.length, 7);

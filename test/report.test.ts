@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildFigures, computeFindings, reportData, writeReport, type Finding } from '../src/report/index.js';
 import { escapeHtml, tableToCsv, tableToMarkdown } from '../src/report/tables.js';
-import { ResultStore } from '../src/store/index.js';
+import { decodeTrial, ResultStore } from '../src/store/index.js';
 import type { ResultRow, StoredFidelity } from '../src/store/index.js';
 import { fakeFidelity } from './fixtures/fidelity-records.js';
 import { fakeRow, fakeStudyRows, macsOf, RATES_GMACS } from './fixtures/result-rows.js';
@@ -14,12 +14,14 @@ import { fakeRow, fakeStudyRows, macsOf, RATES_GMACS } from './fixtures/result-r
 const dir = mkdtempSync(join(tmpdir(), 'formbench-report-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Fixture rows (as the study writes them) as the store reads them back for the report. */
+const trials = (rows: ResultRow[]) => rows.map(decodeTrial);
 const near = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
 const finding = (findings: Finding[], title: RegExp) => findings.find((f) => title.test(f.title));
 
 describe('report data from stored rows', () => {
   it('speed-ups are ratios of medians with intervals from both medians', () => {
-    const data = reportData(fakeStudyRows());
+    const data = reportData(trials(fakeStudyRows()));
     assert.equal(data.baseline, 'torch', 'the native framework is the default baseline');
     const s = data.speedups.find((x) => x.model === 'depthwise-separable/d20/w64' && x.batch === 8)!;
     assert.ok(near(s.speedup, RATES_GMACS['ort']!['depthwise-separable']! / RATES_GMACS['torch']!['depthwise-separable']!));
@@ -32,7 +34,7 @@ describe('report data from stored rows', () => {
       fakeRow({ model: 'resnet50', batch: 1, engine: 'ort', macs: 4.1e9, fingerprint: 'machine-old', finishedAt: '2020-01-01T00:00:00.000Z' }),
       fakeRow({ model: 'resnet18', batch: 1, engine: 'torch', macs: 1.8e9, status: 'failed' }),
     ];
-    const data = reportData(rows);
+    const data = reportData(trials(rows));
     assert.equal(data.otherMachineRows, 1);
     assert.ok(!data.points.some((p) => p.model === 'resnet18'));
     assert.ok(data.rows.some((r) => r.model === 'resnet18' && r.status === 'failed'));
@@ -52,13 +54,13 @@ describe('counters', () => {
   );
 
   it('draws misses against depth and latency, labelled as simulated', () => {
-    const figures = buildFigures(reportData(rows));
+    const figures = buildFigures(reportData(trials(rows)));
     assert.ok(['llc-misses-vs-depth', 'llc-misses-vs-latency'].every((id) => figures.some((f) => f.id === id)));
     assert.match(figures.find((f) => f.id === 'llc-misses-vs-depth')!.caption, /simulated by valgrind's cache simulator \(paper, 4 MiB last-level cache; valgrind runs the AVX2/);
   });
 
   it('correlates misses with latency per engine', () => {
-    const findings = computeFindings(reportData(rows));
+    const findings = computeFindings(reportData(trials(rows)));
     assert.match(finding(findings, /Cache misses and latency on torch/)!.text, /simulated last-level cache misses per inference follow latency with Spearman ρ = 1\.000 \(Pearson r = 1\.000\)/);
   });
 });
@@ -67,14 +69,14 @@ describe('noise', () => {
   it('flags trials whose median is known to worse than ±10%, and the page warns with what to do', () => {
     const rows = fakeStudyRows();
     const wide = { ...rows[0]!, ciLowMs: rows[0]!.medianMs! * 0.7, ciHighMs: rows[0]!.medianMs! * 1.4 };
-    const data = reportData([wide, ...rows.slice(1)]);
+    const data = reportData(trials([wide, ...rows.slice(1)]));
     assert.deepEqual(data.noisy.map((r) => r.trialKey), [wide.trialKey]);
-    assert.equal(reportData(rows).noisy.length, 0);
+    assert.equal(reportData(trials(rows)).noisy.length, 0);
   });
 });
 
 describe('findings are computed from the data', () => {
-  const findings = computeFindings(reportData(fakeStudyRows()));
+  const findings = computeFindings(reportData(trials(fakeStudyRows())));
 
   it('names the pattern that gains most and least, with their numbers', () => {
     const f = finding(findings, /design pattern gains most/)!;
@@ -86,7 +88,7 @@ describe('findings are computed from the data', () => {
 
   it('averages speed-ups geometrically over every pair', () => {
     const f = finding(findings, /Average speed-up of ort/)!;
-    const s = reportData(fakeStudyRows()).speedups;
+    const s = reportData(trials(fakeStudyRows())).speedups;
     assert.ok(near(f.value, Math.exp(s.reduce((a, x) => a + Math.log(x.speedup), 0) / s.length)));
     assert.equal(f.trialKeys.length, 2 * s.length);
   });
@@ -109,7 +111,7 @@ describe('figures and files', () => {
   });
 
   it('draws the five figures a paper-like study supports, each as SVG, PNG, CSV and Markdown', () => {
-    const ids = buildFigures(reportData(fakeStudyRows())).map((f) => f.id);
+    const ids = buildFigures(reportData(trials(fakeStudyRows()))).map((f) => f.id);
     assert.deepEqual(ids, ['latency-vs-depth', 'latency-vs-width', 'network-speedups', 'latency-vs-macs', 'speedup-heatmap']);
     for (const id of ids) {
       assert.match(readFileSync(join(dir, 'figures', `${id}.svg`), 'utf8'), /^<svg/);
@@ -119,7 +121,7 @@ describe('figures and files', () => {
   });
 
   it('with the machine\'s peaks stored, every trial is placed under its roofline', () => {
-    const data = { ...reportData(fakeStudyRows()), peaks: { peakGflops: 300, bandwidthGBs: 20, method: 'test' } };
+    const data = { ...reportData(trials(fakeStudyRows())), peaks: { peakGflops: 300, bandwidthGBs: 20, method: 'test' } };
     const figure = buildFigures(data).find((f) => f.id === 'roofline')!;
     assert.ok(figure, 'roofline drawn');
     const row = figure.table.rows.find((r) => r[0] === 'resnet50' && r[2] === 'ort')!;
@@ -130,7 +132,7 @@ describe('figures and files', () => {
 
   it('draws a memory roof per cache level the study streamed, beside the DRAM roof', () => {
     const caches = [{ level: 'L2', capacityBytes: 2 ** 21, bandwidthGBs: 150 }, { level: 'L3', capacityBytes: 2 ** 25, bandwidthGBs: 80 }];
-    const data = { ...reportData(fakeStudyRows()), peaks: { peakGflops: 300, bandwidthGBs: 20, method: 'test', caches } };
+    const data = { ...reportData(trials(fakeStudyRows())), peaks: { peakGflops: 300, bandwidthGBs: 20, method: 'test', caches } };
     const figure = buildFigures(data).find((f) => f.id === 'roofline')!;
     const roofLayer = (figure.spec as unknown as { layer: { data: { values: { roof: string; intensity: number; gflops: number }[] } }[] }).layer[0]!;
     const roofs = new Map<string, { intensity: number; gflops: number }[]>();
@@ -146,7 +148,7 @@ describe('figures and files', () => {
 
   it('latency vs MACs draws no panel for an engine with too few trials to correlate', () => {
     const rows = [...fakeStudyRows(), fakeRow({ model: 'darts', batch: 1, engine: 'torch:mode=jit-frozen', macs: 0.5e9 })];
-    const figure = buildFigures(reportData(rows)).find((f) => f.id === 'latency-vs-macs')!;
+    const figure = buildFigures(reportData(trials(rows))).find((f) => f.id === 'latency-vs-macs')!;
     const panels = new Set((figure.spec as unknown as { data: { values: { panel: string }[] } }).data.values.map((v) => v.panel));
     assert.ok([...panels].every((p) => !p.startsWith('torch:mode=jit-frozen')), [...panels].join('; '));
     assert.ok(panels.size >= 2, 'the engines with many trials keep their panels');
@@ -156,8 +158,8 @@ describe('figures and files', () => {
   it('a figure with too little data is left out rather than drawn empty', () => {
     const onlyNetworks = fakeStudyRows().filter((r) => r.modelKind === 'network');
     assert.equal(new Set(onlyNetworks.map((r) => r.model)).size, 2);
-    assert.deepEqual(buildFigures(reportData(onlyNetworks)).map((f) => f.id), ['network-speedups'], 'two networks per engine: too few to correlate latency with MACs');
-    assert.deepEqual(buildFigures(reportData(onlyNetworks.slice(0, 2))).map((f) => f.id), [], 'one engine per network: no speed-up, too few points to scatter');
+    assert.deepEqual(buildFigures(reportData(trials(onlyNetworks))).map((f) => f.id), ['network-speedups'], 'two networks per engine: too few to correlate latency with MACs');
+    assert.deepEqual(buildFigures(reportData(trials(onlyNetworks.slice(0, 2)))).map((f) => f.id), [], 'one engine per network: no speed-up, too few points to scatter');
   });
 
   it('the page is self-contained: figures inline, no scripts or styles from elsewhere', () => {
@@ -171,7 +173,7 @@ describe('figures and files', () => {
     assert.doesNotMatch(html, /Fidelity of the native engines|baseline fidelity/);
     assert.equal(existsSync(join(dir, 'tables', 'fidelity.csv')), false);
     assert.equal(readFileSync(join(dir, 'tables', 'network-speedups.csv'), 'utf8').split('\n')[0], 'model,batch,engine,baseline,speed-up,low,high');
-    const average = finding(computeFindings(reportData(fakeStudyRows())), /Average speed-up of ort/)!;
+    const average = finding(computeFindings(reportData(trials(fakeStudyRows()))), /Average speed-up of ort/)!;
     assert.match(average.text, /^ort is [\d.]+× as fast as torch on average \(geometric mean over 56 model × batch pairs\), from [^)]+\) to [^)]+\)\.$/);
   });
 
@@ -215,7 +217,7 @@ describe('precision', () => {
   );
 
   it('pairs each lower-precision trial with FP32 on the same engine and draws speed-ups and error', () => {
-    const figures = buildFigures(reportData(rows));
+    const figures = buildFigures(reportData(trials(rows)));
     const speedups = figures.find((f) => f.id === 'precision-speedups')!;
     assert.equal(speedups.table.rows.length, 8);
     const row = speedups.table.rows.find((r) => r[0] === 'standard/d30/w64' && r[3] === 'int8')!;
@@ -226,7 +228,7 @@ describe('precision', () => {
   });
 
   it('finds the average, the best and worst pattern, and a fallback to float32 kernels', () => {
-    const findings = computeFindings(reportData(rows));
+    const findings = computeFindings(reportData(trials(rows)));
     const int8 = finding(findings, /Precision: ort int8 over FP32/)!;
     assert.ok(near(int8.value, Math.sqrt(3 * 0.7)));
     assert.match(int8.text, /from 0\.70× \(grouped\) to 3\.00× \(standard\); slower than FP32 beyond doubt in 2 of 4\. Relative output error against FP32: median 2\.0e-2/);
@@ -248,7 +250,7 @@ describe('fidelity of the baseline', () => {
     stored(fakeFidelity({ model: 'resnet50', batch: 8, ratio: 3 }), 'machine-old'),
   ];
   const torchMean = Math.cbrt(1.3 * 1.05 * 1.02);
-  const data = reportData(fakeStudyRows(), undefined, checks);
+  const data = reportData(trials(fakeStudyRows()), undefined, checks);
 
   it('keeps this machine\'s checks only', () => {
     assert.equal(data.fidelity.length, 5);
@@ -279,9 +281,9 @@ describe('fidelity of the baseline', () => {
   it('the average speed-up names the baseline\'s mean and worst fidelity, flagging it above 1.10', () => {
     const text = finding(computeFindings(data), /Average speed-up of ort/)!.text;
     assert.match(text, new RegExp(`torch's fidelity \\(its time over its framework's idiomatic execution, 3 checks\\): geometric mean ${torchMean.toFixed(2)}×, worst 1\\.30× \\(resnet50, batch 1\\); above 1\\.10×, so speed-ups over torch are inflated by up to 1\\.30×`));
-    const faithful = reportData(fakeStudyRows(), undefined, checks.filter((c) => c.ratio !== 1.3));
+    const faithful = reportData(trials(fakeStudyRows()), undefined, checks.filter((c) => c.ratio !== 1.3));
     assert.match(finding(computeFindings(faithful), /Average speed-up of ort/)!.text, /worst 1\.05× \(standard\/d10\/w64, batch 1\); all within 1\.10×\.$/);
-    const otherEngine = reportData(fakeStudyRows(), undefined, checks.filter((c) => c.engine === 'tfjs-wasm'));
+    const otherEngine = reportData(trials(fakeStudyRows()), undefined, checks.filter((c) => c.engine === 'tfjs-wasm'));
     assert.match(finding(computeFindings(otherEngine), /Average speed-up of ort/)!.text, /No successful fidelity check of torch was stored \(only of tfjs-wasm\)/);
     assert.ok(otherEngine.speedups.every((s) => s.baselineFidelity === undefined));
     assert.deepEqual(buildFigures(otherEngine).find((f) => f.id === 'network-speedups')!.table.rows[0]!.slice(7), [null, 'not checked']);

@@ -1,102 +1,22 @@
-import { median } from '../measure/stats.js';
-import type { ResultRow, StoredFidelity, StoredPeaks } from '../store/index.js';
+import { median, medianOf, speedup } from '../measure/stats.js';
+// From the schema, not the store's index: the report's arithmetic needs no DuckDB binding loaded.
+import { modelIdentity } from '../store/schema.js';
+import type { StoredFidelity, StoredTrial } from '../store/index.js';
 import { withBaselineFidelity } from './fidelity.js';
+import type { LatencyPoint, PointCounters, ReportData, SpeedupPoint } from './types.js';
 
-/** One measured point: a model at a batch on an engine (repetitions merged). */
-export interface LatencyPoint {
-  model: string;
-  kind: ResultRow['modelKind'];
-  pattern: string | null;
-  depth: number | null;
-  width: number | null;
-  resolution: number | null;
-  batch: number;
-  engine: string;
-  role: string;
-  /** The precision asked of the engine (fp32 unless its `precision` option said otherwise). */
-  precision: string;
-  medianMs: number;
-  /** 95% interval of the median; absent where too few runs gave one. */
-  ciLowMs: number | null;
-  ciHighMs: number | null;
-  macs: number;
-  /** Counters per inference where the trial counted them (perf or simulated). */
-  counters?: PointCounters;
-  /** The stored trials behind the point. */
-  trialKeys: string[];
-}
-
-export interface PointCounters {
-  simulated: boolean;
-  /** The simulated cache, as written (e.g. `paper`: the seed paper's 4 MB last-level cache). */
-  geometry?: string;
-  llcMisses: number | null;
-  instructions: number | null;
-  branchMisses: number | null;
-}
-
-/** The counters stored with a trial (JSON), if it counted any successfully. */
-function pointCounters(row: ResultRow): PointCounters | undefined {
-  if (!row.counters) return undefined;
-  const c = JSON.parse(row.counters) as { status: string; simulated?: boolean; geometry?: { name?: string; ll?: { sizeBytes: number } }; llcMissesPerInference?: number | null; instructionsPerInference?: number | null; branchMissesPerInference?: number | null };
-  if (c.status !== 'ok') return undefined;
+/** The counters stored with a trial, if it counted any successfully. */
+function pointCounters(row: StoredTrial): PointCounters | undefined {
+  const c = row.counters;
+  if (c?.status !== 'ok') return undefined;
   const geometry = c.geometry ? `${c.geometry.name ?? 'custom'}${c.geometry.ll ? `, ${(c.geometry.ll.sizeBytes / 2 ** 20).toFixed(c.geometry.ll.sizeBytes % 2 ** 20 ? 2 : 0)} MiB last-level cache` : ''}` : undefined;
   return { simulated: c.simulated === true, ...(geometry ? { geometry } : {}), llcMisses: c.llcMissesPerInference ?? null, instructions: c.instructionsPerInference ?? null, branchMisses: c.branchMissesPerInference ?? null };
-}
-
-export interface SpeedupPoint {
-  model: string;
-  kind: ResultRow['modelKind'];
-  pattern: string | null;
-  depth: number | null;
-  width: number | null;
-  resolution: number | null;
-  batch: number;
-  engine: string;
-  baseline: string;
-  /** baseline median / engine median: above 1 means the engine is faster. */
-  speedup: number;
-  /** From the two medians' intervals: slowest and fastest combination. */
-  low: number | null;
-  high: number | null;
-  trialKeys: string[];
-  /** The baseline's fidelity for this model and batch, where any check of the baseline was stored. */
-  baselineFidelity?: BaselineFidelity;
-}
-
-/**
- * The baseline engine's time over its framework's idiomatic execution: the factor by which a
- * speed-up over it is inflated (see measure/fidelity-record.ts).
- */
-export interface BaselineFidelity {
-  ratio: number;
-  /** `measured`: this model and batch were checked; `engine-mean`: the geometric mean of the baseline's checks on this machine. */
-  source: 'measured' | 'engine-mean';
-  /** How many checks the ratio comes from (1 where measured). */
-  checks: number;
-}
-
-export interface ReportData {
-  study: string;
-  fingerprint: string;
-  baseline: string;
-  rows: ResultRow[];
-  points: LatencyPoint[];
-  speedups: SpeedupPoint[];
-  /** Rows of other machines in the same store: kept, but not mixed into this report. */
-  otherMachineRows: number;
-  /** This machine's measured peaks, if the study measured them. */
-  peaks?: StoredPeaks;
-  /** Successful trials whose median is known to less than ±NOISY_CI (or not at all): a busy machine. */
-  noisy: ResultRow[];
-  /** This machine's fidelity checks, failed ones included; empty where none was stored. */
-  fidelity: StoredFidelity[];
 }
 
 /** Half-width of the median's 95% interval, relative to it, above which a trial is called noisy. */
 export const NOISY_CI = 0.1;
 
-export function isNoisy(r: ResultRow): boolean {
+export function isNoisy(r: StoredTrial): boolean {
   if (r.status !== 'ok' || r.medianMs === null) return false;
   if (r.ciLowMs === null || r.ciHighMs === null) return true;
   return (r.ciHighMs - r.ciLowMs) / 2 / r.medianMs > NOISY_CI;
@@ -106,7 +26,7 @@ export function isNoisy(r: ResultRow): boolean {
  * Turns stored rows into what the figures plot. Only one machine's rows are compared (the most
  * recent fingerprint); failed and mismatched trials are listed in the report but never plotted.
  */
-export function reportData(all: ResultRow[], baseline?: string, fidelity: StoredFidelity[] = []): ReportData {
+export function reportData(all: StoredTrial[], baseline?: string, fidelity: StoredFidelity[] = []): ReportData {
   const latest = latestRow(all);
   const rows = all.filter((r) => r.fingerprint === latest.fingerprint);
   const points = mergeRepetitions(rows.filter((r) => r.status === 'ok' && r.medianMs !== null));
@@ -117,17 +37,17 @@ export function reportData(all: ResultRow[], baseline?: string, fidelity: Stored
 }
 
 /** The machine a report describes: the one that finished a trial last. */
-export function reportFingerprint(all: ResultRow[]): string {
+export function reportFingerprint(all: StoredTrial[]): string {
   return latestRow(all).fingerprint;
 }
 
-function latestRow(all: ResultRow[]): ResultRow {
+function latestRow(all: StoredTrial[]): StoredTrial {
   if (all.length === 0) throw new Error('no rows to report');
   return [...all].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1)!;
 }
 
-function mergeRepetitions(rows: ResultRow[]): LatencyPoint[] {
-  const groups = new Map<string, ResultRow[]>();
+function mergeRepetitions(rows: StoredTrial[]): LatencyPoint[] {
+  const groups = new Map<string, StoredTrial[]>();
   for (const r of rows) {
     const k = `${r.model}|${r.batch}|${r.engine}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
@@ -137,12 +57,7 @@ function mergeRepetitions(rows: ResultRow[]): LatencyPoint[] {
     const lows = g.map((x) => x.ciLowMs).filter((v): v is number => v !== null);
     const highs = g.map((x) => x.ciHighMs).filter((v): v is number => v !== null);
     return {
-      model: r.model,
-      kind: r.modelKind,
-      pattern: r.pattern,
-      depth: r.depth,
-      width: r.width,
-      resolution: r.resolution,
+      ...modelIdentity(r),
       batch: r.batch,
       engine: r.engine,
       role: r.engineRole,
@@ -164,7 +79,7 @@ export function speedupsOver(points: LatencyPoint[], baseline: string): SpeedupP
   return points.flatMap((p) => {
     const b = base.get(`${p.model}|${p.batch}`);
     if (!b || p.engine === baseline) return [];
-    const interval = b.ciLowMs !== null && b.ciHighMs !== null && p.ciLowMs !== null && p.ciHighMs !== null;
+    const s = speedup(medianOf(b), medianOf(p));
     return [
       {
         model: p.model,
@@ -176,9 +91,9 @@ export function speedupsOver(points: LatencyPoint[], baseline: string): SpeedupP
         batch: p.batch,
         engine: p.engine,
         baseline,
-        speedup: b.medianMs / p.medianMs,
-        low: interval ? b.ciLowMs! / p.ciHighMs! : null,
-        high: interval ? b.ciHighMs! / p.ciLowMs! : null,
+        speedup: s.ratio,
+        low: s.interval?.[0] ?? null,
+        high: s.interval?.[1] ?? null,
         trialKeys: [...b.trialKeys, ...p.trialKeys],
       },
     ];

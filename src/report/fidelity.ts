@@ -6,8 +6,7 @@
 import { geometricMean } from '../measure/stats.js';
 import { FIDELITY_WARNING_RATIO } from '../measure/fidelity-record.js';
 import type { StoredFidelity } from '../store/index.js';
-import type { BaselineFidelity, ReportData, SpeedupPoint } from './data.js';
-import type { Table } from './figures.js';
+import type { BaselineFidelity, ReportData, SpeedupPoint, Table } from './types.js';
 
 export { FIDELITY_WARNING_RATIO };
 

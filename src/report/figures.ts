@@ -1,24 +1,10 @@
-import { pearson, spearman } from '../measure/stats.js';
 import { PATTERNS } from '../zoo/index.js';
-import { depthSeries, widthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+import { counted, macCorrelations, missCorrelations } from './correlations.js';
+import { depthSeries, widthSeries } from './data.js';
 import { FIDELITY_COLUMNS, fidelityCells } from './fidelity.js';
 import { precisionFigures } from './precision.js';
 import type { FigureSpec } from './render.js';
-
-/** A table of a figure's numbers, written beside it as CSV and Markdown. */
-export interface Table {
-  columns: string[];
-  rows: (string | number | null)[][];
-}
-
-export interface Figure {
-  /** File name stem: figures/<id>.svg and .png, tables/<id>.csv and .md. */
-  id: string;
-  title: string;
-  caption: string;
-  spec: FigureSpec;
-  table: Table;
-}
+import type { Figure, LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
 
 const PATTERN_ORDER = [...PATTERNS] as string[];
 const fmt = (v: number | null, digits = 3): number | null => (v === null ? null : Number(v.toPrecision(digits + 1)));
@@ -27,7 +13,7 @@ const ms = (p: LatencyPoint) => ({ ms: p.medianMs, lo: p.ciLowMs, hi: p.ciHighMs
 /** Every figure the data supports, in the report's order; a figure without data is left out. */
 export function buildFigures(data: ReportData): Figure[] {
   return [
-    ...[latencyVsDepth(data), latencyVsWidth(data), networkSpeedups(data), latencyVsMacs(data), speedupHeatmap(data), roofline(data), missesVsDepth(data), missesVsWidth(data), missesVsLatency(data)].filter(
+    ...[latencyVsDepth(data), latencyVsWidth(data), networkSpeedups(data), latencyVsMacs(data), speedupHeatmap(data), roofline(data), missesAlong(data, DEPTH_SWEEP), missesAlong(data, WIDTH_SWEEP), missesVsLatency(data)].filter(
       (f): f is Figure => f !== undefined,
     ),
     ...precisionFigures(data.rows),
@@ -52,10 +38,30 @@ function lineLayers(x: { field: string; title: string; scale?: object; axisValue
   ];
 }
 
+/** A sweep of the design space the paper plots along: depth at a fixed width, or width at a fixed depth. */
+interface Sweep {
+  field: 'depth' | 'width';
+  /** The points of the sweep (see depthSeries, widthSeries). */
+  series: (points: LatencyPoint[]) => LatencyPoint[];
+  title: string;
+  scale?: object;
+  /** The other axis, which the sweep holds fixed. */
+  fixed: 'depth' | 'width';
+  /** The seed paper's figure of last-level cache misses along the sweep. */
+  missesFigure: number;
+}
+
+const DEPTH_SWEEP: Sweep = { field: 'depth', series: depthSeries, title: 'depth (blocks)', fixed: 'width', missesFigure: 3 };
+const WIDTH_SWEEP: Sweep = { field: 'width', series: widthSeries, title: 'width (channels, log₂)', scale: { type: 'log', base: 2 }, fixed: 'depth', missesFigure: 4 };
+
+/** The sweep's values in the points, ascending: the x axis's ticks. */
+const sweepValues = (sweep: Sweep, points: LatencyPoint[]): number[] => [...new Set(points.map((p) => p[sweep.field]!))].sort((a, b) => a - b);
+const sweepAxis = (sweep: Sweep, points: LatencyPoint[]) => ({ field: sweep.field, title: sweep.title, scale: sweep.scale, axisValues: sweepValues(sweep, points) });
+
 function latencyVsDepth(data: ReportData): Figure | undefined {
   const points = depthSeries(data.points);
   if (points.length === 0) return undefined;
-  const depths = [...new Set(points.map((p) => p.depth!))].sort((a, b) => a - b);
+  const depths = sweepValues(DEPTH_SWEEP, points);
   const batches = [...new Set(points.map((p) => p.batch))].sort((a, b) => a - b);
   const engines = [...new Set(points.map((p) => p.engine))];
   const values = points.map((p) => ({ pattern: p.pattern, depth: p.depth, batch: `batch ${p.batch}`, engine: p.engine, ...ms(p) }));
@@ -66,7 +72,7 @@ function latencyVsDepth(data: ReportData): Figure | undefined {
     spec: {
       data: { values },
       facet: { column: { field: 'batch', type: 'ordinal', sort: batches.map((b) => `batch ${b}`), title: null } },
-      spec: { width: 210, height: 240, layer: lineLayers({ field: 'depth', title: 'depth (blocks)', axisValues: depths }) },
+      spec: { width: 210, height: 240, layer: lineLayers(sweepAxis(DEPTH_SWEEP, points)) },
       resolve: { scale: { y: 'independent' } },
       title: { text: 'Latency vs depth', subtitle: `${engines.join(' vs ')}, width ${points[0]!.width}` },
     } as unknown as FigureSpec,
@@ -77,7 +83,7 @@ function latencyVsDepth(data: ReportData): Figure | undefined {
 function latencyVsWidth(data: ReportData): Figure | undefined {
   const points = widthSeries(data.points);
   if (points.length === 0) return undefined;
-  const widths = [...new Set(points.map((p) => p.width!))].sort((a, b) => a - b);
+  const widths = sweepValues(WIDTH_SWEEP, points);
   const engines = [...new Set(points.map((p) => p.engine))];
   const values = points.map((p) => ({ pattern: p.pattern, width: p.width, engine: p.engine, ...ms(p) }));
   return {
@@ -87,7 +93,7 @@ function latencyVsWidth(data: ReportData): Figure | undefined {
     spec: {
       data: { values },
       facet: { column: { field: 'engine', type: 'nominal', sort: engines, title: null } },
-      spec: { width: 260, height: 240, layer: lineLayers({ field: 'width', title: 'width (channels, log₂)', scale: { type: 'log', base: 2 }, axisValues: widths }) },
+      spec: { width: 260, height: 240, layer: lineLayers(sweepAxis(WIDTH_SWEEP, points)) },
       title: { text: 'Latency vs width', subtitle: `depth ${points[0]!.depth}, batch ${points[0]!.batch}` },
     } as unknown as FigureSpec,
     table: latencyTable(points),
@@ -132,16 +138,25 @@ function networkSpeedups(data: ReportData): Figure | undefined {
   };
 }
 
-/** Per engine: how well MACs predict latency (Pearson on the values, Spearman on their ranks). */
-export function macCorrelations(points: LatencyPoint[]): { engine: string; n: number; pearson?: number; spearman?: number }[] {
-  return [...new Set(points.map((p) => p.engine))].map((engine) => {
-    const ps = points.filter((p) => p.engine === engine);
-    const xs = ps.map((p) => p.macs);
-    const ys = ps.map((p) => p.medianMs);
-    const r = pearson(xs, ys);
-    const rho = spearman(xs, ys);
-    return { engine, n: ps.length, ...(r !== undefined ? { pearson: r } : {}), ...(rho !== undefined ? { spearman: rho } : {}) };
-  });
+/** Latency (`ms`) against x, both log scales, coloured by model family, one panel per engine (`panel`, which names its correlations). */
+function latencyScatter(o: { values: object[]; columns: number; width: number; x: { field: string; title: string }; families: string[]; tooltip: object[]; title: object }): FigureSpec {
+  return {
+    data: { values: o.values },
+    facet: { field: 'panel', type: 'nominal', title: null, header: { labelLimit: 0 } },
+    columns: o.columns,
+    spec: {
+      width: o.width,
+      height: 240,
+      mark: { type: 'point', filled: true, opacity: 0.75, size: 36 },
+      encoding: {
+        x: { field: o.x.field, type: 'quantitative', scale: { type: 'log', nice: false }, title: o.x.title },
+        y: { field: LATENCY_AXIS.field, type: 'quantitative', scale: { type: 'log', nice: false }, title: LATENCY_AXIS.title },
+        color: { field: 'family', type: 'nominal', sort: o.families, title: 'model' },
+        tooltip: o.tooltip,
+      },
+    },
+    title: o.title,
+  } as unknown as FigureSpec;
 }
 
 function latencyVsMacs(data: ReportData): Figure | undefined {
@@ -161,23 +176,15 @@ function latencyVsMacs(data: ReportData): Figure | undefined {
     id: 'latency-vs-macs',
     title: 'Latency vs MACs',
     caption: 'Every measured trial: latency against its multiply-accumulates (batch included), one panel per engine with at least 3 trials, with the Pearson correlation of the values and the Spearman correlation of their ranks. Points far from the trend are where MACs stop predicting latency.',
-    spec: {
-      data: { values },
-      facet: { field: 'panel', type: 'nominal', title: null, header: { labelLimit: 0 } },
+    spec: latencyScatter({
+      values,
       columns: 2,
-      spec: {
-        width: 300,
-        height: 240,
-        mark: { type: 'point', filled: true, opacity: 0.75, size: 36 },
-        encoding: {
-          x: { field: 'gmacs', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'GMACs per run (log)' },
-          y: { field: 'ms', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'median latency (ms, log)' },
-          color: { field: 'family', type: 'nominal', sort: [...PATTERN_ORDER, 'reference network', 'user model'], title: 'model' },
-          tooltip: [{ field: 'model' }, { field: 'batch' }, { field: 'ms', format: '.3f' }, { field: 'gmacs', format: '.3f' }],
-        },
-      },
+      width: 300,
+      x: { field: 'gmacs', title: 'GMACs per run (log)' },
+      families: [...PATTERN_ORDER, 'reference network', 'user model'],
+      tooltip: [{ field: 'model' }, { field: 'batch' }, { field: 'ms', format: '.3f' }, { field: 'gmacs', format: '.3f' }],
       title: { text: 'Latency vs MACs', subtitle: 'r: Pearson correlation of the values; ρ: Spearman correlation of their ranks' },
-    } as unknown as FigureSpec,
+    }),
     table: latencyTable(data.points),
   };
 }
@@ -233,61 +240,25 @@ const missesTable = (points: LatencyPoint[]): Table => ({
   rows: points.map((p) => [p.model, p.batch, p.engine, p.counters!.llcMisses, p.counters!.instructions, p.counters!.branchMisses, fmt(p.medianMs), fmt(p.macs / 1e9)]),
 });
 
-const counted = (points: LatencyPoint[]) => points.filter((p) => p.counters?.llcMisses != null);
-
-function missesVsDepth(data: ReportData): Figure | undefined {
-  const points = depthSeries(counted(data.points));
+/** Misses along a sweep of the design space: the seed paper's Figures 3 (depth) and 4 (width). */
+function missesAlong(data: ReportData, sweep: Sweep): Figure | undefined {
+  const points = sweep.series(counted(data.points));
   if (points.length === 0) return undefined;
-  const depths = [...new Set(points.map((p) => p.depth!))].sort((a, b) => a - b);
-  const values = points.map((p) => ({ pattern: p.pattern, depth: p.depth, engine: p.engine, misses: p.counters!.llcMisses }));
+  const first = points[0]!;
+  const values = points.map((p) => ({ pattern: p.pattern, [sweep.field]: p[sweep.field], engine: p.engine, misses: p.counters!.llcMisses }));
   return {
-    id: 'llc-misses-vs-depth',
-    title: 'Last-level cache misses vs depth',
-    caption: `Last-level cache misses per inference of the six design patterns at width ${points[0]!.width}, ${points[0]!.resolution}×${points[0]!.resolution} input, batch ${points[0]!.batch}, ${missesSource(points)} (the seed paper's Figure 3).`,
+    id: `llc-misses-vs-${sweep.field}`,
+    title: `Last-level cache misses vs ${sweep.field}`,
+    caption: `Last-level cache misses per inference of the six design patterns at ${sweep.fixed} ${first[sweep.fixed]}, ${first.resolution}×${first.resolution} input, batch ${first.batch}, ${missesSource(points)} (the seed paper's Figure ${sweep.missesFigure}).`,
     spec: {
       data: { values },
       width: 360,
       height: 260,
-      layer: lineLayers({ field: 'depth', title: 'depth (blocks)', axisValues: depths }, MISSES_AXIS, false),
-      title: { text: 'Last-level cache misses vs depth', subtitle: missesSubtitle(points) },
+      layer: lineLayers(sweepAxis(sweep, points), MISSES_AXIS, false),
+      title: { text: `Last-level cache misses vs ${sweep.field}`, subtitle: missesSubtitle(points) },
     } as unknown as FigureSpec,
     table: missesTable(points),
   };
-}
-
-function missesVsWidth(data: ReportData): Figure | undefined {
-  const points = widthSeries(counted(data.points));
-  if (points.length === 0) return undefined;
-  const widths = [...new Set(points.map((p) => p.width!))].sort((a, b) => a - b);
-  const values = points.map((p) => ({ pattern: p.pattern, width: p.width, engine: p.engine, misses: p.counters!.llcMisses }));
-  return {
-    id: 'llc-misses-vs-width',
-    title: 'Last-level cache misses vs width',
-    caption: `Last-level cache misses per inference of the six design patterns at depth ${points[0]!.depth}, ${points[0]!.resolution}×${points[0]!.resolution} input, batch ${points[0]!.batch}, ${missesSource(points)} (the seed paper's Figure 4).`,
-    spec: {
-      data: { values },
-      width: 360,
-      height: 260,
-      layer: lineLayers({ field: 'width', title: 'width (channels, log₂)', scale: { type: 'log', base: 2 }, axisValues: widths }, MISSES_AXIS, false),
-      title: { text: 'Last-level cache misses vs width', subtitle: missesSubtitle(points) },
-    } as unknown as FigureSpec,
-    table: missesTable(points),
-  };
-}
-
-/** Per engine: how well misses predict latency, and how well MACs predict misses. */
-export function missCorrelations(points: LatencyPoint[]): { engine: string; n: number; missesLatency: { pearson?: number; spearman?: number }; missesMacs: { pearson?: number; spearman?: number } }[] {
-  const ps = counted(points);
-  return [...new Set(ps.map((p) => p.engine))].map((engine) => {
-    const e = ps.filter((p) => p.engine === engine);
-    const misses = e.map((p) => p.counters!.llcMisses!);
-    const pair = (ys: number[]) => {
-      const r = pearson(misses, ys);
-      const rho = spearman(misses, ys);
-      return { ...(r !== undefined ? { pearson: r } : {}), ...(rho !== undefined ? { spearman: rho } : {}) };
-    };
-    return { engine, n: e.length, missesLatency: pair(e.map((p) => p.medianMs)), missesMacs: pair(e.map((p) => p.macs)) };
-  });
 }
 
 function missesVsLatency(data: ReportData): Figure | undefined {
@@ -303,23 +274,15 @@ function missesVsLatency(data: ReportData): Figure | undefined {
     id: 'llc-misses-vs-latency',
     title: 'Latency vs last-level cache misses',
     caption: `Median latency against last-level cache misses per inference (${missesSource(points)}), one panel per engine, with the Pearson (r) and Spearman (ρ) correlations of misses with latency and with MACs.`,
-    spec: {
-      data: { values },
-      facet: { field: 'panel', type: 'nominal', title: null, header: { labelLimit: 0 } },
+    spec: latencyScatter({
+      values,
       columns: 1,
-      spec: {
-        width: 420,
-        height: 240,
-        mark: { type: 'point', filled: true, opacity: 0.75, size: 36 },
-        encoding: {
-          x: { field: 'misses', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'LLC misses per inference (log)' },
-          y: { field: 'ms', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'median latency (ms, log)' },
-          color: { field: 'family', type: 'nominal', sort: [...PATTERN_ORDER, 'network'], title: 'model' },
-          tooltip: [{ field: 'model' }, { field: 'ms', format: '.3f' }, { field: 'misses', format: '.3s' }],
-        },
-      },
+      width: 420,
+      x: { field: 'misses', title: 'LLC misses per inference (log)' },
+      families: [...PATTERN_ORDER, 'network'],
+      tooltip: [{ field: 'model' }, { field: 'ms', format: '.3f' }, { field: 'misses', format: '.3s' }],
       title: { text: 'Latency vs last-level cache misses' },
-    } as unknown as FigureSpec,
+    }),
     table: missesTable(points),
   };
 }

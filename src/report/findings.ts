@@ -1,17 +1,9 @@
 import { geometricMean, median } from '../measure/stats.js';
-import { depthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+import { macCorrelations, missCorrelations, type MissCorrelation } from './correlations.js';
+import { depthSeries } from './data.js';
 import { baselineFidelitySentence } from './fidelity.js';
-import { macCorrelations, missCorrelations } from './figures.js';
 import { precisionFindings } from './precision.js';
-
-/** A conclusion computed from the stored trials, with its number and the trials behind it. */
-export interface Finding {
-  title: string;
-  text: string;
-  /** The headline number (a speed-up, a ratio, a correlation). */
-  value: number;
-  trialKeys: string[];
-}
+import type { Finding, LatencyPoint, ReportData, SpeedupPoint } from './types.js';
 
 const x = (v: number) => `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}×`;
 const keysOf = (items: { trialKeys: string[] }[]) => [...new Set(items.flatMap((i) => i.trialKeys))];
@@ -124,7 +116,7 @@ function macsVersusLatency(points: LatencyPoint[], engine: string): Finding | un
 }
 
 /** The seed paper's cache argument: do last-level misses track latency more closely than MACs do? */
-function missesFinding(data: ReportData, c: ReturnType<typeof missCorrelations>[number]): Finding | undefined {
+function missesFinding(data: ReportData, c: MissCorrelation): Finding | undefined {
   if (c.missesLatency.spearman === undefined) return undefined;
   const points = data.points.filter((p) => p.engine === c.engine && p.counters?.llcMisses != null);
   const macs = macCorrelations(points)[0];

@@ -1,10 +1,9 @@
 import type { Environment } from '../measure/environment.js';
-import { NOISY_CI, type ReportData } from './data.js';
+import { NOISY_CI } from './data.js';
 import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
-import type { Figure } from './figures.js';
-import type { Finding } from './findings.js';
 import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
+import type { Figure, Finding, ReportData } from './types.js';
 
 export interface RenderedFigure extends Figure {
   svg: string;

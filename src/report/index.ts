@@ -8,19 +8,22 @@ import { UserError } from '../errors.js';
 import type { ResultStore } from '../store/index.js';
 import { reportData, reportFingerprint } from './data.js';
 import { fidelityTable, fidelityWarning } from './fidelity.js';
-import { buildFigures, type Table } from './figures.js';
-import { computeFindings, type Finding } from './findings.js';
+import { buildFigures } from './figures.js';
+import { computeFindings } from './findings.js';
 import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
 import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
 import { tableToCsv, tableToMarkdown } from './tables.js';
+import type { Finding, Table } from './types.js';
 
-export { isNoisy, reportData, reportFingerprint, type BaselineFidelity, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
+export { macCorrelations } from './correlations.js';
+export { isNoisy, reportData, reportFingerprint } from './data.js';
 export { fidelityWarning, FIDELITY_WARNING_RATIO } from './fidelity.js';
-export { buildFigures, macCorrelations, type Figure, type Table } from './figures.js';
-export { computeFindings, type Finding } from './findings.js';
+export { buildFigures } from './figures.js';
+export { computeFindings } from './findings.js';
 export { paperClaims, paperClaimsTable, type ClaimVerdict, type PaperClaim } from './paper-claims.js';
 export { renderSvg, svgToPng, type FigureSpec } from './render.js';
+export type { BaselineFidelity, Figure, Finding, LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
 
 export interface WrittenReport {
   htmlPath: string;
@@ -35,7 +38,7 @@ export interface WrittenReport {
 }
 
 export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string } = {}): Promise<WrittenReport> {
-  const rows = await store.rows();
+  const rows = await store.trials();
   if (rows.length === 0) throw new UserError(`the store in ${outDir} has no trials yet`, 'run the study first; the report is written from stored trials');
   const data = reportData(rows, options.baseline, await store.fidelity(reportFingerprint(rows)));
   const environment = (await store.environments()).find((e) => e.fingerprint === data.fingerprint);

@@ -5,8 +5,8 @@
  * decide is 'not measured', never guessed.
  */
 import { geometricMean, spearman } from '../measure/stats.js';
-import { depthSeries, speedupsOver, widthSeries, type LatencyPoint, type ReportData, type SpeedupPoint } from './data.js';
-import type { Table } from './figures.js';
+import { depthSeries, speedupsOver, widthSeries } from './data.js';
+import type { LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
 
 export type ClaimVerdict = 'reproduced' | 'not reproduced' | 'not measured';
 

@@ -3,18 +3,16 @@
  * model, batch and engine (options equal but for `precision`), so that a speed-up is always the
  * engine's own FP32 against its own FP16, BF16 or INT8, never one engine against another.
  */
-import { geometricMean, median } from '../measure/stats.js';
-import type { ResultRow } from '../store/index.js';
+import type { KernelPrecision } from '../engines/engine.js';
+import { geometricMean, median, medianOf, speedup } from '../measure/stats.js';
+import type { ModelIdentity } from '../model/identity.js';
+import { modelIdentity } from '../store/schema.js';
+import type { StoredTrial } from '../store/index.js';
 import { PATTERNS } from '../zoo/index.js';
-import type { Figure, Table } from './figures.js';
-import type { Finding } from './findings.js';
 import type { FigureSpec } from './render.js';
+import type { Figure, Finding, Table } from './types.js';
 
-export interface PrecisionPoint {
-  model: string;
-  kind: ResultRow['modelKind'];
-  pattern: string | null;
-  depth: number | null;
+export interface PrecisionPoint extends ModelIdentity {
   batch: number;
   engineName: string;
   precision: string;
@@ -33,51 +31,43 @@ export interface PrecisionPoint {
   /** Share of kernel time in kernels of the requested kind (integer for INT8, float16 for FP16); null where not profiled. */
   lowPrecisionShare: number | null;
   /** Conv/Gemm/MatMul kernels by the precision they computed in, where profiled. */
-  macKernels: Record<string, number> | null;
+  macKernels: Partial<Record<KernelPrecision, number>> | null;
   trialKeys: string[];
 }
 
 /** The kernel class a precision's kernels should land in, in ort's profile (see ort-kernel-precision.ts). */
-const KERNEL_CLASS: Record<string, string> = { int8: 'integer', fp16: 'float16', bf16: 'bfloat16', 'bf16-autocast': 'bfloat16' };
+const KERNEL_CLASS: Record<string, KernelPrecision> = { int8: 'integer', fp16: 'float16', bf16: 'bfloat16', 'bf16-autocast': 'bfloat16' };
 
-interface StoredKernels {
-  classes: { precision: string; share: number }[];
-  macKernels: Record<string, number>;
-}
+/** The options but `precision`, in a fixed order: a key that an FP32 trial and its lower-precision partners share. */
+const withoutPrecision = (options: Record<string, string>): string => JSON.stringify(Object.entries(options).filter(([k]) => k !== 'precision').sort(([a], [b]) => a.localeCompare(b)));
 
-const withoutPrecision = (options: string): string => {
-  const o = JSON.parse(options) as Record<string, string>;
-  delete o['precision'];
-  return JSON.stringify(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
-};
+/** A successful trial's median as speedup() takes it. */
+const storedMedian = (r: StoredTrial) => medianOf({ medianMs: r.medianMs!, ciLowMs: r.ciLowMs, ciHighMs: r.ciHighMs });
 
 /** Pairs every successful lower-precision trial with its FP32 partner; unpaired ones are left out. */
-export function precisionPoints(rows: ResultRow[]): PrecisionPoint[] {
+export function precisionPoints(rows: StoredTrial[]): PrecisionPoint[] {
   const ok = rows.filter((r) => r.status === 'ok' && r.medianMs !== null);
-  const partnerKey = (r: ResultRow) => `${r.model}|${r.batch}|${r.engineName}|${withoutPrecision(r.options)}`;
-  const fp32 = new Map<string, ResultRow>();
+  const partnerKey = (r: StoredTrial) => `${r.model}|${r.batch}|${r.engineName}|${withoutPrecision(r.options)}`;
+  const fp32 = new Map<string, StoredTrial>();
   for (const r of ok) if (r.precision === 'fp32') fp32.set(partnerKey(r), r);
   return ok.flatMap((r) => {
     const base = r.precision === 'fp32' ? undefined : fp32.get(partnerKey(r));
     if (!base) return [];
-    const kernels = r.kernelPrecision ? (JSON.parse(r.kernelPrecision) as StoredKernels) : undefined;
+    const kernels = r.kernelPrecision;
     const cls = KERNEL_CLASS[r.precision];
-    const haveCi = r.ciLowMs !== null && r.ciHighMs !== null && base.ciLowMs !== null && base.ciHighMs !== null;
+    const s = speedup(storedMedian(base), storedMedian(r));
     return [
       {
-        model: r.model,
-        kind: r.modelKind,
-        pattern: r.pattern,
-        depth: r.depth,
+        ...modelIdentity(r),
         batch: r.batch,
         engineName: r.engineName,
         precision: r.precision,
         label: `${r.engineName} ${r.precision}`,
         fp32Ms: base.medianMs!,
         ms: r.medianMs!,
-        speedup: base.medianMs! / r.medianMs!,
-        low: haveCi ? base.ciLowMs! / r.ciHighMs! : null,
-        high: haveCi ? base.ciHighMs! / r.ciLowMs! : null,
+        speedup: s.ratio,
+        low: s.interval?.[0] ?? null,
+        high: s.interval?.[1] ?? null,
         relativeError: r.outputRelativeError,
         top1Agreement: r.outputTop1Agreement,
         lowPrecisionShare: kernels ? kernels.classes.filter((c) => c.precision === cls).reduce((a, c) => a + c.share, 0) : null,
@@ -180,7 +170,7 @@ function errorVsSpeedup(points: PrecisionPoint[]): Figure | undefined {
   };
 }
 
-export function precisionFigures(rows: ResultRow[]): Figure[] {
+export function precisionFigures(rows: StoredTrial[]): Figure[] {
   const points = precisionPoints(rows);
   return [precisionSpeedups(points), errorVsSpeedup(points)].filter((f): f is Figure => f !== undefined);
 }
@@ -189,7 +179,7 @@ const x = (v: number) => `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}×`;
 const keysOf = (ps: PrecisionPoint[]) => [...new Set(ps.flatMap((p) => p.trialKeys))];
 
 /** Per engine and precision: the average speed-up, its best and worst pattern, the error, and whether the kernels really ran in it. */
-export function precisionFindings(rows: ResultRow[]): Finding[] {
+export function precisionFindings(rows: StoredTrial[]): Finding[] {
   const points = precisionPoints(rows);
   return [...new Set(points.map((p) => p.label))].flatMap((label) => {
     const ps = points.filter((p) => p.label === label);

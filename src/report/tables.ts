@@ -1,4 +1,4 @@
-import type { Table } from './figures.js';
+import type { Table } from './types.js';
 
 /** One writer per format, as hyperfine's exporters: CSV for spreadsheets, Markdown for notes, HTML for the page. */
 const text = (v: string | number | null) => (v === null ? '' : String(v));
