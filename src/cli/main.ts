@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { loadEngineModules } from '../engines/index.js';
 import { UserError } from '../errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerBenchCommand } from './commands/bench.js';
@@ -43,6 +44,8 @@ registerQuantizeCommand(program);
 registerConvertCommand(program);
 
 try {
+  // Engines registered at run time (FORMBENCH_ENGINE_MODULES) before any option names them.
+  await loadEngineModules();
   await program.parseAsync();
 } catch (e) {
   process.exitCode = report(e);

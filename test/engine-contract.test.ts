@@ -1,0 +1,120 @@
+/**
+ * The engine contract end to end: bad option values are one clean error before any trial, from
+ * every command that takes engines; and an engine registered at run time (the deterministic fake
+ * engines of fixtures/fake-engines.ts, loaded through FORMBENCH_ENGINE_MODULES) runs through
+ * bench, study and the report with no file of formbench changed.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ENGINE_MODULES_ENV } from '../src/engines/index.js';
+import { ResultStore } from '../src/store/index.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const FAKE = fileURLToPath(new URL('./fixtures/fake-engines.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'formbench-contract-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function formbench(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: tmp, maxBuffer: 64 * 2 ** 20, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+const withFakes = { [ENGINE_MODULES_ENV]: FAKE };
+const MODEL = 'standard/d2/w16/r32';
+
+describe('engine options are checked when the choice is made', () => {
+  const studyWith = (engine: string): string => {
+    const file = join(tmp, `bad-${engine.replace(/[^a-z]/g, '')}.yaml`);
+    writeFileSync(file, `name: bad\nmodels: [${MODEL}]\nengines: ["${engine}"]\n`);
+    return file;
+  };
+  const cases: [string, RegExp][] = [
+    ['ort:threads=abc', /option threads=abc of engine ort: must be a positive integer/],
+    ['ort:opt=fast', /option opt=fast of engine ort is not one of disabled, basic, extended, all/],
+    ['torch:layout=x', /option layout=x of engine torch is not one of nchw, channels_last/],
+    ['ort:threads=100000', /option threads=100000 of engine ort: must be at most \d+/],
+  ];
+  for (const [engine, message] of cases) {
+    it(`${engine}: one line, exit 2, from bench, study, study --dry-run and profile`, async () => {
+      const out = join(tmp, 'never');
+      const runs = await Promise.all([
+        formbench(['bench', MODEL, '--engines', engine]),
+        formbench(['study', studyWith(engine), '--out', out]),
+        formbench(['study', studyWith(engine), '--dry-run', '--out', out]),
+        formbench(['profile', MODEL, '--engine', engine]),
+      ]);
+      for (const r of runs) {
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, message);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, /^formbench: error: .*\(hint: /);
+      }
+      // Nothing ran and nothing was written: the store was never created.
+      assert.ok(!existsSync(out));
+    });
+  }
+});
+
+describe('an engine registered at run time', () => {
+  it('runs through bench with deterministic times: fake-accel is exactly 4× fake-native', async () => {
+    const r = await formbench(['bench', MODEL, '--engines', 'fake-native,fake-accel', '--json'], withFakes);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { trials: { engine: string; status: string; outputsMatch: boolean; maxAbsError: number }[]; speedups: { engine: string; ratio: number }[] };
+    assert.deepEqual(result.trials.map((t) => [t.engine, t.status]), [['fake-native', 'ok'], ['fake-accel', 'ok']]);
+    // Outputs come from onnxruntime, so they match the reference engine's.
+    assert.ok(result.trials.every((t) => t.outputsMatch && t.maxAbsError === 0), r.stdout);
+    assert.equal(result.speedups.length, 1);
+    assert.ok(Math.abs(result.speedups[0]!.ratio - 4) < 1e-9, `speed-up ${result.speedups[0]!.ratio}`);
+  });
+
+  it('has its options parsed by the registry like any other engine', async () => {
+    const r = await formbench(['bench', MODEL, '--engines', 'fake-accel:gain=-1'], withFakes);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /option gain=-1 of engine fake-accel: must be a positive number/);
+  });
+
+  it('runs through study, the store and the report', async () => {
+    const file = join(tmp, 'fake.yaml');
+    writeFileSync(file, `name: fake\nmodels: [${MODEL}, depthwise-separable/d2/w16/r32]\nengines: [fake-native, "fake-accel:gain=2.5"]\nbatches: [1, 2]\n`);
+    const out = join(tmp, 'fake-out');
+    const r = await formbench(['study', file, '--out', out], withFakes);
+    assert.equal(r.code, 0, r.stderr);
+    const store = await ResultStore.open(join(out, 'results.duckdb'));
+    try {
+      const rows = await store.rows();
+      assert.equal(rows.length, 8);
+      assert.ok(rows.every((row) => row.status === 'ok'), JSON.stringify(rows.map((row) => row.reason)));
+      const fidelity = await store.fidelity();
+      assert.equal(fidelity.length, 2);
+      assert.ok(fidelity.every((f) => f.status === 'ok' && Math.abs(f.ratio! - 1) < 1e-9), JSON.stringify(fidelity));
+    } finally {
+      store.close();
+    }
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /fake-accel:gain=2\.5/);
+    assert.match(html, /fake-native/);
+    // The findings come out exact: the fake engines differ by their rates and nothing else.
+    assert.match(html, /depthwise-separable gains most from acceleration \(2\.50× over fake-native/);
+    assert.match(readFileSync(join(out, 'tables', 'latency-vs-macs.csv'), 'utf8'), /fake-accel:gain=2\.5/);
+    // Resuming runs nothing: the new engine's trial keys are as stable as any.
+    const again = await formbench(['study', file, '--out', out, '--no-report'], withFakes);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /0 trials run .* 8 already stored/);
+  });
+});
