@@ -2,7 +2,7 @@
  * How well a point's static cost or counted misses predict its latency: the correlations the
  * latency-vs-MACs and misses figures print and the findings state.
  */
-import { pearson, spearman } from '../measure/stats.js';
+import { pearson, spearman } from '../measure/index.js';
 import type { LatencyPoint } from './types.js';
 
 /** Pearson on the values, Spearman on their ranks; each absent where undefined (too few points, a constant series). */

@@ -1,4 +1,4 @@
-import { median, medianOf, speedup } from '../measure/stats.js';
+import { median, medianOf, speedup } from '../measure/index.js';
 // From the schema, not the store's index: the report's arithmetic needs no DuckDB binding loaded.
 import { modelIdentity } from '../store/schema.js';
 import type { StoredFidelity, StoredTrial } from '../store/index.js';

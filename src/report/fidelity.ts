@@ -3,8 +3,7 @@
  * framework's own idiomatic execution of the same network. A speed-up over that engine is
  * inflated by exactly that ratio, so each speed-up carries its baseline's ratio beside it.
  */
-import { geometricMean } from '../measure/stats.js';
-import { FIDELITY_WARNING_RATIO } from '../measure/fidelity-record.js';
+import { geometricMean, FIDELITY_WARNING_RATIO } from '../measure/index.js';
 import type { StoredFidelity } from '../store/index.js';
 import type { BaselineFidelity, ReportData, SpeedupPoint, Table } from './types.js';
 

@@ -1,4 +1,4 @@
-import { geometricMean, median } from '../measure/stats.js';
+import { geometricMean, median } from '../measure/index.js';
 import { macCorrelations, missCorrelations, type MissCorrelation } from './correlations.js';
 import { depthSeries } from './data.js';
 import { baselineFidelitySentence } from './fidelity.js';

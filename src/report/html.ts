@@ -1,4 +1,4 @@
-import type { Environment } from '../measure/environment.js';
+import type { Environment } from '../measure/index.js';
 import { NOISY_CI } from './data.js';
 import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
 import type { PaperClaim } from './paper-claims.js';

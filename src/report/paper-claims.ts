@@ -4,7 +4,7 @@
  * paper's number, the measured one and the trials behind the verdict. A claim the store cannot
  * decide is 'not measured', never guessed.
  */
-import { geometricMean, spearman } from '../measure/stats.js';
+import { geometricMean, spearman } from '../measure/index.js';
 import { depthSeries, speedupsOver, widthSeries } from './data.js';
 import type { LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
 

@@ -4,7 +4,7 @@
  * engine's own FP32 against its own FP16, BF16 or INT8, never one engine against another.
  */
 import type { KernelPrecision } from '../engines/engine.js';
-import { geometricMean, median, medianOf, speedup } from '../measure/stats.js';
+import { geometricMean, median, medianOf, speedup } from '../measure/index.js';
 import type { ModelIdentity } from '../model/identity.js';
 import { modelIdentity } from '../store/schema.js';
 import type { StoredTrial } from '../store/index.js';

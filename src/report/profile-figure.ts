@@ -4,8 +4,7 @@
  * machine's two roofs (bandwidth-bound slope, compute-bound flat), and rendered as SVG.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ProfileReport } from '../measure/profile.js';
-import { rooflineBoundGflops, type MachinePeaks } from '../measure/roofline.js';
+import { rooflineBoundGflops, type ProfileReport, type MachinePeaks } from '../measure/index.js';
 import { renderSvg } from './render.js';
 
 /** The roofline figure as an SVG document. */

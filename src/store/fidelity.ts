@@ -4,7 +4,7 @@
  * typed rows and never parses JSON.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import type { FidelityRecord } from '../measure/fidelity-record.js';
+import type { FidelityRecord } from '../measure/index.js';
 
 /** A stored fidelity check: the record, the machine and study that measured it, and when. */
 export interface StoredFidelity extends FidelityRecord {

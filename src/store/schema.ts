@@ -4,7 +4,7 @@
  * it (JSON columns as text) and hands readers a StoredTrial, those columns decoded.
  */
 import type { KernelPrecisionSummary } from '../engines/engine.js';
-import type { CounterResult } from '../measure/counters/result.js';
+import type { CounterResult } from '../measure/index.js';
 import type { ModelIdentity, ModelKind } from '../model/identity.js';
 
 export type TrialStatus = 'ok' | 'failed' | 'mismatch';

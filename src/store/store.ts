@@ -2,9 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../errors.js';
-import type { Environment } from '../measure/environment.js';
-import type { FidelityRecord } from '../measure/fidelity-record.js';
-import type { CacheRoof } from '../measure/roofline.js';
+import type { Environment, FidelityRecord, CacheRoof } from '../measure/index.js';
 import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
 import { decodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
 

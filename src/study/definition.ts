@@ -1,4 +1,4 @@
-import type { TimingBudget } from '../measure/protocol.js';
+import type { TimingBudget } from '../measure/index.js';
 
 /**
  * A study: named sweeps, each a grid of models × batches × engines, measured with one budget.

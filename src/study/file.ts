@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { parseGeometry } from '../measure/counters/index.js';
+import { parseGeometry } from '../measure/index.js';
 import { DEFAULT_COUNTED_INFERENCES, DEFAULT_COUNTER_TIMEOUT_MS, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
 
 /**

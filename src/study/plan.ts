@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { analyzeGraph } from '../analysis/index.js';
 import { parseEngineChoice, type Engine, type EngineChoice, type PlanningRate } from '../engines/index.js';
-import type { TimingBudget } from '../measure/protocol.js';
+import type { TimingBudget } from '../measure/index.js';
 import { resolveModel, type ModelIdentity, type ResolvedModel } from '../model/index.js';
 import { isPatternSpec, parsePatternSpec } from '../zoo/index.js';
 import type { CounterPlan, Study } from './definition.js';

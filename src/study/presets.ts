@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import { PATTERNS } from '../zoo/index.js';
-import { PAPER_SCALED_RESOLUTION } from '../measure/counters/index.js';
+import { PAPER_SCALED_RESOLUTION } from '../measure/index.js';
 import { DEFAULT_COUNTED_INFERENCES, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
 
 /**

@@ -1,9 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { measureCounters, parseGeometry, simulationOptions, type CounterResult } from '../measure/counters/index.js';
-import type { Environment } from '../measure/environment.js';
-import { runTrials, type TrialRecord } from '../measure/pipeline.js';
+import { measureCounters, parseGeometry, simulationOptions, runTrials, measureFidelity, type CounterResult, type Environment, type TrialRecord, type FidelityRecord } from '../measure/index.js';
 import type { ResultRow, ResultStore } from '../store/index.js';
-import { measureFidelity, type FidelityRecord } from '../measure/fidelity.js';
 import type { PlannedFidelity, PlannedTrial, StudyPlan } from './plan.js';
 
 export type StudyEvent =

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { parseEngineChoice } from '../../engines/index.js';
-import { defaultReference, INPUT_SEED, runBench, type TrialRecord } from '../../measure/bench.js';
-import { DEFAULT_BUDGET } from '../../measure/protocol.js';
+import { defaultReference, INPUT_SEED, runBench, DEFAULT_BUDGET, type TrialRecord } from '../../measure/index.js';
 import { makeTable, printJson } from '../format.js';
 import { intList, positiveInt } from '../options.js';
 

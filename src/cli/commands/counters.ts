@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { parseEngineChoice } from '../../engines/index.js';
 import { UserError } from '../../errors.js';
-import { INPUT_SEED } from '../../measure/bench.js';
-import { COUNTER_FIELDS, countedNothing, measureSpecCounters, parseGeometry, PERF_EVENT_OF, simulationOptions, type CounterMode, type CounterOk, type CountsPerInference } from '../../measure/counters/index.js';
+import { INPUT_SEED, COUNTER_FIELDS, countedNothing, measureSpecCounters, parseGeometry, PERF_EVENT_OF, simulationOptions, type CounterMode, type CounterOk, type CountsPerInference } from '../../measure/index.js';
 import { formatCount, makeTable, printJson } from '../format.js';
 import { positiveInt } from '../options.js';
 

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { availabilityOf, ENGINES, parseEngineChoice, type EngineChoice } from '../../engines/index.js';
 import { UserError } from '../../errors.js';
-import { INPUT_SEED } from '../../measure/bench.js';
-import { FIDELITY_WARNING_RATIO, runFidelity, type FidelityRecord } from '../../measure/fidelity.js';
-import { DEFAULT_BUDGET } from '../../measure/protocol.js';
+import { INPUT_SEED, FIDELITY_WARNING_RATIO, runFidelity, DEFAULT_BUDGET, type FidelityRecord } from '../../measure/index.js';
 import { makeTable, printJson } from '../format.js';
 import { intList, positiveInt } from '../options.js';
 

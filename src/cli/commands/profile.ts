@@ -1,9 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseEngineChoice } from '../../engines/index.js';
-import { INPUT_SEED } from '../../measure/bench.js';
-import { GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, type ProfileGroup, type ProfileReport } from '../../measure/profile.js';
-import { measureMachinePeaks } from '../../measure/roofline.js';
+import { INPUT_SEED, GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, measureMachinePeaks, type ProfileGroup, type ProfileReport } from '../../measure/index.js';
 import { rooflineFigureSvg } from '../../report/profile-figure.js';
 import { formatCount, makeTable, printJson } from '../format.js';
 import { positiveInt } from '../options.js';

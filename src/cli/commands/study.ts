@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { currentEnvironment, type Environment } from '../../measure/environment.js';
-import { ensureMachinePeaks } from '../../measure/peaks.js';
+import { currentEnvironment, ensureMachinePeaks, type Environment } from '../../measure/index.js';
 import { writeReport } from '../../report/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
 import { loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
