@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeGraph } from '../src/analysis/index.js';
 import { validateGraph } from '../src/ir/index.js';
-import { activationHealth, calibrateBatchNorm, isHealthy } from '../src/weights/index.js';
 import { NetBuilder } from '../src/zoo/builder.js';
 import { buildReferenceNetwork, REFERENCE_NETWORKS } from '../src/zoo/reference/index.js';
 import { NASNET } from '../src/zoo/reference/nasnet.js';
@@ -73,11 +72,6 @@ describe('nasnet-a-large', () => {
     assert.deepEqual(cost.layers.at(-1)!.outputShape, [1, 1000]);
   });
 
-  it('runs in onnxruntime with healthy activations (96×96, batch 1)', async () => {
-    const { graph, bnGains } = build(96);
-    const h = await activationHealth(await calibrateBatchNorm(graph, { gains: bnGains }), { batch: 1 });
-    assert.ok(isHealthy(h), `std ${h.minStd}…${h.maxStd}, subnormal ${h.maxSubnormalFraction}, non-finite ${h.nonFiniteLayers}`);
-  });
 
   const registered = REFERENCE_NETWORKS.some((n) => n.name === NET.name);
   it('builds through buildReferenceNetwork once registered', { skip: !registered && 'not registered in reference/index.ts yet' }, () => {

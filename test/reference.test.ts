@@ -5,6 +5,7 @@ import { UserError } from '../src/errors.js';
 import { validateGraph } from '../src/ir/index.js';
 import { activationHealth, calibrateBatchNorm, isHealthy } from '../src/weights/index.js';
 import { buildZooModel, REFERENCE_NETWORKS } from '../src/zoo/index.js';
+import { HEAVY_NETWORKS } from './heavy-networks.js';
 
 /** torchvision's own parameter counts (sum of p.numel(), BN weight and bias, no running statistics). */
 const TORCHVISION_PARAMS: Record<string, number> = {
@@ -46,7 +47,8 @@ describe('reference networks', () => {
     assert.throws(() => buildZooModel('resnet50/r16'), (e: unknown) => e instanceof UserError && /at least 32/.test(e.message));
   });
 
-  for (const net of REFERENCE_NETWORKS) {
+  // The largest networks' health checks (5 to 35 s each here) are in slow/reference-health.test.ts.
+  for (const net of REFERENCE_NETWORKS.filter((n) => !HEAVY_NETWORKS.has(n.name))) {
     it(`${net.name} runs in onnxruntime with healthy activations (reduced resolution, batch 2)`, async () => {
       const spec = `${net.name}/r${net.resolution >= 299 ? 128 : 64}`;
       const model = buildZooModel(spec);

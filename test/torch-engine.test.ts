@@ -189,9 +189,9 @@ describe('torch engine', { skip }, () => {
     );
   });
 
-  it('rejects bad options', async () => {
-    const { graph, onnx } = { graph: oddOpsGraph(), onnx: new Uint8Array() };
-    await assert.rejects(torchEngine.load({ spec: 'x', graph, onnx }, torchOptions({ threads: '0' })), /threads must be a positive integer/);
-    await assert.rejects(torchEngine.load({ spec: 'x', graph, onnx }, torchOptions({ layout: 'nhwc' })), /layout must be one of/);
+  it('rejects bad options when the choice is made, before any worker starts', () => {
+    // Engines receive options the registry has parsed (see engines/options.ts).
+    assert.throws(() => parseEngineChoice('torch:threads=0'), /option threads=0 of engine torch: must be a positive integer/);
+    assert.throws(() => parseEngineChoice('torch:layout=nhwc'), /option layout=nhwc of engine torch is not one of nchw, channels_last/);
   });
 });

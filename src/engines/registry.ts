@@ -51,6 +51,25 @@ export function parseEngineChoice(text: string): EngineChoice {
   return choiceOf(engine, given);
 }
 
+/**
+ * Parses a comma-separated list of choices, 'ort:opt=disabled,threads=1,torch': a comma followed by
+ * `key=` continues the options of the engine before it.
+ */
+export function parseEngineList(text: string): EngineChoice[] {
+  return text.split(/,(?![^,:]*=)/).map(parseEngineChoice);
+}
+
+/**
+ * Refuses a set of choices of which none can run here, with every engine's reason in one error;
+ * where some can, the others become failed trials that say why.
+ */
+export async function requireRunnable(choices: EngineChoice[]): Promise<void> {
+  const answers = await Promise.all(choices.map(async (c) => [c.engine.name, await availabilityOf(c.engine)] as const));
+  if (answers.some(([, a]) => a.available)) return;
+  const reasons = [...new Map(answers.map(([name, a]) => [name, a.available ? '' : a.reason])).entries()].map(([name, reason]) => `${name}: ${reason}`);
+  throw new UserError(`none of the engines can run here (${reasons.join('; ')})`, "'formbench engines' lists what can run on this machine");
+}
+
 /** A choice from options already split into pairs (study files, tests): checked as parseEngineChoice checks. */
 export function engineChoice(name: string, options: Record<string, string> = {}): EngineChoice {
   const engine = engineByName(name);

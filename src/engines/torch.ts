@@ -2,7 +2,6 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../errors.js';
 import { topologicalOrder, type Graph } from '../ir/index.js';
 import type { Availability, Engine, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
 import { choiceOption, threadCount, threadsOption } from './options.js';

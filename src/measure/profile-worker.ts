@@ -3,7 +3,6 @@
  * runs with the protocol, then asks the engine for per-layer times, and reports both over IPC.
  * Both come from the same process and session, so the profiler's overhead shows as their gap.
  */
-import { performance } from 'node:perf_hooks';
 import type { ProfileRequest, ProfileWorkerResult } from './profile.js';
 import { timeRuns } from './protocol.js';
 import { loadWorkerSession, serveOneRequest } from './worker-session.js';

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { parseEngineChoice } from '../../engines/index.js';
+import { parseEngineChoice, parseEngineList, requireRunnable } from '../../engines/index.js';
 import { defaultReference, INPUT_SEED, runBench, DEFAULT_BUDGET, type TrialRecord } from '../../measure/index.js';
 import { makeTable, printJson } from '../format.js';
 import { intList, positiveInt } from '../options.js';
 
 interface BenchOptions {
-  engines: string[];
+  engines: string;
   batch: number[];
   baseline?: string;
   budgetS: number;
@@ -18,7 +18,7 @@ export function registerBenchCommand(program: Command): void {
     .command('bench')
     .description('time models on engines, each trial in its own worker process: medians, intervals, speed-ups')
     .argument('<specs...>', 'model specs or .onnx files')
-    .option('--engines <list>', 'engines with options, e.g. ort,ort:opt=disabled', (v: string) => v.split(/,(?![^,:]*=)/), ['ort', 'ort:opt=disabled'])
+    .option('--engines <list>', 'engines with options, e.g. ort,ort:opt=disabled', (v: string) => v, 'ort,ort:opt=disabled')
     .option('--batch <list>', 'batch sizes', intList, [1])
     .option('--baseline <engine>', 'engine the speed-ups are relative to (default: the first)')
     .option('--budget-s <s>', 'time budget of the timed runs per trial, seconds', positiveInt, 10)
@@ -29,8 +29,9 @@ export function registerBenchCommand(program: Command): void {
 
 /** `formbench bench`: time models on engines, each trial in its own worker, side by side. */
 async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
-  const engines = o.engines.map(parseEngineChoice);
+  const engines = parseEngineList(o.engines);
   const baseline = o.baseline ? parseEngineChoice(o.baseline) : engines[0]!;
+  await requireRunnable([baseline, ...engines]);
   const plan = {
     specs,
     engines,

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { availabilityOf, ENGINES, parseEngineChoice, type EngineChoice } from '../../engines/index.js';
+import { availabilityOf, ENGINES, parseEngineChoice, parseEngineList, type EngineChoice } from '../../engines/index.js';
 import { UserError } from '../../errors.js';
 import { INPUT_SEED, FIDELITY_WARNING_RATIO, runFidelity, DEFAULT_BUDGET, type FidelityRecord } from '../../measure/index.js';
 import { makeTable, printJson } from '../format.js';
 import { intList, positiveInt } from '../options.js';
 
 interface FidelityOptions {
-  engines?: string[];
+  engines?: string;
   batch: number[];
   budgetS: number;
   ci: number;
@@ -25,7 +25,7 @@ async function defaultEngines(): Promise<EngineChoice[]> {
 export const ratioText = (r: FidelityRecord): string => (r.ratio === undefined ? '-' : `${r.ratio.toFixed(3)}×${r.ratioInterval ? ` (${r.ratioInterval[0].toFixed(2)}–${r.ratioInterval[1].toFixed(2)})` : ''}`);
 
 async function fidelityCommand(specs: string[], o: FidelityOptions): Promise<void> {
-  const engines = o.engines ? o.engines.map(parseEngineChoice) : await defaultEngines();
+  const engines = o.engines ? parseEngineList(o.engines) : await defaultEngines();
   const budget = { ...DEFAULT_BUDGET, timedBudgetMs: o.budgetS * 1000, targetCiRelative: o.ci / 100 };
   const records = await runFidelity({ specs, engines, batches: o.batch, budget, inputSeed: INPUT_SEED }, (r, done, total) => {
     if (!o.json) process.stderr.write(`[${done}/${total}] ${r.model} ${r.engine} batch ${r.batch}: ${r.status === 'ok' ? ratioText(r) : `failed: ${r.reason}`}\n`);
@@ -59,7 +59,7 @@ export function registerFidelityCommand(program: Command): void {
     .command('fidelity')
     .description("time each native engine against its framework's own idiomatic execution of the same network, interleaved (torchvision / nn.Sequential, a tfjs-converter GraphModel, a bare InferenceSession)")
     .argument('<specs...>', 'model specs or .onnx files')
-    .option('--engines <list>', 'engines with options (default: every native engine that can run here)', (v: string) => v.split(/,(?![^,:]*=)/))
+    .option('--engines <list>', 'engines with options (default: every native engine that can run here)')
     .option('--batch <list>', 'batch sizes', intList, [1])
     .option('--budget-s <s>', 'time budget of the interleaved runs, seconds', positiveInt, 10)
     .option('--ci <percent>', 'stop once both medians are within ± this percent (95% interval)', positiveInt, 2)

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engineByName } from '../../engines/index.js';
-import { addTotals, CACHEGRIND_EVENTS, parseCachegrindOut, type CachegrindTotals } from './cachegrind-out.js';
+import { addTotals, parseCachegrindOut, type CachegrindTotals } from './cachegrind-out.js';
 import { failureReason, runCounted, type ChildOutcome } from './child.js';
 import { checkLevel, formatGeometry, valgrindCacheArg, type CacheGeometry } from './geometry.js';
 import { median } from '../stats.js';
