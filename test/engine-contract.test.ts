@@ -5,7 +5,6 @@
  * bench, study and the report with no file of formbench changed.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,27 +12,13 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_MODULES_ENV } from '../src/engines/index.js';
 import { ResultStore } from '../src/store/index.js';
+import { runCli, type CliRun } from './cli-helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FAKE = fileURLToPath(new URL('./fixtures/fake-engines.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'formbench-contract-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function formbench(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: tmp, maxBuffer: 64 * 2 ** 20, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
-}
+const formbench = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { cwd: tmp, env });
 
 const withFakes = { [ENGINE_MODULES_ENV]: FAKE };
 const MODEL = 'standard/d2/w16/r32';
@@ -111,7 +96,7 @@ describe('an engine registered at run time', () => {
     assert.match(html, /fake-native/);
     // The findings come out exact: the fake engines differ by their rates and nothing else.
     assert.match(html, /depthwise-separable gains most from acceleration \(2\.50× over fake-native/);
-    assert.match(readFileSync(join(out, 'tables', 'latency-vs-macs.csv'), 'utf8'), /fake-accel:gain=2\.5/);
+    assert.match(readFileSync(join(out, 'tables', 'fidelity.csv'), 'utf8'), /fake-native,standard\/d2\/w16\/r32,1,the fake engine itself,[\d.]+,[\d.]+,1,1,1,/);
     // Resuming runs nothing: the new engine's trial keys are as stable as any.
     const again = await formbench(['study', file, '--out', out, '--no-report'], withFakes);
     assert.equal(again.code, 0, again.stderr);

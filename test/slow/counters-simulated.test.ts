@@ -3,40 +3,14 @@
  * here from counters.test.ts with every assertion kept. `npm run test:slow` runs it; so does CI.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { PATTERNS } from '../../src/zoo/index.js';
+import { hasTool as has, runCli, type CliRun as Run } from '../cli-helpers.js';
 import { measureSpecCounters, parseGeometry, type CounterOk, type CounterResult } from '../../src/measure/counters/index.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function has(tool: string): boolean {
-  try {
-    execFileSync(tool, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function ok(r: CounterResult): CounterOk {
   assert.equal(r.status, 'ok', r.status === 'failed' ? r.reason : '');
   return r as CounterOk;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function formbench(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 * 2 ** 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
 }
 
 /**
@@ -63,7 +37,7 @@ describe('simulated caches (valgrind)', { skip: !has('valgrind') && 'valgrind is
       const pair = specs.slice(i, i + 2);
       (await Promise.all(pair.map(simulate))).forEach((r, j) => results.set(pair[j]!, ok(r)));
     }
-    cliRun = await formbench('counters', 'standard/d16/w64/r32', '--simulate', '--inferences', String(INFERENCES), '--json');
+    cliRun = await runCli(['counters', 'standard/d16/w64/r32', '--simulate', '--inferences', String(INFERENCES), '--json']);
   });
 
   it('labels the figures as simulated, states the method and the AVX2 caveat', () => {

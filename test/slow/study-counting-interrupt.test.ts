@@ -9,21 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ResultStore } from '../../src/store/index.js';
+import { CLI, storedRows } from '../cli-helpers.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'formbench-counting-interrupt-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function storedRows(out: string) {
-  const store = await ResultStore.open(join(out, 'results.duckdb'));
-  try {
-    return await store.rows();
-  } finally {
-    store.close();
-  }
-}
 
 describe('formbench study (CLI) under valgrind', () => {
   const hasValgrind = spawnSync('valgrind', ['--version']).status === 0;

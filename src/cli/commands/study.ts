@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { requireRunnable } from '../../engines/index.js';
 import { currentEnvironment, ensureMachinePeaks, type Environment } from '../../measure/index.js';
 import { writeReport } from '../../report/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
@@ -39,6 +40,8 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
   const out = resolve(o.out ?? join('formbench-results', study.name));
   const env = currentEnvironment();
   const storePath = join(out, STORE_FILE);
+  // Nothing that can run: one error with every engine's reason, before a store is created.
+  if (!o.dryRun) await requireRunnable([...new Map(plan.trials.map((t) => [t.choice.label, t.choice])).values()]);
   // A dry run reads an existing store (to count what is done) but never creates one.
   const store = o.dryRun && !existsSync(storePath) ? undefined : await ResultStore.open(storePath);
   try {
