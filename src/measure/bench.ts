@@ -1,4 +1,5 @@
 import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
+import { resolveModel } from '../model/index.js';
 import { activationHealth, isHealthy } from '../weights/index.js';
 import { runTrials, type PlannedRun, type TrialRecord, type TrialSink } from './pipeline.js';
 import type { TimingBudget } from './protocol.js';
@@ -47,7 +48,9 @@ export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: 
   const choices = uniqueChoices([plan.baseline, ...plan.engines]);
   const runs: PlannedRun[] = plan.specs.flatMap((spec) => plan.batches.flatMap((batch) => choices.map((choice) => ({ spec, batch, choice, inputSeed: plan.inputSeed, budget: plan.budget }))));
   const result: BenchResult = { trials: [], speedups: [], health: [] };
-  await runTrials(runs, memorySink(plan, result, (t) => onTrial(t, result.trials.length, runs.length)), { reference: plan.reference, models: plan.specs });
+  // Every spec resolved before any trial runs: a typo in the last one fails at once.
+  const resolved = new Map(plan.specs.map((spec) => [spec, resolveModel(spec)]));
+  await runTrials(runs, memorySink(plan, result, (t) => onTrial(t, result.trials.length, runs.length)), { reference: plan.reference, models: plan.specs, resolved });
   return result;
 }
 

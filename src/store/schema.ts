@@ -89,6 +89,16 @@ export function decodeTrial(row: ResultRow): StoredTrial {
   };
 }
 
+/** The inverse of decodeTrial: the row as the `trials` table stores it. */
+export function encodeTrial(trial: StoredTrial): ResultRow {
+  return {
+    ...trial,
+    options: JSON.stringify(trial.options),
+    kernelPrecision: trial.kernelPrecision ? JSON.stringify(trial.kernelPrecision) : null,
+    counters: trial.counters ? JSON.stringify(trial.counters) : null,
+  };
+}
+
 /** The row's model identity, its `modelKind` column as the identity's `kind`. */
 export function modelIdentity(row: ResultRow | StoredTrial): ModelIdentity {
   return { model: row.model, kind: row.modelKind, pattern: row.pattern, depth: row.depth, width: row.width, resolution: row.resolution };

@@ -4,7 +4,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { UserError } from '../errors.js';
 import type { Environment, FidelityRecord, CacheRoof } from '../measure/index.js';
 import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
-import { decodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
+import { decodeTrial, encodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
 
 export const STORE_FILE = 'results.duckdb';
 
@@ -102,6 +102,12 @@ export class ResultStore {
   }
 
   /** Stores a finished trial, replacing an earlier row of the same trial, in one transaction. */
+  /** Stores a measured trial, replacing any earlier one with its key on this machine; the store encodes its JSON columns. */
+  insertTrial(trial: StoredTrial): Promise<void> {
+    return this.insert(encodeTrial(trial));
+  }
+
+  /** Stores a row already encoded (tests build rows column by column). */
   async insert(row: ResultRow): Promise<void> {
     const values: DuckDBValue[] = TRIAL_COLUMNS.map(([key, type]) => {
       const v = row[key];

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { measureCounters, parseGeometry, simulationOptions, runTrials, measureFidelity, type CounterResult, type Environment, type TrialRecord, type FidelityRecord } from '../measure/index.js';
-import type { ResultRow, ResultStore } from '../store/index.js';
+import { numericsOf } from '../engines/index.js';
+import type { ResultStore, StoredTrial } from '../store/index.js';
 import type { PlannedFidelity, PlannedTrial, StudyPlan } from './plan.js';
 
 export type StudyEvent =
@@ -9,7 +10,7 @@ export type StudyEvent =
   | { type: 'trial-start'; index: number; toRun: number; trial: PlannedTrial }
   | { type: 'counters'; trial: PlannedTrial; line: string }
   | { type: 'fidelity'; check: PlannedFidelity; record: FidelityRecord }
-  | { type: 'trial-done'; index: number; toRun: number; trial: PlannedTrial; row: ResultRow; remainingEstimatedSeconds: number }
+  | { type: 'trial-done'; index: number; toRun: number; trial: PlannedTrial; row: StoredTrial; remainingEstimatedSeconds: number }
   | { type: 'done'; ran: number; skipped: number; failed: number; mismatched: number; wallSeconds: number; interrupted: boolean };
 
 export interface RunOptions {
@@ -64,8 +65,8 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
       async trial(trial, record, prepared) {
         const counters = trial.counters && record.status !== 'failed' ? await countTrial(trial, prepared.onnxPath, emit, signal) : undefined;
         if (signal?.aborted) return;
-        const row = { ...resultRow(plan, trial, record, env, startedAt, performance.now() - t0), ...(counters ? { counters: JSON.stringify(counters) } : {}) };
-        await store.insert(row);
+        const row = resultRow(plan, trial, record, env, startedAt, performance.now() - t0, counters);
+        await store.insertTrial(row);
         counts.ran++;
         if (row.status === 'failed') counts.failed++;
         if (row.status === 'mismatch') counts.mismatched++;
@@ -100,7 +101,7 @@ async function countTrial(trial: PlannedTrial, onnxPath: string, emit: (e: Study
   });
 }
 
-function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, env: Environment, startedAt: Date, wallMs: number): ResultRow {
+function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, env: Environment, startedAt: Date, wallMs: number, counters: CounterResult | undefined): StoredTrial {
   const m = trial.model;
   const s = record.summary;
   return {
@@ -118,7 +119,7 @@ function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, en
     engine: trial.choice.label,
     engineName: trial.choice.engine.name,
     engineRole: trial.choice.engine.role,
-    options: JSON.stringify(trial.choice.options),
+    options: trial.choice.options,
     engineVersion: record.engineVersion ?? null,
     inputSeed: trial.inputSeed,
     repetition: trial.repetition,
@@ -147,9 +148,9 @@ function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, en
     outputRelativeError: record.outputs?.relativeError ?? null,
     outputMaxAbsError: record.outputs?.maxAbsError ?? null,
     outputTop1Agreement: record.outputs?.top1Agreement ?? null,
-    precision: trial.choice.options['precision'] ?? 'fp32',
-    kernelPrecision: record.kernels ? JSON.stringify(record.kernels) : null,
-    counters: null,
+    precision: numericsOf(trial.choice.engine, trial.choice.options).precision,
+    kernelPrecision: record.kernels ?? null,
+    counters: counters ?? null,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
   };
