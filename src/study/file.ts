@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { engineChoice, parseEngineChoice } from '../engines/index.js';
 import { UserError } from '../errors.js';
 import { parseGeometry } from '../measure/index.js';
 import { DEFAULT_COUNTED_INFERENCES, DEFAULT_COUNTER_TIMEOUT_MS, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
@@ -112,13 +113,15 @@ function counterPlan(c: NonNullable<SweepFields['counters']>): CounterPlan {
   return { mode: 'simulate', geometry: c.simulate, inferences: c.inferences ?? DEFAULT_COUNTED_INFERENCES, timeoutMs: (c.timeoutSeconds ?? DEFAULT_COUNTER_TIMEOUT_MS / 1000) * 1000 };
 }
 
-/** `ort` + `{ort: {threads: 1}}` → `ort:threads=1`; options written on the engine itself win. */
+/**
+ * `ort` + `{ort: {threads: 1}}` → `ort:threads=1`; options written on the engine itself win. The
+ * registry parses both (a bad value is refused here, naming the engine and option).
+ */
 function withEngineOptions(engine: string, defaults: Record<string, Record<string, string | number | boolean>>): string {
-  const [name, written = ''] = engine.split(/:(.*)/s) as [string, string?];
-  const extra = Object.entries(defaults[name] ?? {}).filter(([k]) => !new RegExp(`(^|,)${k}=`).test(written));
-  if (extra.length === 0) return engine;
-  const all = [written, ...extra.map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(',');
-  return `${name}:${all}`;
+  const written = parseEngineChoice(engine);
+  const extra = Object.entries(defaults[written.engine.name] ?? {}).filter(([k]) => !(k in written.given));
+  // The written options first, as the label always showed them.
+  return engineChoice(written.engine.name, { ...written.given, ...Object.fromEntries(extra.map(([k, v]) => [k, String(v)])) }).label;
 }
 
 /** One line naming the field at fault and what was expected. */
