@@ -13,9 +13,9 @@ interface FidelityOptions {
   json?: boolean;
 }
 
-/** The native engines that can run here; tfjs-cpu only when asked for (it is hundreds of times slower). */
+/** The native engines that can run here; the very slow ones (tfjs-cpu: under 1 GMAC/s) only when asked for. */
 async function defaultEngines(): Promise<EngineChoice[]> {
-  const natives = ENGINES.filter((e) => e.role === 'native' && e.name !== 'tfjs-cpu');
+  const natives = ENGINES.filter((e) => e.role === 'native' && (e.planningRate?.gmacsPerS ?? Infinity) >= 1);
   const usable = [];
   for (const e of natives) if ((await availabilityOf(e)).available) usable.push(parseEngineChoice(e.name));
   if (usable.length === 0) throw new UserError('no native engine can run here', "'formbench engines' says why; or name engines with --engines");
