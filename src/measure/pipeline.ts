@@ -23,6 +23,8 @@ export interface PlannedRun {
 
 /** Where records go, and the hooks a caller adds around them. */
 export interface TrialSink<T extends PlannedRun> {
+  /** Before a model is prepared (progress: calibrating a large network takes a while). */
+  preparing?(spec: string): void;
   /** Once per model, before its trials, with the prepared model (activation health, fidelity checks). */
   model?(prepared: PreparedModel): Promise<void>;
   /** Before each trial (progress). */
@@ -51,6 +53,7 @@ export async function runTrials<T extends PlannedRun>(trials: T[], sink: TrialSi
   const models = options.models ?? [...new Set(trials.map((t) => t.spec))];
   for (const spec of models) {
     if (signal?.aborted) return;
+    sink.preparing?.(spec);
     await withPreparedModel(options.resolved?.get(spec) ?? spec, async (prepared) => {
       await sink.model?.(prepared);
       for (const group of groupBy(trials.filter((t) => t.spec === spec), (t) => `${t.batch}|${t.inputSeed}`).values()) {

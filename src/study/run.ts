@@ -46,8 +46,10 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
   await runTrials(
     pending.map((t) => ({ ...t, spec: t.model.spec })),
     {
+      preparing(spec) {
+        emit({ type: 'prepare', model: spec });
+      },
       async model(prepared) {
-        emit({ type: 'prepare', model: prepared.spec });
         for (const check of pendingChecks.filter((f) => f.spec === prepared.spec)) {
           if (signal?.aborted) return;
           const record = await measureFidelity(check.choice, { spec: prepared.spec, onnxPath: prepared.onnxPath, batch: check.batch, inputSeed: check.inputSeed, budget: check.budget, ...(signal ? { signal } : {}) });
