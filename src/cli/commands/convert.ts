@@ -4,7 +4,7 @@ import { convertModelToFp16 } from '../../quantize/convert.js';
 import { formatBytes, printJson } from '../format.js';
 import { positiveInt } from '../options.js';
 import { printError, printKernels } from '../print-precision.js';
-import { writeAtomically } from '../write-file.js';
+import { checkOutputPath, writeAtomically } from '../write-file.js';
 
 const TARGETS = ['fp16'];
 
@@ -30,6 +30,8 @@ export function registerConvertCommand(program: Command): void {
 }
 
 async function convertCommand(spec: string, o: ConvertFlags): Promise<void> {
+  // Before any work: a bad path fails in a second, not after the conversion.
+  checkOutputPath(o.output);
   if (!TARGETS.includes(o.to)) throw new UserError(`cannot convert to '${o.to}'`, `--to takes ${TARGETS.join(', ')}; for INT8 use 'formbench quantize'`);
   const { model, fp32, inputs, lowered: converted, error, kernels } = await convertModelToFp16(spec, { evaluate: o.evaluate, batch: o.batch });
   writeAtomically(o.output, converted.onnx);

@@ -4,7 +4,7 @@ import { prepareModel, resolveModel } from '../../model/index.js';
 import { toOnnxBytes } from '../../onnx/index.js';
 import { formatBytes, formatCount } from '../format.js';
 import { positiveInt } from '../options.js';
-import { writeAtomically } from '../write-file.js';
+import { checkOutputPath, writeAtomically } from '../write-file.js';
 
 export function registerExportCommand(program: Command): void {
   program
@@ -19,6 +19,8 @@ export function registerExportCommand(program: Command): void {
 
 /** `formbench export`: a zoo model (weights calibrated) or a re-written ONNX file. */
 async function exportCommand(spec: string, o: { output: string; batch?: number; opset: number }): Promise<void> {
+  // Before any work: a bad path fails in a second, not after the conversion.
+  checkOutputPath(o.output);
   const model = resolveModel(spec);
   const graph = await prepareModel(model);
   const bytes = toOnnxBytes(graph, { opset: o.opset, ...(o.batch ? { batch: o.batch } : {}) });

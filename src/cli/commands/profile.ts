@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkOutputPath, writeAtomically } from '../write-file.js';
 import { parseEngineChoice } from '../../engines/index.js';
 import { INPUT_SEED, GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, measureMachinePeaks, type ProfileGroup, type ProfileReport } from '../../measure/index.js';
 import { rooflineFigureSvg } from '../../report/profile-figure.js';
@@ -33,10 +33,12 @@ export function registerProfileCommand(program: Command): void {
 
 /** `formbench profile`: where one engine spends an inference, and which layers are slower than their MACs. */
 export async function profileCommand(spec: string, o: ProfileCommandOptions): Promise<void> {
+  // Before the profile and the peaks (seconds of work): a bad figure path fails at once.
+  if (o.figure) checkOutputPath(o.figure);
   const choice = parseEngineChoice(o.engine);
   let report = await profileModel(spec, choice, { batch: o.batch, runs: o.runs, inputSeed: INPUT_SEED });
   if (o.roofline || o.figure) report = withRoofline(report, await measureMachinePeaks());
-  if (o.figure) writeFileSync(o.figure, await rooflineFigureSvg(report, report.peaks!));
+  if (o.figure) writeAtomically(o.figure, await rooflineFigureSvg(report, report.peaks!));
   if (o.json) {
     printJson(report);
     return;

@@ -5,7 +5,7 @@ import { quantizeModel } from '../../quantize/pipeline.js';
 import { formatBytes, printJson } from '../format.js';
 import { positiveInt } from '../options.js';
 import { printError, printKernels } from '../print-precision.js';
-import { writeAtomically } from '../write-file.js';
+import { checkOutputPath, writeAtomically } from '../write-file.js';
 
 interface QuantizeFlags {
   output: string;
@@ -37,6 +37,8 @@ export function registerQuantizeCommand(program: Command): void {
 }
 
 async function quantizeCommand(spec: string, o: QuantizeFlags): Promise<void> {
+  // Before any work: a bad path fails in a second, not after the conversion.
+  checkOutputPath(o.output);
   if (!(CALIBRATION_METHODS as string[]).includes(o.method)) {
     throw new UserError(`unknown calibration method '${o.method}'`, `--method takes ${CALIBRATION_METHODS.join(' or ')}`);
   }

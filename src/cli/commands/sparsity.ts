@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkOutputPath, writeAtomically } from '../write-file.js';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { sparsityFigureSvg } from '../../report/sparsity-figure.js';
 import { activationSparsity, folderImages, imageInputOf, randomImages } from '../../weights/sparsity.js';
@@ -32,6 +32,7 @@ export function registerSparsityCommand(program: Command): void {
 }
 
 async function sparsityCommand(spec: string, o: SparsityFlags): Promise<void> {
+  if (o.figure) checkOutputPath(o.figure);
   const startMs = performance.now();
   const model = resolveModel(spec);
   const graph = await prepareModel(model);
@@ -39,7 +40,7 @@ async function sparsityCommand(spec: string, o: SparsityFlags): Promise<void> {
   const source = o.images ? await folderImages(o.images, input, o.inputs) : randomImages(input, o.inputs ?? DEFAULT_RANDOM_INPUTS, o.seed);
   const report = await activationSparsity(graph, source, { batch: o.batch });
   const wallMs = performance.now() - startMs;
-  if (o.figure) writeFileSync(o.figure, await sparsityFigureSvg(model.spec, source.description, report));
+  if (o.figure) writeAtomically(o.figure, await sparsityFigureSvg(model.spec, source.description, report));
   if (o.json) {
     printJson({ model: model.spec, source: model.source, inputSource: source.description, wallMs: Math.round(wallMs), ...report });
     return;
