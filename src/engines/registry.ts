@@ -66,7 +66,8 @@ export function parseEngineList(text: string): EngineChoice[] {
 export async function requireRunnable(choices: EngineChoice[]): Promise<void> {
   const answers = await Promise.all(choices.map(async (c) => [c.engine.name, await availabilityOf(c.engine)] as const));
   if (answers.some(([, a]) => a.available)) return;
-  const reasons = [...new Map(answers.map(([name, a]) => [name, a.available ? '' : a.reason])).entries()].map(([name, reason]) => `${name}: ${reason}`);
+  // Here none is available; one reason per engine, however many choices name it.
+  const reasons = [...new Map(answers.map(([name, a]) => [name, a.available ? '' : a.reason]))].map(([name, reason]) => `${name}: ${reason}`);
   throw new UserError(`none of the engines can run here (${reasons.join('; ')})`, "'formbench engines' lists what can run on this machine");
 }
 
@@ -103,7 +104,7 @@ export function choiceLabel(name: string, given: Record<string, string>): string
   return pairs.length ? `${name}:${pairs.map(([k, v]) => `${k}=${v}`).join(',')}` : name;
 }
 
-/** What a choice computes in and the output tolerance that implies (the engine's to say). */
+/** What an engine computes in under these options, and the output tolerance that implies (the engine's to say). */
 export function numericsOf(engine: Engine, options: Record<string, string>): Numerics {
   return engine.numerics?.(options) ?? FP32_NUMERICS;
 }

@@ -8,7 +8,7 @@ export { compareOutputs, type OutputComparison } from './compare.js';
 export * from './counters/index.js';
 export { currentEnvironment, fingerprintOf, type Environment } from './environment.js';
 export { FIDELITY_WARNING_RATIO, measureFidelity, runFidelity, type FidelityPlan, type FidelityRecord } from './fidelity.js';
-export { ensureMachinePeaks } from './peaks.js';
+export { ensureMachinePeaks, type KeptPeaks } from './peaks.js';
 export { impreciseReason, measureTrial, referenceOutput, runTrials, type PipelineOptions, type PlannedRun, type TrialRecord, type TrialSetup, type TrialSink } from './pipeline.js';
 export { withPreparedModel, type PreparedModel } from './prepared.js';
 export { GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, type ProfileGroup, type ProfileReport } from './profile.js';

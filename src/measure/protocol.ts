@@ -66,10 +66,12 @@ export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget
   const timedStart = nowMs();
   const samplesMs: number[] = [];
   let stoppedBy: TimingResult['stoppedBy'] = 'max-runs';
+  // Decided once, off the timed loop: the host's clock is read as a bigint around `run` alone.
+  const injectedClock = nowMs !== hostClockMs;
   while (samplesMs.length < budget.maxRuns) {
     if (engineClock) {
       samplesMs.push((await engineClock()).ms);
-    } else if (nowMs !== hostClockMs) {
+    } else if (injectedClock) {
       const t0 = nowMs();
       await run();
       samplesMs.push(nowMs() - t0);
@@ -108,15 +110,8 @@ export function ciRelative(samples: number[]): number {
 export type TimedArm = () => Promise<number>;
 
 /** A timed arm from a run function, with the engine's own clock where it has one. */
-export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promise<{ ms: number }>, nowMs: ClockMs = hostClockMs): TimedArm {
+export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promise<{ ms: number }>): TimedArm {
   if (engineClock) return async () => (await engineClock()).ms;
-  if (nowMs !== hostClockMs) {
-    return async () => {
-      const t0 = nowMs();
-      await run();
-      return nowMs() - t0;
-    };
-  }
   return async () => {
     const t0 = process.hrtime.bigint();
     await run();
@@ -130,15 +125,15 @@ export function timedArm(run: () => Promise<unknown>, engineClock?: () => Promis
  * every arm's median interval is within the target, or when the budget is spent once each arm
  * has its minimum runs. Used where two ways of running one network are compared side by side.
  */
-export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = DEFAULT_BUDGET, precise: (samplesMs: number[][]) => boolean = (s) => s.every((x) => ciRelative(x) <= budget.targetCiRelative), onWarm?: (firstRunMs: number) => void, nowMs: ClockMs = hostClockMs): Promise<{ samplesMs: number[][]; stoppedBy: TimingResult['stoppedBy']; wallMs: number }> {
-  const start = nowMs();
+export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = DEFAULT_BUDGET, precise: (samplesMs: number[][]) => boolean = (s) => s.every((x) => ciRelative(x) <= budget.targetCiRelative), onWarm?: (firstRunMs: number) => void): Promise<{ samplesMs: number[][]; stoppedBy: TimingResult['stoppedBy']; wallMs: number }> {
+  const start = hostClockMs();
   const warm: number[][] = arms.map(() => []);
   const settled = (w: number[]) => w.length >= 2 * WARMUP_WINDOW && Math.abs(median(w.slice(-WARMUP_WINDOW)) - median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW))) <= WARMUP_SETTLED * median(w.slice(-2 * WARMUP_WINDOW, -WARMUP_WINDOW));
   do {
     for (const [i, arm] of arms.entries()) warm[i]!.push(await arm());
     if (warm[0]!.length === 1) onWarm?.(warm.reduce((a, w) => a + w[0]!, 0));
-  } while (nowMs() - start < budget.warmupBudgetMs && !warm.every(settled));
-  const timedStart = nowMs();
+  } while (hostClockMs() - start < budget.warmupBudgetMs && !warm.every(settled));
+  const timedStart = hostClockMs();
   const samplesMs: number[][] = arms.map(() => []);
   let stoppedBy: TimingResult['stoppedBy'] = 'max-runs';
   for (let round = 0; samplesMs[0]!.length < budget.maxRuns; round++) {
@@ -150,10 +145,10 @@ export async function timeInterleaved(arms: TimedArm[], budget: TimingBudget = D
       stoppedBy = 'ci-target';
       break;
     }
-    if (nowMs() - timedStart >= timedLimitMs(budget)) {
+    if (hostClockMs() - timedStart >= timedLimitMs(budget)) {
       stoppedBy = 'budget';
       break;
     }
   }
-  return { samplesMs, stoppedBy, wallMs: nowMs() - start };
+  return { samplesMs, stoppedBy, wallMs: hostClockMs() - start };
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../errors.js';
-import type { Environment, FidelityRecord, CacheRoof } from '../measure/index.js';
+import type { CacheRoof, Environment, FidelityRecord, KeptPeaks } from '../measure/index.js';
 import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
 import { decodeTrial, encodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
 
@@ -29,13 +29,8 @@ const ADDED_COLUMNS = [
 ];
 
 /** The machine's measured roofline: peak FP32 compute and memory bandwidth. */
-export interface StoredPeaks {
-  peakGflops: number;
-  bandwidthGBs: number;
-  method: string;
-  /** Streaming bandwidth of the caches from L2 up, where the OS names them. */
-  caches?: CacheRoof[];
-}
+/** The machine's peaks as the environments table keeps them (measure/peaks.ts measures them). */
+export type StoredPeaks = KeptPeaks;
 
 /**
  * The results database: one DuckDB file per study folder. Every write is its own committed
