@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { closedForm } from './closed-form.js';
+import { testTempDir } from './temp-dir.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -32,7 +32,7 @@ function assertUserError(r: Run, message: RegExp): void {
   assert.match(r.stderr, /^formbench: error: /);
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'formbench-cli-'));
+const tmp = testTempDir('formbench-cli-');
 
 describe('formbench CLI', () => {
   it('lists the six patterns', async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import {
   type CounterOk,
   type CounterResult,
 } from '../src/measure/counters/index.js';
+import { testTempDir } from './temp-dir.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -129,7 +129,7 @@ describe('cache geometry', () => {
   });
 
   it('reads this CPU\'s caches from sysfs, shrinking a last level whose set count valgrind cannot simulate', () => {
-    const sysfs = mkdtempSync(join(tmpdir(), 'formbench-sysfs-'));
+    const sysfs = testTempDir('formbench-sysfs-');
     const caches = [
       [1, 'Data', '48K', 12],
       [1, 'Instruction', '32K', 8],

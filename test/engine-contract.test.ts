@@ -5,17 +5,17 @@
  * bench, study and the report with no file of formbench changed.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_MODULES_ENV } from '../src/engines/index.js';
 import { ResultStore } from '../src/store/index.js';
 import { runCli, type CliRun } from './cli-helpers.js';
+import { testTempDir } from './temp-dir.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-engines.js', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'formbench-contract-'));
+const tmp = testTempDir('formbench-contract-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const formbench = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { cwd: tmp, env });

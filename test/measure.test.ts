@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { toOnnxBytes } from '../src/onnx/index.js';
 // Registers the failing engines in this process too (workers load them through the variable below).
 import './fixtures/failing-engines.js';
 import { buildZooModel } from '../src/zoo/index.js';
+import { testTempDir } from './temp-dir.js';
 
 const QUICK = { ...DEFAULT_BUDGET, timedBudgetMs: 300, warmupBudgetMs: 100, minRuns: 5 };
 
@@ -40,7 +40,7 @@ describe('output comparison', () => {
 });
 
 describe('trials in worker processes', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'formbench-trial-'));
+  const dir = testTempDir('formbench-trial-');
   const onnxPath = join(dir, 'm.onnx');
   writeFileSync(onnxPath, toOnnxBytes(buildZooModel('standard/d1/w32/r32').graph));
   process.env['FORMBENCH_ENGINE_MODULES'] = fileURLToPath(new URL('./fixtures/failing-engines.js', import.meta.url));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { attr, ConstTensor, inferShapes, type Graph } from '../src/ir/index.js';
 import { fromOnnxBytes, IR_OPSET, toOnnxBytes, writeOnnxFile } from '../src/onnx/index.js';
 import { ModelProto, type ModelMsg, type ValueInfoMsg } from '../src/onnx/schema.js';
 import { graphOf, ints, node, positive, runOrt, scalar, weight } from './onnx-helpers.js';
+import { testTempDir } from './temp-dir.js';
 
 /** One small graph per operator family; every one must load and run in onnxruntime. */
 const CASES: Record<string, () => Graph> = {
@@ -213,7 +213,7 @@ describe('ONNX export', () => {
     });
     const graph = graphOf({ nodes: [node('conv', 'Conv', ['x', 'w'])], initializers: { w: lazy } });
     assert.equal(calls, 0);
-    const dir = mkdtempSync(join(tmpdir(), 'formbench-onnx-'));
+    const dir = testTempDir('formbench-onnx-');
     try {
       const path = join(dir, 'm.onnx');
       writeOnnxFile(graph, path);

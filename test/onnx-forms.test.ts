@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
@@ -10,6 +9,7 @@ import { fromOnnxBytes, readOnnxFile, toOnnxBytes } from '../src/onnx/index.js';
 import { OP_IMPORTERS } from '../src/onnx/normalize.js';
 import { ModelProto } from '../src/onnx/schema.js';
 import { floatTensorMsg, maxDiff, modelBytes, pseudoRandom, runOrt, valueInfoMsg, type ProtoModel } from './onnx-helpers.js';
+import { testTempDir } from './temp-dir.js';
 
 const f32 = (name: string, dims: number[], seed = 3, scale = 0.5) =>
   floatTensorMsg(name, dims, pseudoRandom(dims.reduce((a, b) => a * b, 1), seed, scale));
@@ -348,7 +348,7 @@ describe('ONNX import: files and errors', () => {
   });
 
   it('reads files, and external data beside them', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'formbench-onnx-'));
+    const dir = testTempDir('formbench-onnx-');
     try {
       const weights = pseudoRandom(6, 4);
       const data = Buffer.alloc(4096 + 24);

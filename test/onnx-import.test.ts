@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
@@ -8,6 +7,7 @@ import { getInts, inferShapes, type Graph } from '../src/ir/index.js';
 import { fromOnnxBytes, readOnnxFile, toOnnxBytes } from '../src/onnx/index.js';
 import { ModelProto } from '../src/onnx/schema.js';
 import { buildZooModel } from '../src/zoo/index.js';
+import { testTempDir } from './temp-dir.js';
 
 /** Hand-written ONNX models, as other exporters (and older opsets) write them. */
 interface RawNode {
@@ -152,7 +152,7 @@ describe('ONNX import', () => {
   }
 
   it('reads a file without copying its weights', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'formbench-onnx-'));
+    const dir = testTempDir('formbench-onnx-');
     const file = join(dir, 'm.onnx');
     writeFileSync(file, toOnnxBytes(buildZooModel('standard/d2/w64/r32').graph));
     const g = readOnnxFile(file);

@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCli } from './cli-helpers.js';
+import { testTempDir } from './temp-dir.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'formbench-output-paths-'));
+const tmp = testTempDir('formbench-output-paths-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const MODEL = 'standard/d2/w16/r32';
 

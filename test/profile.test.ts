@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { buildProfileReport, profileModel, type ProfileReport } from '../src/mea
 import { cacheLevels, layerRoof } from '../src/measure/roofline.js';
 import { prepareModel, resolveModel } from '../src/model/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
+import { testTempDir } from './temp-dir.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const torch = await torchEngine.availability();
@@ -181,7 +181,7 @@ describe('formbench profile', () => {
 
 describe('roofline', () => {
   it('reads the cache levels Linux reports, counting a private cache once per thread', () => {
-    const root = mkdtempSync(join(tmpdir(), 'formbench-cache-'));
+    const root = testTempDir('formbench-cache-');
     const entries: [string, string, string, string][] = [
       ['1', 'Data', '48K', '0'],
       ['1', 'Instruction', '32K', '0'],

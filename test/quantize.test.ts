@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { asymmetricParams, dequantize, INT8_REDUCED_RANGE, INT8_SYMMETRIC_RANGE,
 import { Histogram, MinMax } from '../src/quantize/ranges.js';
 import { calibrateBatchNorm, Rng, seededNormal } from '../src/weights/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
+import { testTempDir } from './temp-dir.js';
 
 describe('quantisation parameters', () => {
   it('round half to even, as ONNX QuantizeLinear does', () => {
@@ -232,7 +232,7 @@ function assertUserError(r: { code: number; stderr: string }, message: RegExp): 
 }
 
 describe('formbench quantize and convert', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'formbench-quantize-'));
+  const tmp = testTempDir('formbench-quantize-');
 
   it('writes an INT8 model and reports what it quantised, the kernels and the error', async () => {
     const out = join(tmp, 'q.onnx');

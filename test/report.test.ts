@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildFigures, computeFindings, reportData, writeReport, type Finding } from '../src/report/index.js';
@@ -10,8 +9,9 @@ import { decodeTrial, ResultStore } from '../src/store/index.js';
 import type { ResultRow, StoredFidelity } from '../src/store/index.js';
 import { fakeFidelity } from './fixtures/fidelity-records.js';
 import { fakeRow, fakeStudyRows, macsOf, RATES_GMACS } from './fixtures/result-rows.js';
+import { testTempDir } from './temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'formbench-report-test-'));
+const dir = testTempDir('formbench-report-test-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Fixture rows (as the study writes them) as the store reads them back for the report. */

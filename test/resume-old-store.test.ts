@@ -4,16 +4,16 @@
  * not changed.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ResultStore } from '../src/store/index.js';
 import { loadStudy, planStudy, runStudy, type StudyEvent } from '../src/study/index.js';
+import { testTempDir } from './temp-dir.js';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/old-store/', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'formbench-old-store-'));
+const tmp = testTempDir('formbench-old-store-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('a store written before the change', () => {

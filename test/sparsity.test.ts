@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { prepareModel, resolveModel } from '../src/model/index.js';
 import { GraphExtender, runOnce } from '../src/weights/ort-run.js';
 import { ACTIVATION_OPS, activationSparsity, folderImages, imageInputOf, randomImages } from '../src/weights/sparsity.js';
+import { testTempDir } from './temp-dir.js';
 
 const SMALL = 'depthwise-bottleneck/d2/w16/r32';
 
@@ -55,7 +55,7 @@ describe('activation sparsity', () => {
   });
 
   it('reads, resizes and normalises real images from a folder', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'formbench-images-'));
+    const dir = testTempDir('formbench-images-');
     try {
       // A black image: after ImageNet normalisation every pixel is negative, unlike random noise.
       await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toFile(join(dir, 'black.png'));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -8,8 +7,9 @@ import { UserError } from '../src/errors.js';
 import { ResultStore } from '../src/store/index.js';
 import { fakeFidelity } from './fixtures/fidelity-records.js';
 import { fakeRow } from './fixtures/result-rows.js';
+import { testTempDir } from './temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'formbench-store-test-'));
+const dir = testTempDir('formbench-store-test-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('results store', () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
 import { parseStudy, planStudy, presetEngines, presetStudy, readStudyFile, STUDY_BUDGET, PRESET_NAMES } from '../src/study/index.js';
+import { testTempDir } from './temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'formbench-study-test-'));
+const dir = testTempDir('formbench-study-test-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const smallest = { name: 'my-study', models: ['standard/d10/w64', 'mobilenet_v2'], engines: ['ort', 'ort:opt=disabled'], batches: [1, 8] };

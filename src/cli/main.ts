@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadEngineModules } from '../engines/index.js';
 import { UserError } from '../errors.js';
@@ -21,7 +22,11 @@ import { registerStudyCommand } from './commands/study.js';
 /** Exit code for anything the user can fix: a bad spec, file, flag or value. */
 const USAGE_EXIT = 2;
 
+/** The installed package's own version (dist/src/cli/main.js sits three folders below package.json). */
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('formbench')
+  .version(version)
   .description('How a network\'s form decides what hardware-specific acceleration buys it')
   .exitOverride()
   .showHelpAfterError(false);
@@ -42,6 +47,12 @@ registerSparsityCommand(program);
 registerProfileCommand(program);
 registerQuantizeCommand(program);
 registerConvertCommand(program);
+
+// Commander's own errors (unknown option, missing argument, invalid value) in formbench's one-line form.
+for (const command of [program, ...program.commands]) {
+  const name = command === program ? 'formbench' : `formbench ${command.name()}`;
+  command.configureOutput({ outputError: (text, write) => write(commanderErrorLine(text, name)) });
+}
 
 try {
   // Engines registered at run time (FORMBENCH_ENGINE_MODULES) before any option names them.
@@ -64,4 +75,16 @@ function report(e: unknown): number {
   }
   process.stderr.write(`formbench: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   return 1;
+}
+
+/**
+ * Commander writes "error: unknown option '--x'" and, on a second line, "(Did you mean --y?)";
+ * formbench's errors are one line with the fix as its hint.
+ */
+function commanderErrorLine(text: string, command: string): string {
+  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const message = (lines[0] ?? 'invalid command line').replace(/^error:\s*/, '');
+  const suggestion = lines.slice(1).join(' ').match(/^\((.*)\)$/)?.[1];
+  const hint = suggestion ? `${suggestion[0]!.toLowerCase()}${suggestion.slice(1)}` : `'${command} --help' lists what it takes`;
+  return `formbench: error: ${message} (hint: ${hint})\n`;
 }

@@ -9,6 +9,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 
+// onnxruntime-node 1.30 on Linux starts a telemetry client with its first session: it writes an
+// empty /tmp/mat-debug-<pid>.log for every process (hundreds per test run) and uploads events where
+// it finds a CA bundle. A benchmark should neither litter /tmp nor phone home; the variable is read
+// when the first session creates onnxruntime's environment, and forked workers inherit it.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+// The environment's own logger (model loading, device discovery) reports warnings to stderr by
+// default, between formbench's lines; sessions get the same level below unless a caller asks.
+ort.env.logLevel = 'error';
+
 /** Both packages' session options: onnxruntime-node and onnxruntime-web share onnxruntime-common's types. */
 export type SessionOptions = ort.InferenceSession.SessionOptions;
 export type OrtWeb = typeof import('onnxruntime-web');

@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import { median, medianOf, speedup } from '../measure/index.js';
 // From the schema, not the store's index: the report's arithmetic needs no DuckDB binding loaded.
 import { modelIdentity } from '../store/schema.js';
@@ -25,12 +26,21 @@ export function isNoisy(r: StoredTrial): boolean {
 /**
  * Turns stored rows into what the figures plot. Only one machine's rows are compared (the most
  * recent fingerprint); failed and mismatched trials are listed in the report but never plotted.
+ * A baseline the user named (`report --baseline`) must have results; a study's own baseline may
+ * have failed everywhere, and its report then lists the failures without speed-ups.
  */
-export function reportData(all: StoredTrial[], baseline?: string, fidelity: StoredFidelity[] = []): ReportData {
+export function reportData(all: StoredTrial[], baseline?: string, fidelity: StoredFidelity[] = [], options: { baselineRequired?: boolean } = {}): ReportData {
   const latest = latestRow(all);
   const rows = all.filter((r) => r.fingerprint === latest.fingerprint);
   const points = mergeRepetitions(rows.filter((r) => r.status === 'ok' && r.medianMs !== null));
   const base = baseline ?? points.find((p) => p.role === 'native')?.engine ?? points[0]?.engine ?? '';
+  if (options.baselineRequired && baseline !== undefined && !points.some((p) => p.engine === baseline)) {
+    const engines = [...new Set(points.map((p) => p.engine))];
+    throw new UserError(
+      `no successful trial of '${baseline}' to take as the baseline`,
+      engines.length ? `choose one of the engines with results: ${engines.join(', ')}` : 'this store has no successful trial yet; run the study first',
+    );
+  }
   const checks = fidelity.filter((f) => f.fingerprint === latest.fingerprint);
   const speedups = withBaselineFidelity(speedupsOver(points, base), checks, base);
   return { study: latest.study, fingerprint: latest.fingerprint, baseline: base, rows, points, speedups, otherMachineRows: all.length - rows.length, noisy: rows.filter(isNoisy), fidelity: checks };

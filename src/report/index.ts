@@ -37,10 +37,10 @@ export interface WrittenReport {
   fidelityWarning?: string;
 }
 
-export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string } = {}): Promise<WrittenReport> {
+export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string; baselineRequired?: boolean } = {}): Promise<WrittenReport> {
   const rows = await store.trials();
   if (rows.length === 0) throw new UserError(`the store in ${outDir} has no trials yet`, 'run the study first; the report is written from stored trials');
-  const data = reportData(rows, options.baseline, await store.fidelity(reportFingerprint(rows)));
+  const data = reportData(rows, options.baseline, await store.fidelity(reportFingerprint(rows)), { baselineRequired: options.baselineRequired ?? false });
   const environment = (await store.environments()).find((e) => e.fingerprint === data.fingerprint);
   const peaks = await store.peaks(data.fingerprint);
   if (peaks) data.peaks = peaks;

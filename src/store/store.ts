@@ -28,7 +28,6 @@ const ADDED_COLUMNS = [
   ...FIDELITY_ADDED_COLUMNS,
 ];
 
-/** The machine's measured roofline: peak FP32 compute and memory bandwidth. */
 /** The machine's peaks as the environments table keeps them (measure/peaks.ts measures them). */
 export type StoredPeaks = KeptPeaks;
 
@@ -55,6 +54,16 @@ export class ResultStore {
       throw new UserError(`cannot open results store ${path}: ${message}`, hint);
     }
     const db = await instance.connect();
+    try {
+      await readEveryTable(db);
+    } catch (e) {
+      db.closeSync();
+      instance.closeSync();
+      throw new UserError(
+        `the results store ${path} is damaged: ${(e as Error).message.split('\n')[0]}`,
+        `formbench left it as it is; restore it from a copy, or move it aside and run the study again to re-measure its trials`,
+      );
+    }
     await db.run(TRIALS_DDL);
     await db.run(ENVIRONMENTS_DDL);
     await db.run(FIDELITY_DDL);
@@ -192,5 +201,20 @@ export class ResultStore {
   close(): void {
     this.db.closeSync();
     this.instance.closeSync();
+  }
+}
+
+/**
+ * Reads every column of every table, before anything is written: DuckDB opens a truncated or
+ * corrupted file without complaint and fails only when a query reaches the bad block, which would
+ * be halfway through a study or a report. A store holds thousands of rows, so this costs
+ * milliseconds.
+ */
+async function readEveryTable(db: DuckDBConnection): Promise<void> {
+  const tables = (await db.runAndReadAll('SELECT table_name FROM duckdb_tables()')).getRows().map(([name]) => String(name));
+  for (const table of tables) {
+    const quoted = `"${table.replace(/"/g, '""')}"`;
+    // hash() of every column, so that no column is pruned from the scan.
+    await db.runAndReadAll(`SELECT count(*), max(hash(COLUMNS(*))) FROM ${quoted}`);
   }
 }

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI, storedRows } from '../cli-helpers.js';
+import { testTempDir } from '../temp-dir.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'formbench-counting-interrupt-'));
+const tmp = testTempDir('formbench-counting-interrupt-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('formbench study (CLI) under valgrind', () => {

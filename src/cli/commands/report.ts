@@ -15,7 +15,7 @@ export function registerReportCommand(program: Command): void {
 async function reportCommand(dir: string, o: { baseline?: string }): Promise<void> {
   const store = await ResultStore.openFolder(dir);
   try {
-    const report = await writeReport(store, dir, o.baseline ? { baseline: o.baseline } : {});
+    const report = await writeReport(store, dir, o.baseline ? { baseline: o.baseline, baselineRequired: true } : {});
     for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
     if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
     process.stdout.write(`report: ${report.htmlPath}\n`);
