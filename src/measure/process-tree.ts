@@ -67,7 +67,11 @@ export function peakRssBytes(pid: number): number | undefined {
  * parent is killed first is re-parented to init and could no longer be found through it.
  */
 export function killTree(rootPid: number): void {
-  for (const pid of processTree(rootPid).reverse()) {
+  killPids(processTree(rootPid).reverse());
+}
+
+export function killPids(pids: readonly number[]): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

@@ -4,7 +4,7 @@
  * with the reason, so that a crashing, hanging or runaway engine spoils only its own measurement.
  */
 import { fork, type Serializable } from 'node:child_process';
-import { killTree, peakRssBytes, processTree, treeRssBytes } from './process-tree.js';
+import { killPids, killTree, peakRssBytes, processTree, treeRssBytes } from './process-tree.js';
 import { defaultWorkerMemoryCapBytes, formatMib } from './memory-cap.js';
 
 /** A message a worker sends before its result: it carries no `status`. */
@@ -62,6 +62,7 @@ export function runWorkerProcess<R extends { status: string }, P extends WorkerP
     let settled = false;
     let stderr = '';
     let seenPeakBytes: number | undefined;
+    let lastTree: number[] = [];
     child.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
@@ -75,7 +76,10 @@ export function runWorkerProcess<R extends { status: string }, P extends WorkerP
       const workerPeak = child.pid !== undefined ? peakRssBytes(child.pid) : undefined;
       const peak = Math.max(seenPeakBytes ?? 0, workerPeak ?? 0);
       // The whole tree, every time: a hung or runaway Python child outlives a killed worker otherwise.
+      // A worker that died on its own has orphaned its children, which /proc no longer links to
+      // it: those seen at the last sample (150 ms ago at most, too soon for a pid to be reused) go too.
       if (child.pid !== undefined) killTree(child.pid);
+      killPids(lastTree.slice(1));
       resolve({ ...result, ...(peak > 0 ? { peakRssBytes: peak } : {}) });
     };
     const started = Date.now();
@@ -89,7 +93,8 @@ export function runWorkerProcess<R extends { status: string }, P extends WorkerP
     let timer = setTimeout(timeout, options.timeoutMs);
     const sampler = setInterval(() => {
       if (child.pid === undefined) return;
-      const rss = treeRssBytes(processTree(child.pid));
+      lastTree = processTree(child.pid);
+      const rss = treeRssBytes(lastTree);
       if (rss === undefined) return;
       seenPeakBytes = Math.max(seenPeakBytes ?? 0, rss);
       if (rss > capBytes) finish({ status: 'failed', reason: `worker exceeded its memory cap of ${formatMib(capBytes)} (peak seen ${formatMib(seenPeakBytes)})` });
