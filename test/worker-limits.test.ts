@@ -89,7 +89,7 @@ describe('refused before it starts', () => {
     const low = await runCli(['bench', TINY, '--engines', 'ort'], { env: { FORMBENCH_WORKER_MEMORY_MB: '16' } });
     assert.equal(low.code, 2, low.stderr);
     assert.match(low.stderr, /would need about 0\.\d\d GiB .* more than the 0\.02 GiB a worker may use/);
-    for (const bad of ['lots', '0', String(2 ** 40)]) {
+    for (const bad of ['lots', String(2 ** 40)]) {
       const r = await runCli(['bench', TINY], { env: { FORMBENCH_WORKER_MEMORY_MB: bad } });
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /^formbench: error: FORMBENCH_WORKER_MEMORY_MB/);
@@ -124,13 +124,16 @@ describe('a worker over its memory cap', () => {
       assert.match(t.reason!, /^worker exceeded its memory cap of 400 MiB \(peak seen (\d+) MiB\)$/);
       assert.ok(t.peakRssMb! > 400 && t.peakRssMb! < 1000, `${engine}: peak ${t.peakRssMb} MiB`);
     }
-    assert.equal(isRunning(Number(readFileSync(pidFile, 'utf8'))), false, 'the leaking child outlived its worker');
+    // SIGKILL is delivered at once, but a process unmapping hundreds of MiB takes a moment to end.
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
+    for (let waitedMs = 0; isRunning(childPid) && waitedMs < 3000; waitedMs += 100) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(isRunning(childPid), false, 'the leaking child outlived its worker');
   });
 });
 
 describe('time limits per phase', () => {
   it('name the phase: a hang while loading and one in the first run', async () => {
-    const r = await runCli(['bench', TINY, '--engines', 'ort:threads=1,test-hang,test-hang-run', '--budget-s', '1', '--json'], { env: { ...MODULES, FORMBENCH_LOAD_TIMEOUT_S: '2' } });
+    const r = await runCli(['bench', TINY, '--engines', 'test-hang,test-hang-run', '--budget-s', '1', '--json'], { env: { ...MODULES, FORMBENCH_LOAD_TIMEOUT_S: '2' } });
     assert.equal(r.code, 0, r.stderr);
     const reasons = Object.fromEntries((JSON.parse(r.stdout) as { trials: { engine: string; reason?: string }[] }).trials.map((t) => [t.engine, t.reason]));
     assert.equal(reasons['test-hang'], 'timed out after 2 s while loading the model');
