@@ -72,7 +72,7 @@ function refuseOverCap(runs: PlannedRun[], reference: EngineChoice, resolved: Re
       throw new UserError(
         `${run.spec} at batch ${run.batch} on ${choice.label} would need about ${formatGib(estimate.totalBytes)} of memory ` +
           `(weights ${formatGib(estimate.weightBytes)}, activations ${formatGib(estimate.activationBytes)}), more than the ${formatGib(capBytes)} a worker may use`,
-        `use a smaller --batch or a narrower model; ${WORKER_MEMORY_ENV} sets the cap (default 80% of this machine's memory)`,
+        `use a smaller --batch or a narrower model; ${WORKER_MEMORY_ENV} sets the cap, by default 80% of this machine's memory`,
       );
     }
   }
