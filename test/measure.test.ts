@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { engineByName, numericsOf, parseEngineChoice } from '../src/engines/index.js';
 import { defaultReference, runBench } from '../src/measure/bench.js';
@@ -41,6 +41,7 @@ describe('output comparison', () => {
 
 describe('trials in worker processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'formbench-trial-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const onnxPath = join(dir, 'm.onnx');
   writeFileSync(onnxPath, toOnnxBytes(buildZooModel('standard/d1/w32/r32').graph));
   process.env['FORMBENCH_ENGINE_MODULES'] = fileURLToPath(new URL('./fixtures/failing-engines.js', import.meta.url));
