@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadEngineModules } from '../engines/index.js';
 import { UserError } from '../errors.js';
+import { loadAllowanceMs, workerMemoryCapBytes } from '../measure/index.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerCheckCommand } from './commands/check.js';
@@ -57,6 +58,9 @@ for (const command of [program, ...program.commands]) {
 try {
   // Engines registered at run time (FORMBENCH_ENGINE_MODULES) before any option names them.
   await loadEngineModules();
+  // A bad limit in the environment is one error before any work, not a surprise in a worker.
+  workerMemoryCapBytes();
+  loadAllowanceMs();
   await program.parseAsync();
 } catch (e) {
   process.exitCode = report(e);

@@ -42,6 +42,20 @@ export interface PlanningRate {
   startupS: number;
 }
 
+/**
+ * What a worker running this engine holds at its peak, for the estimate that refuses a trial the
+ * machine cannot hold before it starts (measure/memory-estimate.ts). Figures are measured, not
+ * guessed: each engine's file says how.
+ */
+export interface MemoryFootprint {
+  /** Resident memory of a worker with the engine loaded and a tiny model run, bytes. */
+  baseBytes: number;
+  /** Copies of the weights the worker tree holds at once; the ONNX bytes the worker read are one. */
+  weightCopies: number;
+  /** Live activations as a multiple of the liveness walk's peak (analysis/memory.ts). */
+  activationFactor: number;
+}
+
 /** A model as engines receive it: the IR (op-by-op engines) and its ONNX bytes (ONNX runtimes). */
 export interface EngineModel {
   spec: string;
@@ -135,6 +149,8 @@ export interface Engine {
   numerics?(options: Record<string, string>): Numerics;
   /** Absent: a generic rate (see study/plan.ts). */
   planningRate?: PlanningRate;
+  /** Absent: a generic footprint (see measure/memory-estimate.ts). */
+  memoryFootprint?(options: Record<string, string>): MemoryFootprint;
   /**
    * Why the engine cannot run under valgrind's cache simulator (`formbench counters --simulate`),
    * where it cannot; the counter run then fails at once with this reason and hint.

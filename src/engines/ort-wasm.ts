@@ -17,6 +17,10 @@ export const ortWasmEngine: Engine = {
     threads: threadsOption('wasm threads (onnxruntime-web defaults to 1 on 2 cores; formbench sets all cores)'),
   },
   planningRate: { gmacsPerS: 15, startupS: 0.8 },
+  // Measured as ort.ts's: 186 MiB on standard/d1/w8/r32 and 247 MiB on standard/d10/w64 (the wasm
+  // heap grows and never shrinks); 632 MiB on standard/d10/w512/r32: 4.8 copies of its 92 MiB of
+  // weights (the file, the copy into the wasm heap, the session's own).
+  memoryFootprint: () => ({ baseBytes: 250 * 2 ** 20, weightCopies: 5, activationFactor: 1.5 }),
   async availability() {
     const ort = await loadOrtWeb();
     return { available: true, version: ort.env.versions.web ?? ort.env.versions.common, details: { backend: 'wasm', simd: 'yes (only SIMD builds ship)' } };

@@ -45,6 +45,13 @@ export const ortEngine: Engine = {
   },
   numerics: numericsOfPrecisionOption,
   planningRate: { gmacsPerS: 55, startupS: 0.8 },
+  // Measured with formbench bench --budget-s 1 (the worker's peak RSS, as the parent sees it) on a
+  // 2-core, 24 GiB VM: 96 MiB on standard/d1/w8/r32 (weights and activations negligible); 534 MiB
+  // on standard/d10/w512/r32 (92 MiB of weights): 4.7 copies (the file read, the parsed model, the
+  // session's initializers and, at opt=all, prepacked convolution weights); activations: 337 MiB on
+  // depthwise-bottleneck/d50/w64 batch 8 (80 MiB of liveness peak: 2.3×, the arena rounds its
+  // blocks up), 158 MiB on standard/d10/w64 batch 8 (49 MiB: 1.2×); 2 sits between.
+  memoryFootprint: () => ({ baseBytes: 100 * 2 ** 20, weightCopies: 5, activationFactor: 2 }),
   async availability() {
     return { available: true, version: ort.env.versions.node ?? ort.env.versions.common, details: { provider: 'cpu' } };
   },

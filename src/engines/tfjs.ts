@@ -240,6 +240,9 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
   };
 }
 
+/** Both backends prepare the same graph (see tfjsWasmEngine for the measured figures). */
+const TFJS_FOOTPRINT = { baseBytes: 120 * 2 ** 20, weightCopies: 5, activationFactor: 1.5 };
+
 export const tfjsCpuEngine: Engine = {
   name: 'tfjs-cpu',
   description: 'TensorFlow.js, cpu backend (pure JavaScript kernels), op by op in NHWC (BN folded and bias+ReLU fused into convolutions, as a converted GraphModel runs), FP32 only: the JavaScript native framework',
@@ -247,6 +250,9 @@ export const tfjsCpuEngine: Engine = {
   profiles: true,
   options: {},
   planningRate: { gmacsPerS: 0.15, startupS: 0.8 },
+  // Measured: 95 MiB on standard/d1/w8/r32; weights and activations taken as tfjs-wasm's (same
+  // graph preparation; too slow to measure on a large model here).
+  memoryFootprint: () => TFJS_FOOTPRINT,
   availability: () => availability('cpu'),
   load: (model) => load('cpu', 'tfjs-cpu', model),
 };
@@ -260,6 +266,10 @@ export const tfjsWasmEngine: Engine = {
     threads: choiceOption('wasm threads: TF.js multithreading is not available in Node, so only 1', ['1'], '1'),
   },
   planningRate: { gmacsPerS: 4, startupS: 0.8 },
+  // Measured as ort.ts's: 101 MiB on standard/d1/w8/r32; 543 MiB on standard/d10/w512/r32: 4.8
+  // copies of its 92 MiB of weights (the file, the IR's float copies, the folded weights, the
+  // backend's tensors); standard/d10/w64 batch 1 → 8 added 38 MiB for 43 MiB of liveness peak.
+  memoryFootprint: () => TFJS_FOOTPRINT,
   availability: () => availability('wasm'),
   load: (model) => load('wasm', 'tfjs-wasm', model),
 };

@@ -305,6 +305,11 @@ export const torchEngine: Engine = {
   },
   numerics: numericsOfPrecisionOption,
   planningRate: { gmacsPerS: 14, startupS: 2.5 },
+  // Measured as ort.ts's, the Node worker and its Python child together: 296 MiB on
+  // standard/d1/w8/r32 (mostly importing torch); 527 MiB on standard/d10/w512/r32: 2.5 copies of its
+  // 92 MiB of weights (the file and the blobs in Node, torch's tensors); standard/d10/w64 batch 1 → 8
+  // added 74 MiB for 43 MiB of liveness peak (the input and output cross the pipe, copied).
+  memoryFootprint: () => ({ baseBytes: 320 * 2 ** 20, weightCopies: 3, activationFactor: 2 }),
   // Measured: importing torch under valgrind outlasts the engine's 120 s availability probe.
   notSimulated: {
     reason: 'torch is not simulated: importing PyTorch under valgrind takes minutes before the first inference',

@@ -1,6 +1,9 @@
 import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
-import { resolveModel } from '../model/index.js';
+import { UserError } from '../errors.js';
+import { checkOnnxFits, resolveModel, type ResolvedModel } from '../model/index.js';
 import { activationHealth, isHealthy } from '../weights/index.js';
+import { formatGib, WORKER_MEMORY_ENV, workerMemoryCapBytes } from './memory-cap.js';
+import { estimateTrialMemory, overCapReason } from './memory-estimate.js';
 import { runTrials, type PlannedRun, type TrialRecord, type TrialSink } from './pipeline.js';
 import type { TimingBudget } from './protocol.js';
 import { speedup, type Speedup } from './stats.js';
@@ -50,8 +53,29 @@ export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: 
   const result: BenchResult = { trials: [], speedups: [], health: [] };
   // Every spec resolved before any trial runs: a typo in the last one fails at once.
   const resolved = new Map(plan.specs.map((spec) => [spec, resolveModel(spec)]));
+  for (const r of resolved.values()) if (r.zoo) checkOnnxFits(r.graph);
+  refuseOverCap(runs, plan.reference, resolved);
   await runTrials(runs, memorySink(plan, result, (t) => onTrial(t, result.trials.length, runs.length)), { reference: plan.reference, models: plan.specs, resolved });
   return result;
+}
+
+/**
+ * A bench is one command a user waits for: a trial predicted not to fit is an error before any
+ * model is built, not a failed row after the others ran.
+ */
+function refuseOverCap(runs: PlannedRun[], reference: EngineChoice, resolved: ReadonlyMap<string, ResolvedModel>): void {
+  const capBytes = workerMemoryCapBytes();
+  for (const run of runs) {
+    for (const choice of [run.choice, reference]) {
+      const estimate = estimateTrialMemory(resolved.get(run.spec)!.graph, run.batch, choice);
+      if (!overCapReason(estimate, capBytes)) continue;
+      throw new UserError(
+        `${run.spec} at batch ${run.batch} on ${choice.label} would need about ${formatGib(estimate.totalBytes)} of memory ` +
+          `(weights ${formatGib(estimate.weightBytes)}, activations ${formatGib(estimate.activationBytes)}), more than the ${formatGib(capBytes)} a worker may use`,
+        `use a smaller --batch or a narrower model; ${WORKER_MEMORY_ENV} sets the cap, by default 80% of this machine's memory`,
+      );
+    }
+  }
 }
 
 /** Keeps every record, each model's activation health, and the speed-ups over the baseline. */

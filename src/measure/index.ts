@@ -10,6 +10,9 @@ export { currentEnvironment, fingerprintOf, type Environment } from './environme
 export { FIDELITY_WARNING_RATIO, measureFidelity, runFidelity, type FidelityPlan, type FidelityRecord } from './fidelity.js';
 export { ensureMachinePeaks, type KeptPeaks } from './peaks.js';
 export { impreciseReason, measureTrial, referenceOutput, runTrials, type PipelineOptions, type PlannedRun, type TrialRecord, type TrialSetup, type TrialSink } from './pipeline.js';
+export { workerMemoryCapBytes, WORKER_MEMORY_ENV } from './memory-cap.js';
+export { estimateTrialMemory, type MemoryEstimate } from './memory-estimate.js';
+export { loadAllowanceMs, LOAD_TIMEOUT_ENV } from './trial.js';
 export { withPreparedModel, type PreparedModel } from './prepared.js';
 export { GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, type ProfileGroup, type ProfileReport } from './profile.js';
 export { DEFAULT_BUDGET, timeRuns, type ClockMs, type TimingBudget, type TimingResult } from './protocol.js';

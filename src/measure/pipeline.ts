@@ -7,6 +7,8 @@
 import { numericsOf, type EngineChoice, type KernelPrecisionSummary } from '../engines/index.js';
 import type { ResolvedModel } from '../model/index.js';
 import { compareOutputs, type OutputComparison } from './compare.js';
+import { workerMemoryCapBytes } from './memory-cap.js';
+import { estimateTrialMemory, overCapReason } from './memory-estimate.js';
 import { withPreparedModel, type PreparedModel } from './prepared.js';
 import { timedLimitMs, type TimingBudget } from './protocol.js';
 import { summarize, type SampleSummary } from './stats.js';
@@ -51,6 +53,7 @@ export interface PipelineOptions {
 export async function runTrials<T extends PlannedRun>(trials: T[], sink: TrialSink<T>, options: PipelineOptions): Promise<void> {
   const { signal } = options;
   const models = options.models ?? [...new Set(trials.map((t) => t.spec))];
+  const capBytes = workerMemoryCapBytes();
   for (const spec of models) {
     if (signal?.aborted) return;
     sink.preparing?.(spec);
@@ -59,12 +62,20 @@ export async function runTrials<T extends PlannedRun>(trials: T[], sink: TrialSi
       for (const group of groupBy(trials.filter((t) => t.spec === spec), (t) => `${t.batch}|${t.inputSeed}`).values()) {
         if (signal?.aborted) return;
         const { batch, inputSeed } = group[0]!;
-        const output = await referenceOutput(options.reference, prepared.onnxPath, prepared.spec, batch, inputSeed, signal);
+        // Refused before any worker starts: a trial the cap would kill anyway costs nothing.
+        const estimates = new Map(group.map((t) => [t, estimateTrialMemory(prepared.graph, batch, t.choice)]));
+        const refusal = (t: T) => overCapReason(estimates.get(t)!, capBytes);
+        const referenceFits = !overCapReason(estimateTrialMemory(prepared.graph, batch, options.reference), capBytes);
+        const output = referenceFits && group.some((t) => !refusal(t)) ? await referenceOutput(options.reference, prepared.onnxPath, prepared.spec, batch, inputSeed, signal, capBytes) : undefined;
         const reference = output ? { output, label: options.reference.label } : undefined;
         for (const trial of group) {
           if (signal?.aborted) return;
           sink.start?.(trial);
-          const record = await measureTrial(trial.choice, { spec: prepared.spec, onnxPath: prepared.onnxPath, batch, inputSeed, budget: trial.budget, ...(reference ? { reference } : {}), ...(signal ? { signal } : {}) });
+          const estimatedPeakBytes = estimates.get(trial)!.totalBytes;
+          const refused = refusal(trial);
+          const record: TrialRecord = refused
+            ? { model: prepared.spec, engine: trial.choice.label, options: trial.choice.options, batch, status: 'failed', reason: refused, estimatedPeakBytes }
+            : await measureTrial(trial.choice, { spec: prepared.spec, onnxPath: prepared.onnxPath, batch, inputSeed, budget: trial.budget, capBytes, estimatedPeakBytes, ...(reference ? { reference } : {}), ...(signal ? { signal } : {}) });
           // An interrupt kills the worker too: what it returned then is not a measurement.
           if (signal?.aborted) return;
           await sink.trial(trial, record, prepared);
@@ -99,12 +110,16 @@ export interface TrialRecord {
   outputs?: OutputComparison;
   /** What the kernels computed in (lower-precision ort trials). */
   kernels?: KernelPrecisionSummary;
+  /** The most resident memory the worker and its children were seen to hold, bytes (Linux). */
+  peakRssBytes?: number;
+  /** What memory-estimate.ts predicted for it, bytes. */
+  estimatedPeakBytes?: number;
 }
 
 /** One run of the reference engine, in a worker too, with a minimal budget: only its output is used. */
-export async function referenceOutput(reference: EngineChoice, onnxPath: string, spec: string, batch: number, inputSeed: number, signal?: AbortSignal): Promise<Float32Array | undefined> {
+export async function referenceOutput(reference: EngineChoice, onnxPath: string, spec: string, batch: number, inputSeed: number, signal?: AbortSignal, capBytes?: number): Promise<Float32Array | undefined> {
   const budget = { targetCiRelative: 1, timedBudgetMs: 0, warmupBudgetMs: 0, minRuns: 1, maxRuns: 1 };
-  const r = await runTrial({ spec, onnxPath, engine: reference.engine.name, options: reference.options, batch, inputSeed, budget }, undefined, signal);
+  const r = await runTrial({ spec, onnxPath, engine: reference.engine.name, options: reference.options, batch, inputSeed, budget }, undefined, signal, capBytes);
   return r.status === 'ok' ? r.output : undefined;
 }
 
@@ -119,12 +134,23 @@ export interface TrialSetup {
   reference?: { output: Float32Array; label: string };
   /** Stops the trial in flight (its worker is killed). */
   signal?: AbortSignal;
+  /** The worker's memory cap, bytes (default: memory-cap.ts). */
+  capBytes?: number;
+  /** The trial's estimated peak memory, bytes, kept with its record. */
+  estimatedPeakBytes?: number;
 }
 
 /** Runs one trial in its own worker and turns its outcome into a record: ok, failed, or mismatch. */
 export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Promise<TrialRecord> {
-  const base = { model: setup.spec, engine: choice.label, options: choice.options, batch: setup.batch };
-  const r = await runTrial({ spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget }, undefined, setup.signal);
+  const r = await runTrial({ spec: setup.spec, onnxPath: setup.onnxPath, engine: choice.engine.name, options: choice.options, batch: setup.batch, inputSeed: setup.inputSeed, budget: setup.budget }, undefined, setup.signal, setup.capBytes);
+  const base = {
+    model: setup.spec,
+    engine: choice.label,
+    options: choice.options,
+    batch: setup.batch,
+    ...(r.peakRssBytes !== undefined ? { peakRssBytes: r.peakRssBytes } : {}),
+    ...(setup.estimatedPeakBytes !== undefined ? { estimatedPeakBytes: setup.estimatedPeakBytes } : {}),
+  };
   if (r.status === 'failed') return { ...base, status: 'failed', reason: r.reason };
   const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch, numericsOf(choice.engine, choice.options).tolerance) : undefined;
   const summary = summarize(r.timing.samplesMs);

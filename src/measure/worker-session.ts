@@ -44,6 +44,10 @@ export async function loadWorkerSession(r: WorkerModelRequest): Promise<WorkerSe
  * error into a failed result with its first line, then exits once the answer is delivered.
  */
 export function serveOneRequest<Request, Result>(handle: (request: Request) => Promise<Result>): void {
+  // A parent that died (killed, or Ctrl-C in a command that sets no handler) leaves no one to
+  // read the result: stop rather than run on as an orphan, and the engine's children (the torch
+  // engine's Python, on its closed pipe) with it.
+  process.once('disconnect', () => process.exit(1));
   process.once('message', (request: Request) => {
     handle(request)
       .catch((e: unknown) => ({ status: 'failed' as const, reason: (e as Error).message.split('\n')[0]! }))

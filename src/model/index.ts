@@ -11,8 +11,10 @@ import { readOnnxFile } from '../onnx/index.js';
 import { isTfjsSpec, readTfjsModel } from '../tfjs-graph/index.js';
 import { calibrateBatchNorm } from '../weights/index.js';
 import { buildZooModel, type ZooModel } from '../zoo/index.js';
+import { checkOnnxFits } from './onnx-size.js';
 
 export type { ModelIdentity, ModelKind } from './identity.js';
+export { checkOnnxFits } from './onnx-size.js';
 
 export function isOnnxPath(spec: string): boolean {
   return spec.toLowerCase().endsWith('.onnx');
@@ -38,5 +40,6 @@ export function resolveModel(spec: string): ResolvedModel {
 /** The graph with weights ready to run: zoo BatchNorms calibrated, ONNX and TF.js models as they are. */
 export async function prepareModel(model: ResolvedModel): Promise<Graph> {
   if (!model.zoo) return model.graph;
+  checkOnnxFits(model.graph);
   return calibrateBatchNorm(model.graph, { gains: model.zoo.bnGains });
 }

@@ -44,7 +44,8 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
   const progress = (t: TrialRecord, done: number, total: number) => {
     if (o.json) return;
     const what = t.summary ? `${t.summary.medianMs.toFixed(3)} ms median over ${t.summary.runs} runs` : t.reason;
-    process.stderr.write(`[${done}/${total}] ${t.model} ${t.engine} batch ${t.batch}: ${t.status}, ${what}\n`);
+    const memory = t.peakRssBytes !== undefined ? `, peak memory ${Math.round(t.peakRssBytes / 2 ** 20)} MiB (estimated ${Math.round(t.estimatedPeakBytes! / 2 ** 20)})` : '';
+    process.stderr.write(`[${done}/${total}] ${t.model} ${t.engine} batch ${t.batch}: ${t.status}, ${what}${memory}\n`);
   };
   const result = await runBench(plan, progress);
   if (o.json) {
@@ -64,6 +65,8 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
         outputsMatch: t.outputs?.matches,
         maxAbsError: t.outputs?.maxAbsError,
         engineVersion: t.engineVersion,
+        peakRssMb: t.peakRssBytes === undefined ? undefined : Math.round(t.peakRssBytes / 2 ** 20),
+        estimatedPeakMb: t.estimatedPeakBytes === undefined ? undefined : Math.round(t.estimatedPeakBytes / 2 ** 20),
         samplesMs: t.samplesMs,
       })),
       speedups: result.speedups,

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { requireRunnable } from '../../engines/index.js';
-import { currentEnvironment, ensureMachinePeaks, type Environment } from '../../measure/index.js';
+import { checkOnnxFits } from '../../model/index.js';
+import { currentEnvironment, ensureMachinePeaks, estimateTrialMemory, WORKER_MEMORY_ENV, workerMemoryCapBytes, type Environment } from '../../measure/index.js';
 import { writeReport } from '../../report/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
 import { loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
@@ -37,6 +38,8 @@ export function registerStudyCommand(program: Command): void {
 async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> {
   const { study, notes } = await loadStudy(nameOrPath);
   const plan = planStudy(study);
+  // No machine can run a model whose ONNX file cannot exist: a mistake in the study, like a typo.
+  for (const r of plan.resolved.values()) if (r.zoo) checkOnnxFits(r.graph);
   const out = resolve(o.out ?? join('formbench-results', study.name));
   const env = currentEnvironment();
   const storePath = join(out, STORE_FILE);
@@ -47,7 +50,7 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
   try {
     const stored = store ? await store.storedTrials(env.fingerprint) : new Map<string, string>();
     const toRun = plan.trials.filter((t) => stored.get(t.key) !== 'ok' && stored.get(t.key) !== 'mismatch');
-    const summary = planSummary(plan, out, toRun, notes);
+    const summary = planSummary(plan, out, toRun, notes, overCap(plan, toRun));
     if (o.json) process.stdout.write(JSON.stringify({ type: 'plan', ...summary }) + '\n');
     else printPlan(plan, summary, env.fingerprint);
     if (o.dryRun || !store) return;
@@ -102,7 +105,21 @@ async function measurePeaksOnce(store: ResultStore, env: Environment, json: bool
   if (measured && !json) process.stderr.write(`  peak ${peaks.peakGflops.toFixed(0)} GFLOP/s, bandwidth ${peaks.bandwidthGBs.toFixed(1)} GB/s\n`);
 }
 
-function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], notes: string[]) {
+/**
+ * The trials to run whose estimated peak memory is over the worker cap. The run refuses each when
+ * it comes up and stores it as failed with the estimate, rather than refusing the whole study:
+ * the rest of a long study is worth having, and the failed rows say, in the report and to a
+ * later run (which retries failed trials), what did not fit on this machine.
+ */
+function overCap(plan: StudyPlan, toRun: StudyPlan['trials']) {
+  const capBytes = workerMemoryCapBytes();
+  const trials = toRun
+    .map((t) => ({ model: t.model.spec, batch: t.batch, engine: t.choice.label, estimatedGiB: estimateTrialMemory(plan.resolved.get(t.model.spec)!.graph, t.batch, t.choice).totalBytes / 2 ** 30 }))
+    .filter((t) => t.estimatedGiB * 2 ** 30 > capBytes);
+  return { capGiB: capBytes / 2 ** 30, trials };
+}
+
+function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], notes: string[], overMemoryCap: ReturnType<typeof overCap>) {
   return {
     study: plan.study.name,
     description: plan.study.description,
@@ -115,6 +132,7 @@ function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], n
     estimatedSeconds: Math.round(toRun.reduce((s, t) => s + t.estimatedSeconds, 0) + plan.fidelity.reduce((s, f) => s + f.estimatedSeconds, 0)),
     baseline: plan.baseline,
     reference: plan.reference.label,
+    overMemoryCap,
     notes,
   };
 }
@@ -126,7 +144,19 @@ function printPlan(plan: StudyPlan, s: ReturnType<typeof planSummary>, fingerpri
     ...s.notes.map((n) => `  note: ${n}`),
     `  ${s.trials} trials: ${s.alreadyStored} already stored for this machine (${fingerprint}), ${s.toRun} to run, estimated ${duration(s.estimatedSeconds)}`,
     `  speed-ups over ${s.baseline}; outputs checked against ${s.reference}; results in ${s.out}`,
+    ...overCapLines(s.overMemoryCap),
     ...(s.fidelityChecks ? [`  ${s.fidelityChecks} fidelity checks: each native engine against its framework's idiomatic execution, per model at its smallest batch (stored ones are skipped)`] : []),
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** The first few trials over the cap, each with its estimate. */
+function overCapLines({ capGiB, trials }: ReturnType<typeof overCap>): string[] {
+  if (trials.length === 0) return [];
+  const SHOWN = 5;
+  return [
+    `  ${trials.length} trial${trials.length > 1 ? 's' : ''} over the worker memory cap of ${capGiB.toFixed(2)} GiB (${WORKER_MEMORY_ENV} sets it): refused when it comes up, stored as failed`,
+    ...trials.slice(0, SHOWN).map((t) => `    ${t.model} batch ${t.batch} on ${t.engine}: about ${t.estimatedGiB.toFixed(2)} GiB`),
+    ...(trials.length > SHOWN ? [`    and ${trials.length - SHOWN} more`] : []),
+  ];
 }
