@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { loadEngineModules } from '../engines/index.js';
 import { UserError } from '../errors.js';
 import { loadAllowanceMs, workerMemoryCapBytes } from '../measure/index.js';
+import { useRunTempDir } from './run-temp.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerCheckCommand } from './commands/check.js';
@@ -54,6 +55,8 @@ for (const command of [program, ...program.commands]) {
   const name = command === program ? 'formbench' : `formbench ${command.name()}`;
   command.configureOutput({ outputError: (text, write) => write(commanderErrorLine(text, name)) });
 }
+
+useRunTempDir();
 
 try {
   // Engines registered at run time (FORMBENCH_ENGINE_MODULES) before any option names them.
