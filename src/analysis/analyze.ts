@@ -119,7 +119,8 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): ModelC
     uniqueParams,
     weightBytes: sum((l) => l.weightBytes),
     activationBytes: sum((l) => l.activationBytes),
-    peakActivationBytes: Math.max(0, ...layers.map((l) => l.activationBytes)),
+    // A loop, not Math.max(...spread): a spread of a long graph's layers overflows the call stack.
+    peakActivationBytes: layers.reduce((a, l) => Math.max(a, l.activationBytes), 0),
     arithmeticIntensity: moved > 0 ? (2 * macs + elementwiseOps) / moved : 0,
     layers,
   };

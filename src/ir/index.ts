@@ -4,3 +4,4 @@ export * from './graph.js';
 export * from './infer.js';
 export * from './validate.js';
 export { normAxis, opDef, supportedOps, type OpDef } from './ops/index.js';
+export * from './limits.js';

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { MAX_MODEL_FILE_BYTES, MAX_TEXT_FILE_BYTES, pathInsideFolder, readInputFile, readInputText } from '../input/files.js';
 import type { ConstTensor } from '../ir/index.js';
 import { decodeWeights, type WeightsManifestGroup } from './weights.js';
 
@@ -40,19 +41,22 @@ export function isTfjsSpec(spec: string): boolean {
 export function readTfjsArtifacts(spec: string): TfjsArtifacts {
   if (spec.startsWith(NSFWJS_PREFIX)) return readNsfwjs(spec.slice(NSFWJS_PREFIX.length));
   const path = spec.toLowerCase().endsWith('.json') ? spec : join(spec, 'model.json');
-  if (!existsSync(path)) throw new UserError(`no such file: ${path}`, 'give a TF.js model.json (or its folder) next to its weight shards');
-  const modelJson = parseModelJson(readFileSync(path, 'utf8'), path);
+  const modelJson = parseModelJson(readInputText(path, MODEL_JSON_FILE), path);
+  const shardHint = 'keep the group*-shard* files listed in model.json next to it';
+  const folder = dirname(resolve(path));
+  let total = 0;
   const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => {
-    const shardPath = resolve(dirname(path), p);
-    try {
-      return readFileSync(shardPath);
-    } catch (e) {
-      throw new UserError(`cannot read weight shard ${shardPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'keep the group*-shard* files listed in model.json next to it');
-    }
+    const shardPath = pathInsideFolder(folder, p, `${path}: weight shard path`, shardHint);
+    const bytes = readInputFile(shardPath, { what: 'weight shard', maxBytes: MAX_MODEL_FILE_BYTES, hint: shardHint });
+    total += bytes.byteLength;
+    if (total > MAX_MODEL_FILE_BYTES) throw new UserError(`${path}: its weight shards hold more than ${MAX_MODEL_FILE_BYTES} bytes together`, 'formbench reads TF.js models whose weights fit in 2 GiB');
+    return bytes;
   });
   const weightData = standalone(Buffer.concat(shards));
   return { source: path, modelJson, weights: decodeWeights(modelJson.weightsManifest ?? [], weightData, path), weightData };
 }
+
+const MODEL_JSON_FILE = { what: 'TF.js model.json', maxBytes: MAX_TEXT_FILE_BYTES, hint: 'give a TF.js model.json (or its folder) next to its weight shards' };
 
 function parseModelJson(text: string, source: string): ModelJson {
   let parsed: unknown;
