@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { MAX_MODEL_FILE_BYTES, MAX_TEXT_FILE_BYTES, pathInsideFolder, readInputFile, readInputText } from '../input/files.js';
 import type { ConstTensor } from '../ir/index.js';
+import { checkModelJson } from './model-json.js';
 import { decodeWeights, type WeightsManifestGroup } from './weights.js';
 
 /** model.json as the TF.js converter writes it (graph-model) or Keras/TF.js save (layers-model). */
@@ -66,17 +67,6 @@ function parseModelJson(text: string, source: string): ModelJson {
     throw new UserError(`${source} is not valid JSON (${(e as Error).message})`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
   }
   return checkModelJson(parsed, source);
-}
-
-function checkModelJson(parsed: unknown, source: string): ModelJson {
-  const m = parsed as Partial<ModelJson> | null;
-  if (!m || typeof m !== 'object' || !m.modelTopology || typeof m.modelTopology !== 'object') {
-    throw new UserError(`${source} is not a TF.js model (it has no modelTopology)`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
-  }
-  if (m.weightsManifest !== undefined && !Array.isArray(m.weightsManifest)) {
-    throw new UserError(`${source}: weightsManifest is not a list`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
-  }
-  return m as ModelJson;
 }
 
 /**
