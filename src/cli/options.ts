@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { UserError } from '../errors.js';
+import { MAX_BATCH } from '../ir/index.js';
 
 /** Commander argument parser for positive integers (--batch 8). */
 export function positiveInt(value: string): number {
@@ -13,11 +14,6 @@ export function intList(value: string): number[] {
   return value.split(',').map((part) => positiveInt(part.trim()));
 }
 
-/**
- * The largest batch formbench runs: 4096 is 16× the largest batch the seed paper measures (256),
- * and a 3×224×224 float input at that batch is already 2.3 GiB. A bigger value is a slip (1e9).
- */
-export const MAX_BATCH = 4096;
 
 /** --batch 8: a positive integer up to MAX_BATCH. */
 export function batchSize(value: string): number {

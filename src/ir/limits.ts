@@ -35,3 +35,9 @@ export function checkTensorShape(shape: readonly Dim[], what: string, options: {
     );
   }
 }
+
+/**
+ * The largest batch formbench runs: 4096 is 16× the largest batch the seed paper measures (256),
+ * and one 3×224×224 float input at that batch is already 2.3 GiB. A bigger value is a slip (1e9).
+ */
+export const MAX_BATCH = 4096;
