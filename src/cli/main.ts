@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { loadEngineModules } from '../engines/index.js';
-import { UserError } from '../errors.js';
+import { formatUserError, UserError } from '../errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerCheckCommand } from './commands/check.js';
@@ -59,7 +59,7 @@ function report(e: unknown): number {
   }
   if (e instanceof UserError) {
     // One line: what is wrong, then how to fix it.
-    process.stderr.write(`formbench: error: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}\n`);
+    process.stderr.write(`${formatUserError(e)}\n`);
     return USAGE_EXIT;
   }
   process.stderr.write(`formbench: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

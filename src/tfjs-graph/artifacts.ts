@@ -4,16 +4,10 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { MAX_MODEL_FILE_BYTES, MAX_TEXT_FILE_BYTES, pathInsideFolder, readInputFile, readInputText } from '../input/files.js';
 import type { ConstTensor } from '../ir/index.js';
-import { checkModelJson } from './model-json.js';
-import { decodeWeights, type WeightsManifestGroup } from './weights.js';
+import { checkModelJson, type ModelJson } from './model-json.js';
+import { decodeWeights } from './weights.js';
 
-/** model.json as the TF.js converter writes it (graph-model) or Keras/TF.js save (layers-model). */
-export interface ModelJson {
-  format?: string;
-  modelTopology: unknown;
-  weightsManifest?: WeightsManifestGroup[];
-  userDefinedMetadata?: unknown;
-}
+export type { ModelJson } from './model-json.js';
 
 export interface TfjsArtifacts {
   /** What the model was read from, for messages and the graph's name. */

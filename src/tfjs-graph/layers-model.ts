@@ -156,14 +156,14 @@ function globalPool(c: LayerContext, op: string): string {
 function pair(v: unknown): number[] {
   if (typeof v === 'number') return [v, v];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return v as number[];
-  throw new UserError(`expected a number or a pair of numbers, got ${JSON.stringify(v)}`);
+  throw new UserError(`expected a number or a pair of numbers, got ${JSON.stringify(v)}`, 'Keras writes padding, strides and sizes as a number or a pair of numbers');
 }
 
 function pairs(v: unknown): [[number, number], [number, number]] {
   if (typeof v === 'number') return [[v, v], [v, v]];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [[v[0], v[0]], [v[1], v[1]]];
   if (Array.isArray(v) && v.length === 2) return [pair(v[0]) as [number, number], pair(v[1]) as [number, number]];
-  throw new UserError(`expected ZeroPadding2D padding, got ${JSON.stringify(v)}`);
+  throw new UserError(`expected ZeroPadding2D padding, got ${JSON.stringify(v)}`, 'Keras writes ZeroPadding2D padding as a number, a pair, or a pair of pairs');
 }
 
 interface LayersTopology {

@@ -6,7 +6,15 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { MAX_TENSOR_ELEMENTS } from '../ir/index.js';
-import type { ModelJson } from './artifacts.js';
+import type { WeightsManifestGroup } from './weights.js';
+
+/** model.json as the TF.js converter writes it (graph-model) or Keras/TF.js save (layers-model). */
+export interface ModelJson {
+  format?: string;
+  modelTopology: unknown;
+  weightsManifest?: WeightsManifestGroup[];
+  userDefinedMetadata?: unknown;
+}
 
 const HINT = 'give a model.json written by the TF.js converter or tf.LayersModel.save';
 
