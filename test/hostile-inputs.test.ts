@@ -10,8 +10,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fromOnnxBytes } from '../src/onnx/index.js';
+import { readTfjsModel } from '../src/tfjs-graph/index.js';
 import { runCli } from './cli-helpers.js';
-import { assertOneLineUserError, editOnnx, externalWeight, setConvInts, tinyGraphCopy, zooOnnx } from './hostile-helpers.js';
+import { assertOneLineUserError, editOnnx, externalWeight, isOneLineUserError, setConvInts, tinyGraphCopy, zooOnnx } from './hostile-helpers.js';
+import { modelBytes, valueInfoMsg } from './onnx-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'formbench-hostile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -123,4 +126,40 @@ describe('hostile inputs: one line, exit 2, refused before any work', { concurre
     it('a plan of more than 100,000 trials', () =>
       refused(study('plan', `repetitions: 1000\nbatches: [${Array.from({ length: 200 }, (_, i) => i + 1).join(', ')}]`), /plans 200000 trials, more than the 100000/));
   });
+});
+
+/** Inputs the fuzzer (test/slow/fuzz-inputs.test.ts) found crashing, cut down to what matters. */
+describe('fuzzer finds, kept as regressions', () => {
+  const refusedInProcess = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: unknown) => isOneLineUserError(e) && pattern.test((e as Error).message));
+
+  it('onnx-fields seed 20263027: a Concat of a symbolic shape at axis 2^31 (was a plain Error from the shape folding)', () => {
+    const bytes = modelBytes({
+      opset: 17,
+      inputs: [valueInfoMsg('x', ['N', 4])],
+      outputs: [valueInfoMsg('y', ['N', 4])],
+      initializers: [{ name: 'four', dims: [1], data_type: 7, int64_data: [4] }],
+      nodes: [
+        { op: 'Shape', inputs: ['x'], outputs: ['s'], name: 'shape' },
+        { op: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], name: 'lead', attrs: { axis: 0 } },
+        { op: 'Concat', inputs: ['n', 'four'], outputs: ['t'], name: 'cat', attrs: { axis: 2 ** 31 } },
+        { op: 'Reshape', inputs: ['x', 't'], outputs: ['y'], name: 'reshape' },
+      ],
+    });
+    const withZero = editOnnx(bytes, (m) => m.graph.initializer.push({ name: 'zero', dims: [1], data_type: 7, int64_data: [0] }));
+    refusedInProcess(() => fromOnnxBytes(withZero), /node 'cat' \(Concat\): axis 2147483648 is out of range/);
+  });
+
+  const layersModel = (layers: object[]) => {
+    const path = join(dir, `layers-${layers.length}-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(path);
+    writeFileSync(join(path, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Model', config: { name: 'm', layers, output_layers: [['flat', 0, 0]] } }, weightsManifest: [] }));
+    return join(path, 'model.json');
+  };
+  const input = (config: object) => ({ name: 'in', class_name: 'InputLayer', config, inbound_nodes: [] });
+
+  it('tfjs-json seed 20262996: a layer whose inbound_nodes hold no call (was "unknown value \'undefined\'")', () =>
+    refusedInProcess(() => readTfjsModel(layersModel([input({ batch_input_shape: [null, 4] }), { name: 'flat', class_name: 'Flatten', config: {}, inbound_nodes: [[]] }])), /layer 'flat' \(Flatten\) reads no input/));
+
+  it('tfjs-text seed 20261628: an InputLayer without batch_input_shape (was a TypeError)', () =>
+    refusedInProcess(() => readTfjsModel(layersModel([input({}), { name: 'flat', class_name: 'Flatten', config: {}, inbound_nodes: [[['in', 0, 0, {}]]] }])), /input layer 'in' declares no batch_input_shape/));
 });

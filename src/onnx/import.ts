@@ -4,6 +4,7 @@ import { ONNX_FILE, readInputFile } from '../input/files.js';
 import {
   GraphError,
   opDef,
+  ShapeError,
   topologicalOrder,
   validateGraph,
   type AttrValue,
@@ -289,7 +290,14 @@ function foldConstants(
     }
     const vectors = node.inputs.map((n) => (n ? symbolic.get(n) : undefined));
     if (vectors.some((v) => v)) {
-      const step = symbolicStep(node, vectors, constants, types.get(node.inputs[0]!)?.shape);
+      let step: ReturnType<typeof symbolicStep>;
+      try {
+        step = symbolicStep(node, vectors, constants, types.get(node.inputs[0]!)?.shape);
+      } catch (e) {
+        // The shape rules the step borrows from the IR (an axis out of range) speak of the file's values.
+        if (e instanceof ShapeError) throw new GraphError(`node '${node.name}' (${node.op}): ${e.message}`);
+        throw e;
+      }
       if (step.kind === 'unsupported') {
         throw unsupported(node.op, node.name, `${step.reason}; export the model with a static input shape, or flatten with torch.flatten(x, 1)`);
       }
