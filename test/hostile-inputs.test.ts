@@ -81,6 +81,8 @@ describe('hostile inputs: one line, exit 2, refused before any work', { concurre
       await refused(['analyze', 'standard/d2/w16', '--batch', '1e9'], /--batch 1e9 is not a batch size/);
       await refused(['bench', 'standard/d2/w16', '--batch', '1,1e9'], /--batch 1e9 is not a batch size/);
     });
+    it('bench refuses an input too large at its batch before any trial (it failed in the worker)', () =>
+      refused(['bench', 'standard/d1/w8/r4096', '--batch', '4096', '--engines', 'ort'], /input 'input' has 206158430208 elements \(shape \[4096, 3, 4096, 4096\]\)/));
     it('an ONNX input of 100000² pixels names its element count', () =>
       refused(['analyze', onnxFile('huge.onnx', (m) => (m.graph.input[0].type.tensor_type.shape.dim.splice(2, 2, { dim_value: 100000 }, { dim_value: 100000 })))], /input 'input' has 30000000000 elements/));
   });

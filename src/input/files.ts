@@ -63,11 +63,6 @@ export function readInputText(path: string, kind: InputFileKind): string {
   return readInputFile(path, kind).toString('utf8');
 }
 
-/** The same checks as reading, without reading: for a path handed on to another process. */
-export function checkInputFile(path: string, kind: InputFileKind): void {
-  checkStats(path, statOrThrow(path, kind), kind);
-}
-
 /**
  * The path a model file names (a weight shard, an external data file), refused unless it lies
  * inside the model's folder: no absolute path, no '..' out of it.
@@ -116,7 +111,7 @@ function errorCode(e: unknown): string {
 }
 
 /** Paths come from files we do not trust; a newline in one must not break the one-line error. */
-export function oneLine(text: string): string {
+function oneLine(text: string): string {
   const flat = text.replace(/[\r\n\t\0]/g, ' ');
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }

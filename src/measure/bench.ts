@@ -1,4 +1,5 @@
 import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
+import { inferShapes, leadingDimBindings } from '../ir/index.js';
 import { resolveModel } from '../model/index.js';
 import { activationHealth, isHealthy } from '../weights/index.js';
 import { runTrials, type PlannedRun, type TrialRecord, type TrialSink } from './pipeline.js';
@@ -50,6 +51,8 @@ export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: 
   const result: BenchResult = { trials: [], speedups: [], health: [] };
   // Every spec resolved before any trial runs: a typo in the last one fails at once.
   const resolved = new Map(plan.specs.map((spec) => [spec, resolveModel(spec)]));
+  // And every input at every batch within the size formbench allocates, before the first trial.
+  for (const model of resolved.values()) for (const batch of plan.batches) inferShapes(model.graph, leadingDimBindings(model.graph, batch));
   await runTrials(runs, memorySink(plan, result, (t) => onTrial(t, result.trials.length, runs.length)), { reference: plan.reference, models: plan.specs, resolved });
   return result;
 }

@@ -25,14 +25,16 @@ export const STUDY_LIMITS = {
   repetitions: 1_000,
   listLength: 10_000,
   seconds: 24 * 3600,
-  runs: 1_000_000,
+  /** minRuns forces runs past the time budget, so it is the one bounded tightly. */
+  minRuns: 100_000,
+  /** maxRuns only stops a trial early; the time budget ends it anyway. */
+  maxRuns: 1_000_000_000,
   countedInferences: 10_000,
   seed: 2 ** 32 - 1,
 } as const;
 
 const atMost = (max: number, what: string) => ({ message: `at most ${max} ${what}` });
 const seconds = z.number().positive().max(STUDY_LIMITS.seconds, atMost(STUDY_LIMITS.seconds, 'seconds (a day)'));
-const runs = positiveInt.max(STUDY_LIMITS.runs, atMost(STUDY_LIMITS.runs, 'runs'));
 const longList = <T extends z.ZodType>(item: T) => list(item).max(STUDY_LIMITS.listLength, atMost(STUDY_LIMITS.listLength, 'entries'));
 
 const budgetSchema = z.strictObject({
@@ -43,8 +45,8 @@ const budgetSchema = z.strictObject({
   warmupSeconds: z.number().nonnegative().max(STUDY_LIMITS.seconds, atMost(STUDY_LIMITS.seconds, 'seconds (a day)')).optional(),
   /** Stop a trial once the 95% interval of its median is within ± this percent. */
   ciPercent: z.number().positive().max(100, atMost(100, 'percent')).optional(),
-  minRuns: runs.optional(),
-  maxRuns: runs.optional(),
+  minRuns: positiveInt.max(STUDY_LIMITS.minRuns, atMost(STUDY_LIMITS.minRuns, 'runs')).optional(),
+  maxRuns: positiveInt.max(STUDY_LIMITS.maxRuns, atMost(STUDY_LIMITS.maxRuns, 'runs')).optional(),
 });
 
 const sweepFields = {
