@@ -11,7 +11,7 @@ export class GraphError extends UserError {
   }
 }
 
-const GRAPH_HINT = 'the model is malformed or uses this operator in a way formbench does not read; check it with onnx.checker.check_model(model, full_check=True) or re-export it';
+const GRAPH_HINT = 'the model is malformed or uses this operator in a way formbench does not read: check it (for ONNX, onnx.checker.check_model(model, full_check=True)) or re-export it';
 
 /** Attribute values, typed so that an exporter can write them without guessing. */
 export type AttrValue =
