@@ -125,6 +125,12 @@ describe('hostile inputs: one line, exit 2, refused before any work', { concurre
       await refused(study('budget', 'budget: { timedSeconds: 1e300 }'), /budget\.timedSeconds: at most 86400 seconds/);
       await refused(study('batch', 'batches: [1000000000]'), /batches\[0\]: at most 4096/);
     });
+    it('100,000 open brackets are refused before parsing (the YAML parser ran out of memory and aborted)', () => {
+      const path = join(dir, 'deep.yaml');
+      // Exactly this text aborted the parser (V8's regular-expression compiler out of memory).
+      writeFileSync(path, `a: ${'['.repeat(100_000)}`);
+      return refused(['study', path, '--dry-run', '--out', join(dir, 'out-deep')], /deep\.yaml nests more than 64 levels deep/);
+    });
     it('a plan of more than 100,000 trials', () =>
       refused(study('plan', `repetitions: 1000\nbatches: [${Array.from({ length: 200 }, (_, i) => i + 1).join(', ')}]`), /plans 200000 trials, more than the 100000/));
   });

@@ -95,6 +95,7 @@ const STUDY_FILE = { what: 'study file', maxBytes: 2 ** 20, hint: 'give a preset
 
 export function readStudyFile(path: string): Study {
   const text = readInputText(path, STUDY_FILE);
+  checkNesting(text, path);
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -102,6 +103,50 @@ export function readStudyFile(path: string): Study {
     throw new UserError(`${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'check indentation and quoting');
   }
   return parseStudy(doc, path);
+}
+
+/**
+ * A study file nests a few levels (sweeps → budget → a value); the YAML parser recurses per level,
+ * and 100,000 open brackets after a key ran it out of memory (a fatal abort, not an error). So
+ * the depth is measured first, without parsing: flow brackets, and a line's indentation and
+ * leading "- " markers, each counted as a level.
+ */
+export const MAX_STUDY_NESTING = 64;
+
+function checkNesting(text: string, source: string): void {
+  let depth = 0;
+  let quote = '';
+  let lineStart = true;
+  let column = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      lineStart = true;
+      column = 0;
+      if (quote === "'") quote = '';
+      continue;
+    }
+    if (lineStart) {
+      if (c === ' ' || c === '\t' || ((c === '-' || c === '?') && text[i + 1] === ' ')) {
+        // A block level costs at least one column; half the column count is a generous bound.
+        if (++column / 2 > MAX_STUDY_NESTING) throw nestingError(source);
+        continue;
+      }
+      lineStart = false;
+    }
+    if (quote) {
+      if (c === quote && text[i - 1] !== '\\') quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_STUDY_NESTING) throw nestingError(source);
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+}
+
+function nestingError(source: string): UserError {
+  return new UserError(`${source} nests more than ${MAX_STUDY_NESTING} levels deep`, 'a study file is a mapping of a few levels: name, models, engines, and optional sweeps with their budget');
 }
 
 /** Validates a parsed study document; `source` names it in errors and anchors relative model paths. */

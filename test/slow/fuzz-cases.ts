@@ -54,7 +54,7 @@ export function buildCorpus(layersModel: { json: unknown; shard: Uint8Array }): 
         name: 'fuzz-sweeps',
         baseline: 'ort:opt=disabled',
         sweeps: [
-          { name: 'a', models: ['grouped/d2/w32', 'model.onnx'], engines: ['ort', 'ort:threads=1'], budget: { timedSeconds: 1, minRuns: 8, maxRuns: 100, ciPercent: 3 } },
+          { name: 'a', models: ['grouped/d2/w32', 'depthwise-separable/d2/w16'], engines: ['ort', 'ort:threads=1'], budget: { timedSeconds: 1, minRuns: 8, maxRuns: 100, ciPercent: 3 } },
           { name: 'b', models: ['standard/d2/w16'], engines: ['ort'], inputs: { seed: 3 }, engineOptions: { ort: { threads: 1 } }, counters: { simulate: 'paper', inferences: 3 } },
         ],
       },

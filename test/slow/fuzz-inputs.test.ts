@@ -94,6 +94,8 @@ function runWorker(data: WorkerData, failures: Failure[], counts: Record<string,
       }
       current = -1;
       counts[m.outcome] = (counts[m.outcome] ?? 0) + 1;
+      const kindKey = `${data.cases[m.index]![0]} ${m.outcome}`;
+      counts[kindKey] = (counts[kindKey] ?? 0) + 1;
       if (m.outcome === 'fail') keep(m.index, m.detail, m.copy);
       else if (m.ms > HANG_MS / 4) failures.push({ kind: data.cases[m.index]![0], seed: data.cases[m.index]![1], detail: `took ${Math.round(m.ms)} ms` });
     });
@@ -123,6 +125,8 @@ describe('fuzzing every input formbench reads', () => {
     );
     const seconds = (performance.now() - t0) / 1000;
     console.log(`fuzzed ${cases.length} inputs in ${seconds.toFixed(1)} s: ${counts['ok'] ?? 0} analysed, ${counts['refused'] ?? 0} refused, ${counts['fail'] ?? 0} failed`);
+    // How far each kind gets: a kind that is always refused tests only the first check it meets.
+    console.log(KINDS.map((k) => `${k}: ${counts[`${k} ok`] ?? 0} analysed, ${counts[`${k} refused`] ?? 0} refused`).join('; '));
     const report = failures.slice(0, 20).map((f) => `  ${f.kind} seed ${f.seed} (copied to ${f.copy}): ${f.detail.split('\n').slice(0, 4).join(' | ')}`);
     assert.deepEqual(guards, new Array(WORKERS).fill(true), 'each worker sees the files the code under test opens');
     assert.equal(failures.length, 0, `${failures.length} inputs broke the promise:\n${report.join('\n')}`);
