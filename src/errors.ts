@@ -13,3 +13,12 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * The one line the CLI prints for a user error. Messages quote names from the user's files (a
+ * node name, a path), which may hold newlines; they are flattened so the error stays one line.
+ */
+export function formatUserError(e: UserError): string {
+  const flat = (s: string) => s.replace(/[\r\n\u2028\u2029]+/g, ' ');
+  return `formbench: error: ${flat(e.message)}${e.hint ? ` (hint: ${flat(e.hint)})` : ''}`;
+}

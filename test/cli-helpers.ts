@@ -15,10 +15,10 @@ export interface CliRun {
 }
 
 /** Runs `formbench args…` in a fresh Node process and collects its exit code and output. */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 * 2 ** 20, ...(options.cwd ? { cwd: options.cwd } : {}), env: { ...process.env, ...options.env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 * 2 ** 20, ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}), env: { ...process.env, ...options.env } }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr, ms: performance.now() - t0 });
     });
   });

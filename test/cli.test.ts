@@ -126,7 +126,7 @@ describe('formbench CLI', () => {
     it('bad batch', async () => {
       const r = await formbench('analyze', 'standard/d1/w32', '--batch', 'zero');
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /expected a positive integer/);
+      assert.match(r.stderr, /--batch zero is not a batch size/);
     });
     it('unknown command', async () => {
       const r = await formbench('frobnicate');

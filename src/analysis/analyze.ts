@@ -3,7 +3,7 @@ import {
   BYTES_PER_ELEMENT,
   elementCount,
   inferShapes,
-
+  MAX_BATCH,
   topologicalOrder,
   type DimBindings,
   type Graph,
@@ -119,7 +119,8 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): ModelC
     uniqueParams,
     weightBytes: sum((l) => l.weightBytes),
     activationBytes: sum((l) => l.activationBytes),
-    peakActivationBytes: Math.max(0, ...layers.map((l) => l.activationBytes)),
+    // A loop, not Math.max(...spread): a spread of a long graph's layers overflows the call stack.
+    peakActivationBytes: layers.reduce((a, l) => Math.max(a, l.activationBytes), 0),
     arithmeticIntensity: moved > 0 ? (2 * macs + elementwiseOps) / moved : 0,
     layers,
   };
@@ -140,7 +141,7 @@ function bytesOf(t: TensorType): number {
  * cannot be analysed at another batch without re-exporting, so that is a user error.
  */
 export function batchBindings(graph: Graph, batch: number): DimBindings {
-  if (!Number.isInteger(batch) || batch < 1) throw new UserError(`batch must be a positive integer, got ${batch}`);
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) throw new UserError(`batch must be a whole number from 1 to ${MAX_BATCH}, got ${batch}`, `give a batch from 1 to ${MAX_BATCH}`);
   const bindings: DimBindings = {};
   for (const input of graph.inputs) {
     const [lead, ...rest] = input.type.shape;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadEngineModules } from '../engines/index.js';
-import { UserError } from '../errors.js';
+import { formatUserError, UserError } from '../errors.js';
 import { loadAllowanceMs, workerMemoryCapBytes } from '../measure/index.js';
 import { useRunTempDir } from './run-temp.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
@@ -77,7 +77,7 @@ function report(e: unknown): number {
   }
   if (e instanceof UserError) {
     // One line: what is wrong, then how to fix it.
-    process.stderr.write(`formbench: error: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}\n`);
+    process.stderr.write(`${formatUserError(e)}\n`);
     return USAGE_EXIT;
   }
   process.stderr.write(`formbench: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

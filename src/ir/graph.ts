@@ -1,8 +1,17 @@
 import { UserError } from '../errors.js';
 import type { ConstTensor, TensorType } from './tensor.js';
 
-/** A malformed graph; the message names the offending node. */
-export class GraphError extends UserError {}
+/**
+ * A malformed graph; the message names the offending node. The default hint fits any imported
+ * model; a throw that knows better gives its own.
+ */
+export class GraphError extends UserError {
+  constructor(message: string, hint = GRAPH_HINT) {
+    super(message, hint);
+  }
+}
+
+const GRAPH_HINT = 'the model is malformed or uses this operator in a way formbench does not read: check it (for ONNX, onnx.checker.check_model(model, full_check=True)) or re-export it';
 
 /** Attribute values, typed so that an exporter can write them without guessing. */
 export type AttrValue =

@@ -3,4 +3,5 @@ export * from './tensor.js';
 export * from './graph.js';
 export * from './infer.js';
 export * from './validate.js';
-export { normAxis, opDef, supportedOps, type OpDef } from './ops/index.js';
+export { normAxis, opDef, ShapeError, supportedOps, type OpDef } from './ops/index.js';
+export * from './limits.js';

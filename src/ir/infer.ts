@@ -1,5 +1,6 @@
 import { GraphError, topologicalOrder, type Graph, type Node } from './graph.js';
 import { opDef, ShapeError } from './ops/index.js';
+import { checkTensorShape } from './limits.js';
 import type { Dim, TensorType } from './tensor.js';
 
 
@@ -31,9 +32,15 @@ export function nodeLabel(node: Node): string {
 export function inferShapes(graph: Graph, bindings: DimBindings = {}): Map<string, TensorType> {
   const types = new Map<string, TensorType>();
   for (const input of graph.inputs) {
-    types.set(input.name, { dtype: input.type.dtype, shape: bindShape(input.type.shape, bindings) });
+    const shape = bindShape(input.type.shape, bindings);
+    // Before any node: formbench fills inputs with seeded values, so their size is checked first.
+    checkTensorShape(shape, `input '${input.name}'`, { symbols: true });
+    types.set(input.name, { dtype: input.type.dtype, shape });
   }
-  for (const [name, t] of graph.initializers) types.set(name, { dtype: t.dtype, shape: [...t.dims] });
+  for (const [name, t] of graph.initializers) {
+    checkTensorShape(t.dims, `initializer '${name}'`, { allowZero: true });
+    types.set(name, { dtype: t.dtype, shape: [...t.dims] });
+  }
   for (const node of topologicalOrder(graph)) {
     const def = opDef(node.op);
     if (!def) throw new GraphError(`${nodeLabel(node)}: operator '${node.op}' is not supported`);
@@ -55,7 +62,11 @@ export function inferShapes(graph: Graph, bindings: DimBindings = {}): Map<strin
       throw e;
     }
     node.outputs.forEach((name, i) => {
-      if (name && outputs[i]) types.set(name, outputs[i]!);
+      const t = outputs[i];
+      if (!name || !t) return;
+      const bad = t.shape.find((d) => typeof d === 'number' && (!Number.isSafeInteger(d) || d < 0));
+      if (bad !== undefined) throw new GraphError(`${nodeLabel(node)}: its output '${name}' would have the dimension ${bad} (shape [${t.shape.join(', ')}])`);
+      types.set(name, t);
     });
   }
   return types;

@@ -1,6 +1,6 @@
 import { GraphError, type Graph } from './graph.js';
 import { inferShapes, nodeLabel, type DimBindings } from './infer.js';
-import { opDef } from './ops/index.js';
+import { opDef, supportedOps } from './ops/index.js';
 import type { TensorType } from './tensor.js';
 
 /**
@@ -12,11 +12,11 @@ export function validateGraph(graph: Graph, bindings: DimBindings = {}): Map<str
   const defined = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
   const nodeNames = new Set<string>();
   for (const node of graph.nodes) {
-    if (!node.name) throw new GraphError(`a ${node.op} node has no name`);
-    if (nodeNames.has(node.name)) throw new GraphError(`${nodeLabel(node)}: another node has the same name`);
+    if (!node.name) throw new GraphError(`a ${node.op} node has no name`, 'give every node a unique name');
+    if (nodeNames.has(node.name)) throw new GraphError(`${nodeLabel(node)}: another node has the same name`, 'give every node a unique name');
     nodeNames.add(node.name);
     const def = opDef(node.op);
-    if (!def) throw new GraphError(`${nodeLabel(node)}: operator '${node.op}' is not supported`);
+    if (!def) throw new GraphError(`${nodeLabel(node)}: operator '${node.op}' is not supported`, `formbench's IR has ${supportedOps().join(', ')}`);
     const [minIn, maxIn] = def.inputs;
     const givenIn = lastPresent(node.inputs);
     if (givenIn < minIn || givenIn > maxIn) {
@@ -28,7 +28,7 @@ export function validateGraph(graph: Graph, bindings: DimBindings = {}): Map<str
     }
     for (const [name, value] of Object.entries(node.attrs)) {
       const expected = def.attrs[name];
-      if (!expected) throw new GraphError(`${nodeLabel(node)}: unknown attribute '${name}'`);
+      if (!expected) throw new GraphError(`${nodeLabel(node)}: unknown attribute '${name}'`, `${node.op} takes ${Object.keys(def.attrs).join(', ') || 'no attributes'}`);
       if (value.type !== expected) {
         throw new GraphError(`${nodeLabel(node)}: attribute '${name}' must be ${expected}, is ${value.type}`);
       }

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
+import { ONNX_FILE, readInputFile } from '../input/files.js';
 import {
   GraphError,
   opDef,
+  ShapeError,
   topologicalOrder,
   validateGraph,
   type AttrValue,
@@ -30,19 +31,14 @@ export interface ImportOptions {
 
 /** Reads an ONNX file into the IR. Weights stay views into the file's buffer. */
 export function readOnnxFile(path: string): Graph {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const bytes = readInputFile(path, ONNX_FILE);
   return fromOnnxBytes(bytes, { source: basename(path), modelDir: modelDirOf(path) });
 }
 
 export function fromOnnxBytes(bytes: Uint8Array, options: ImportOptions = {}): Graph {
   const source = options.source ?? 'the input';
   const model = decode(bytes, source);
-  const opset = defaultOpset(model);
+  const opset = defaultOpset(model, source);
   const g = model.graph!;
 
   const external = new ExternalData(options.modelDir);
@@ -118,9 +114,34 @@ function decode(bytes: Uint8Array, source: string): ModelMsg {
   return model;
 }
 
-function defaultOpset(model: ModelMsg): number {
+/**
+ * The versions a file may declare. The top of each range is what the onnxruntime formbench ships
+ * (1.30) loads: IR version 13, opset 26 of the default domain ("current official support … till
+ * opset 26"). The bottom is ONNX's first release: the importer itself rewrites old opsets' forms
+ * (and IR version 1's untyped attributes) into the IR's opset-17 form.
+ */
+export const SUPPORTED_IR_VERSIONS = { min: 1, max: 13 } as const;
+export const SUPPORTED_OPSETS = { min: 1, max: 26 } as const;
+
+function defaultOpset(model: ModelMsg, source: string): number {
+  if (Object.prototype.hasOwnProperty.call(model, 'ir_version')) {
+    const ir = toNumber(model.ir_version);
+    if (!Number.isSafeInteger(ir) || ir < SUPPORTED_IR_VERSIONS.min || ir > SUPPORTED_IR_VERSIONS.max) {
+      throw new UserError(
+        `${source} declares ONNX IR version ${ir}; formbench reads IR versions ${SUPPORTED_IR_VERSIONS.min} to ${SUPPORTED_IR_VERSIONS.max}`,
+        're-export the model with an onnx release that onnxruntime 1.30 reads, or check that the file is not corrupt',
+      );
+    }
+  }
   const entry = (model.opset_import ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return entry ? toNumber(entry.version) : 1;
+  const opset = entry ? toNumber(entry.version) : 1;
+  if (!Number.isSafeInteger(opset) || opset < SUPPORTED_OPSETS.min || opset > SUPPORTED_OPSETS.max) {
+    throw new UserError(
+      `${source} declares opset ${opset} of the default ONNX domain; formbench reads opsets ${SUPPORTED_OPSETS.min} to ${SUPPORTED_OPSETS.max}`,
+      `convert the model to opset 17 (onnx.version_converter.convert_version(model, 17)) or re-export it with torch.onnx.export(..., opset_version=17)`,
+    );
+  }
+  return opset;
 }
 
 function valueInfo(v: ValueInfoMsg, source: string): ValueInfo {
@@ -128,7 +149,17 @@ function valueInfo(v: ValueInfoMsg, source: string): ValueInfo {
   if (!t) throw new UserError(`${source}: value '${v.name}' is not a tensor`, 'formbench reads models whose inputs and outputs are tensors');
   const shape: Dim[] = (t.shape?.dim ?? []).map((d, i) => {
     if (d.dim_param) return d.dim_param;
-    if (d.dim_value !== undefined && d.dim_value !== null && toNumber(d.dim_value) > 0) return toNumber(d.dim_value);
+    // proto2: a dim_value the file sets is an own property; an absent one reads as the default 0.
+    if (Object.prototype.hasOwnProperty.call(d, 'dim_value') && d.dim_value !== undefined && d.dim_value !== null) {
+      const size = toNumber(d.dim_value);
+      if (!Number.isSafeInteger(size) || size < 1) {
+        throw new UserError(
+          `${source}: value '${v.name}' declares dimension ${i} as ${size}; a tensor dimension must be a positive integer`,
+          'fix the shape in the exporter: give the size, or a name (dim_param) for a dimension bound at run time',
+        );
+      }
+      return size;
+    }
     return `${v.name}_dim${i}`;
   });
   return { name: v.name ?? '', type: { dtype: dtypeOfCode(t.elem_type, `value '${v.name}'`), shape } };
@@ -259,7 +290,14 @@ function foldConstants(
     }
     const vectors = node.inputs.map((n) => (n ? symbolic.get(n) : undefined));
     if (vectors.some((v) => v)) {
-      const step = symbolicStep(node, vectors, constants, types.get(node.inputs[0]!)?.shape);
+      let step: ReturnType<typeof symbolicStep>;
+      try {
+        step = symbolicStep(node, vectors, constants, types.get(node.inputs[0]!)?.shape);
+      } catch (e) {
+        // The shape rules the step borrows from the IR (an axis out of range) speak of the file's values.
+        if (e instanceof ShapeError) throw new GraphError(`node '${node.name}' (${node.op}): ${e.message}`);
+        throw e;
+      }
       if (step.kind === 'unsupported') {
         throw unsupported(node.op, node.name, `${step.reason}; export the model with a static input shape, or flatten with torch.flatten(x, 1)`);
       }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { MAX_MODEL_FILE_BYTES, pathInsideFolder, readInputFile } from '../input/files.js';
 import { ConstTensor, type DType } from '../ir/index.js';
 import { toNumber, type TensorMsg } from './schema.js';
 
@@ -77,18 +77,10 @@ export class ExternalData {
     if (!this.modelDir) {
       throw new UserError(`${where} keeps its data in the external file '${location}'`, 'load the model from its file path so the data file beside it can be found');
     }
-    const path = resolve(this.modelDir, location);
-    const inside = relative(this.modelDir, path);
-    if (isAbsolute(location) || inside.startsWith('..') || isAbsolute(inside)) {
-      throw new UserError(`${where}: its external data location '${location}' points outside the model's folder`, 'external data must lie beside the .onnx file');
-    }
+    const path = pathInsideFolder(this.modelDir, location, `${where}: its external data location`, 'external data must lie beside the .onnx file');
     let data = this.files.get(path);
     if (!data) {
-      try {
-        data = readFileSync(path);
-      } catch (e) {
-        throw new UserError(`${where}: its external data file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'keep the data file next to the .onnx file');
-      }
+      data = readInputFile(path, { what: `external data file of ${where}`, maxBytes: MAX_MODEL_FILE_BYTES, hint: 'keep the data file next to the .onnx file' });
       this.files.set(path, data);
     }
     return data;

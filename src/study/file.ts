@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { engineChoice, parseEngineChoice } from '../engines/index.js';
 import { UserError } from '../errors.js';
+import { readInputText } from '../input/files.js';
+import { MAX_BATCH } from '../ir/index.js';
 import { parseGeometry } from '../measure/index.js';
 import { DEFAULT_COUNTED_INFERENCES, DEFAULT_COUNTER_TIMEOUT_MS, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
 
@@ -14,64 +15,138 @@ import { DEFAULT_COUNTED_INFERENCES, DEFAULT_COUNTER_TIMEOUT_MS, STUDY_BUDGET, t
 const positiveInt = z.number().int().positive();
 const list = <T extends z.ZodType>(item: T) => z.array(item).min(1);
 
+/**
+ * Upper bounds on every number and list, so that a slip (`repetitions: 1000000000`) is refused
+ * before planning instead of planning forever. Each is far above any study that finishes: the
+ * plan limit of 100,000 trials is a month of trials at the default budget of up to 25 s.
+ */
+export const STUDY_LIMITS = {
+  trials: 100_000,
+  repetitions: 1_000,
+  listLength: 10_000,
+  seconds: 24 * 3600,
+  /** minRuns forces runs past the time budget, so it is the one bounded tightly. */
+  minRuns: 100_000,
+  /** maxRuns only stops a trial early; the time budget ends it anyway. */
+  maxRuns: 1_000_000_000,
+  countedInferences: 10_000,
+  seed: 2 ** 32 - 1,
+} as const;
+
+const atMost = (max: number, what: string) => ({ message: `at most ${max} ${what}` });
+const seconds = z.number().positive().max(STUDY_LIMITS.seconds, atMost(STUDY_LIMITS.seconds, 'seconds (a day)'));
+const longList = <T extends z.ZodType>(item: T) => list(item).max(STUDY_LIMITS.listLength, atMost(STUDY_LIMITS.listLength, 'entries'));
+
 const budgetSchema = z.strictObject({
   /** Wall-clock budget of the timed runs per trial. */
-  timedSeconds: z.number().positive().optional(),
+  timedSeconds: seconds.optional(),
   /** A trial whose interval is still wider than the target after timedSeconds runs on, up to this. */
-  maxTimedSeconds: z.number().positive().optional(),
-  warmupSeconds: z.number().nonnegative().optional(),
+  maxTimedSeconds: seconds.optional(),
+  warmupSeconds: z.number().nonnegative().max(STUDY_LIMITS.seconds, atMost(STUDY_LIMITS.seconds, 'seconds (a day)')).optional(),
   /** Stop a trial once the 95% interval of its median is within ± this percent. */
-  ciPercent: z.number().positive().optional(),
-  minRuns: positiveInt.optional(),
-  maxRuns: positiveInt.optional(),
+  ciPercent: z.number().positive().max(100, atMost(100, 'percent')).optional(),
+  minRuns: positiveInt.max(STUDY_LIMITS.minRuns, atMost(STUDY_LIMITS.minRuns, 'runs')).optional(),
+  maxRuns: positiveInt.max(STUDY_LIMITS.maxRuns, atMost(STUDY_LIMITS.maxRuns, 'runs')).optional(),
 });
 
 const sweepFields = {
-  models: list(z.string().min(1)),
-  engines: list(z.string().min(1)),
-  batches: list(positiveInt).optional(),
-  repetitions: positiveInt.optional(),
+  models: longList(z.string().min(1).max(4096)),
+  engines: longList(z.string().min(1).max(4096)),
+  batches: longList(positiveInt.max(MAX_BATCH, atMost(MAX_BATCH, '(the largest batch formbench runs)'))).optional(),
+  repetitions: positiveInt.max(STUDY_LIMITS.repetitions, atMost(STUDY_LIMITS.repetitions, 'repetitions')).optional(),
   budget: budgetSchema.optional(),
-  inputs: z.strictObject({ seed: z.number().int().nonnegative().optional() }).optional(),
+  inputs: z.strictObject({ seed: z.number().int().nonnegative().max(STUDY_LIMITS.seed, atMost(STUDY_LIMITS.seed, '(a 32-bit seed)')).optional() }).optional(),
   /** `perf`, or `{ simulate: paper | host | "<size>,<assoc>,<line>", inferences, timeoutSeconds }`. */
   counters: z
     .union([
       z.literal('perf'),
-      z.strictObject({ simulate: z.string().min(1), inferences: positiveInt.optional(), timeoutSeconds: z.number().positive().optional() }),
+      z.strictObject({
+        simulate: z.string().min(1),
+        inferences: positiveInt.max(STUDY_LIMITS.countedInferences, atMost(STUDY_LIMITS.countedInferences, 'inferences')).optional(),
+        timeoutSeconds: seconds.optional(),
+      }),
     ])
     .optional(),
   /** Options added to every use of an engine that does not set them, e.g. `{ ort: { threads: 1 } }`. */
-  engineOptions: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).optional(),
+  engineOptions: z.record(z.string(), z.record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()]))).optional(),
 };
 
 const studySchema = z.union([
   z.strictObject({
-    name: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "-" and "_" only (it names the results folder)'),
+    name: z.string().max(200).regex(/^[\w.-]+$/, 'letters, digits, ".", "-" and "_" only (it names the results folder)'),
     description: z.string().optional(),
     baseline: z.string().optional(),
     reference: z.string().optional(),
     ...sweepFields,
   }),
   z.strictObject({
-    name: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "-" and "_" only (it names the results folder)'),
+    name: z.string().max(200).regex(/^[\w.-]+$/, 'letters, digits, ".", "-" and "_" only (it names the results folder)'),
     description: z.string().optional(),
     baseline: z.string().optional(),
     reference: z.string().optional(),
-    sweeps: list(z.strictObject({ name: z.string().min(1), ...sweepFields })),
+    sweeps: longList(z.strictObject({ name: z.string().min(1).max(200), ...sweepFields })),
   }),
 ]);
 
 type SweepFields = z.infer<z.ZodObject<typeof sweepFields>>;
 
+/** A study file is a page of YAML; 1 MiB is thousands of models. */
+const STUDY_FILE = { what: 'study file', maxBytes: 2 ** 20, hint: 'give a preset name or the path of a YAML study file' };
+
 export function readStudyFile(path: string): Study {
-  if (!existsSync(path)) throw new UserError(`no such study file: ${path}`, `give a preset name or the path of a YAML study file`);
+  const text = readInputText(path, STUDY_FILE);
+  checkNesting(text, path);
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(path, 'utf8'));
+    doc = parseYaml(text);
   } catch (e) {
     throw new UserError(`${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'check indentation and quoting');
   }
   return parseStudy(doc, path);
+}
+
+/**
+ * A study file nests a few levels (sweeps → budget → a value); the YAML parser recurses per level,
+ * and 100,000 open brackets after a key ran it out of memory (a fatal abort, not an error). So
+ * the depth is measured first, without parsing: flow brackets, and a line's indentation and
+ * leading "- " markers, each counted as a level.
+ */
+export const MAX_STUDY_NESTING = 64;
+
+function checkNesting(text: string, source: string): void {
+  let depth = 0;
+  let quote = '';
+  let lineStart = true;
+  let column = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      lineStart = true;
+      column = 0;
+      if (quote === "'") quote = '';
+      continue;
+    }
+    if (lineStart) {
+      if (c === ' ' || c === '\t' || ((c === '-' || c === '?') && text[i + 1] === ' ')) {
+        // A block level costs at least one column; half the column count is a generous bound.
+        if (++column / 2 > MAX_STUDY_NESTING) throw nestingError(source);
+        continue;
+      }
+      lineStart = false;
+    }
+    if (quote) {
+      if (c === quote && text[i - 1] !== '\\') quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_STUDY_NESTING) throw nestingError(source);
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+}
+
+function nestingError(source: string): UserError {
+  return new UserError(`${source} nests more than ${MAX_STUDY_NESTING} levels deep`, 'a study file is a mapping of a few levels: name, models, engines, and optional sweeps with their budget');
 }
 
 /** Validates a parsed study document; `source` names it in errors and anchors relative model paths. */
@@ -79,6 +154,10 @@ export function parseStudy(doc: unknown, source: string): Study {
   const result = studySchema.safeParse(doc);
   if (!result.success) throw new UserError(`${source}: ${describeIssue(doc, result.error)}`, 'the smallest study file has name, models (list), engines (list); optional: batches, repetitions, budget, inputs, engineOptions, counters, baseline, reference');
   const s = result.data;
+  const trials = ('sweeps' in s ? s.sweeps : [s]).reduce((n, w) => n + w.models.length * w.engines.length * (w.batches?.length ?? 1) * (w.repetitions ?? 1), 0);
+  if (trials > STUDY_LIMITS.trials) {
+    throw new UserError(`${source}: the study plans ${trials} trials, more than the ${STUDY_LIMITS.trials} formbench runs in one study`, 'split it into several studies, or use fewer models, engines, batches or repetitions');
+  }
   const base = dirname(resolve(source));
   const sweeps = 'sweeps' in s ? s.sweeps.map((w) => toSweep(w.name, w, base)) : [toSweep(s.name, s, base)];
   return { name: s.name, description: s.description ?? `user study from ${source}`, sweeps, ...(s.baseline ? { baseline: s.baseline } : {}), reference: s.reference ?? 'ort:opt=disabled' };

@@ -1,17 +1,13 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { MAX_MODEL_FILE_BYTES, MAX_TEXT_FILE_BYTES, pathInsideFolder, readInputFile, readInputText } from '../input/files.js';
 import type { ConstTensor } from '../ir/index.js';
-import { decodeWeights, type WeightsManifestGroup } from './weights.js';
+import { checkModelJson, type ModelJson } from './model-json.js';
+import { decodeWeights } from './weights.js';
 
-/** model.json as the TF.js converter writes it (graph-model) or Keras/TF.js save (layers-model). */
-export interface ModelJson {
-  format?: string;
-  modelTopology: unknown;
-  weightsManifest?: WeightsManifestGroup[];
-  userDefinedMetadata?: unknown;
-}
+export type { ModelJson } from './model-json.js';
 
 export interface TfjsArtifacts {
   /** What the model was read from, for messages and the graph's name. */
@@ -40,19 +36,22 @@ export function isTfjsSpec(spec: string): boolean {
 export function readTfjsArtifacts(spec: string): TfjsArtifacts {
   if (spec.startsWith(NSFWJS_PREFIX)) return readNsfwjs(spec.slice(NSFWJS_PREFIX.length));
   const path = spec.toLowerCase().endsWith('.json') ? spec : join(spec, 'model.json');
-  if (!existsSync(path)) throw new UserError(`no such file: ${path}`, 'give a TF.js model.json (or its folder) next to its weight shards');
-  const modelJson = parseModelJson(readFileSync(path, 'utf8'), path);
+  const modelJson = parseModelJson(readInputText(path, MODEL_JSON_FILE), path);
+  const shardHint = 'keep the group*-shard* files listed in model.json next to it';
+  const folder = dirname(resolve(path));
+  let total = 0;
   const shards = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => {
-    const shardPath = resolve(dirname(path), p);
-    try {
-      return readFileSync(shardPath);
-    } catch (e) {
-      throw new UserError(`cannot read weight shard ${shardPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'keep the group*-shard* files listed in model.json next to it');
-    }
+    const shardPath = pathInsideFolder(folder, p, `${path}: weight shard path`, shardHint);
+    const bytes = readInputFile(shardPath, { what: 'weight shard', maxBytes: MAX_MODEL_FILE_BYTES, hint: shardHint });
+    total += bytes.byteLength;
+    if (total > MAX_MODEL_FILE_BYTES) throw new UserError(`${path}: its weight shards hold more than ${MAX_MODEL_FILE_BYTES} bytes together`, 'formbench reads TF.js models whose weights fit in 2 GiB');
+    return bytes;
   });
   const weightData = standalone(Buffer.concat(shards));
   return { source: path, modelJson, weights: decodeWeights(modelJson.weightsManifest ?? [], weightData, path), weightData };
 }
+
+const MODEL_JSON_FILE = { what: 'TF.js model.json', maxBytes: MAX_TEXT_FILE_BYTES, hint: 'give a TF.js model.json (or its folder) next to its weight shards' };
 
 function parseModelJson(text: string, source: string): ModelJson {
   let parsed: unknown;
@@ -62,17 +61,6 @@ function parseModelJson(text: string, source: string): ModelJson {
     throw new UserError(`${source} is not valid JSON (${(e as Error).message})`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
   }
   return checkModelJson(parsed, source);
-}
-
-function checkModelJson(parsed: unknown, source: string): ModelJson {
-  const m = parsed as Partial<ModelJson> | null;
-  if (!m || typeof m !== 'object' || !m.modelTopology || typeof m.modelTopology !== 'object') {
-    throw new UserError(`${source} is not a TF.js model (it has no modelTopology)`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
-  }
-  if (m.weightsManifest !== undefined && !Array.isArray(m.weightsManifest)) {
-    throw new UserError(`${source}: weightsManifest is not a list`, 'give a model.json written by the TF.js converter or tf.LayersModel.save');
-  }
-  return m as ModelJson;
 }
 
 /**

@@ -54,7 +54,8 @@ export class IrBuilder {
 
   shape(value: string): Dim[] {
     const t = this.types.get(value);
-    if (!t) throw new Error(`unknown value '${value}'`);
+    // Importers ask for the values a layer or node reads; a model.json may name none, or one never made.
+    if (!t) throw new GraphError(`a layer or node reads the value '${value}', which nothing before it defines`, 'the model.json is malformed: re-save it with tf.LayersModel.save or the TF.js converter');
     return t.shape;
   }
 

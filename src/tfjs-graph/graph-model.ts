@@ -358,7 +358,9 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
     if (node.op === 'Placeholder') {
       const dims = (node.attr?.['shape']?.shape?.dim ?? []).map((d, i): Dim => {
         const size = Number(d.size ?? -1);
-        return size >= 0 ? size : i === 0 ? 'N' : `${node.name}_dim${i}`;
+        // TF writes -1 for a free dimension; anything else below 1 is no size at all.
+        if (size !== -1 && size < 1) throw new UserError(`${art.source}: input '${node.name}' declares dimension ${i} as ${size}`, 'a dimension is a positive size, or -1 for one bound at run time');
+        return size >= 1 ? size : i === 0 ? 'N' : `${node.name}_dim${i}`;
       });
       const x = b.input(node.name, { dtype: 'float32', shape: dims });
       values.set(node.name, dims.length === 4 ? value(transpose(b, x, TO_NCHW, `${node.name}.nchw`), true) : value(x, false));

@@ -156,14 +156,14 @@ function globalPool(c: LayerContext, op: string): string {
 function pair(v: unknown): number[] {
   if (typeof v === 'number') return [v, v];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return v as number[];
-  throw new UserError(`expected a number or a pair of numbers, got ${JSON.stringify(v)}`);
+  throw new UserError(`expected a number or a pair of numbers, got ${JSON.stringify(v)}`, 'Keras writes padding, strides and sizes as a number or a pair of numbers');
 }
 
 function pairs(v: unknown): [[number, number], [number, number]] {
   if (typeof v === 'number') return [[v, v], [v, v]];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [[v[0], v[0]], [v[1], v[1]]];
   if (Array.isArray(v) && v.length === 2) return [pair(v[0]) as [number, number], pair(v[1]) as [number, number]];
-  throw new UserError(`expected ZeroPadding2D padding, got ${JSON.stringify(v)}`);
+  throw new UserError(`expected ZeroPadding2D padding, got ${JSON.stringify(v)}`, 'Keras writes ZeroPadding2D padding as a number, a pair, or a pair of pairs');
 }
 
 interface LayersTopology {
@@ -189,6 +189,7 @@ export function importLayersModel(art: TfjsArtifacts): Graph {
   let previous: string | undefined;
 
   const inputOf = (layer: KerasLayer, shape: unknown): string => {
+    if (!Array.isArray(shape)) throw new UserError(`${art.source}: input layer '${layer.name}' declares no batch_input_shape`, 'save the model with an input shape');
     const dims = (shape as (number | null)[]).map((d, i): Dim => (d == null ? (i === 0 ? 'N' : `${layer.name}_dim${i}`) : d));
     const x = b.input(layer.name, { dtype: 'float32', shape: dims });
     // One Transpose at the input keeps the model's NHWC interface (images feed as TF.js feeds
@@ -219,6 +220,7 @@ export function importLayersModel(art: TfjsArtifacts): Graph {
         if (!v || ref[2] !== 0) throw new UserError(`${art.source}: layer '${layer.name}' reads '${String(ref[0])}', which is not defined before it`, 'formbench needs the layers listed in topological order');
         return v;
       });
+      if (inputs.length === 0) throw new UserError(`${art.source}: layer '${layer.name}' (${layer.class_name}) reads no input`, 'formbench needs every layer after the input to be called on a tensor (inbound_nodes)');
     }
     const importer = LAYER_IMPORTERS[layer.class_name];
     const fail = (reason: string): never => {

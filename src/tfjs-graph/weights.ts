@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { ConstTensor } from '../ir/index.js';
+import { ConstTensor, MAX_TENSOR_ELEMENTS } from '../ir/index.js';
 
 /** One entry of model.json's `weightsManifest[].weights`, as the TF.js converter writes it. */
 export interface WeightSpec {
@@ -28,6 +28,9 @@ export function decodeWeights(manifest: WeightsManifestGroup[], data: Uint8Array
   for (const group of manifest) {
     for (const spec of group.weights) {
       const count = spec.shape.reduce((a, b) => a * b, 1);
+      if (count > MAX_TENSOR_ELEMENTS) {
+        throw new UserError(`${source}: weight '${spec.name}' has ${count} elements (shape [${spec.shape.join(', ')}]), more than the ${MAX_TENSOR_ELEMENTS} formbench holds in one tensor`, 'the manifest is corrupt, or the model is too large for formbench');
+      }
       const storedAs = spec.quantization?.dtype ?? spec.dtype;
       const bytesPer = STORED_BYTES[storedAs];
       if (bytesPer === undefined) {

@@ -90,9 +90,10 @@ export async function activationHealth(graph: Graph, options: HealthOptions = {}
     batch,
     seed,
     layers,
-    minStd: Math.min(...finite.map((l) => l.std)),
-    maxStd: Math.max(...finite.map((l) => l.std)),
-    maxSubnormalFraction: Math.max(0, ...layers.map((l) => l.subnormalFraction)),
+    // Loops, not spreads: spreading a long graph's layers overflows the call stack.
+    minStd: finite.reduce((a, l) => Math.min(a, l.std), Infinity),
+    maxStd: finite.reduce((a, l) => Math.max(a, l.std), -Infinity),
+    maxSubnormalFraction: layers.reduce((a, l) => Math.max(a, l.subnormalFraction), 0),
     nonFiniteLayers: layers.length - finite.length,
   };
 }

@@ -50,6 +50,13 @@ export interface PatternSpec {
   knobs: PatternKnobs;
 }
 
+/**
+ * The largest zoo networks formbench builds. Depth 1000 is 20× the seed paper's deepest (50) and
+ * builds in about a second; width 4096 is twice the widest common layer (ResNet-50's 2048); a
+ * resolution of 4096 is a 16-megapixel input. Beyond them a spec is a typo, not an experiment.
+ */
+export const ZOO_LIMITS = { depth: 1000, width: 4096, resolution: 4096, ratio: 64, seed: 2 ** 32 - 1 } as const;
+
 const SPEC_HINT = 'a pattern spec is <pattern>/d<depth>/w<width>[/r<resolution>][/<knob>=<n>], e.g. grouped/d20/w64 or bottleneck/d10/w128/r160/reduction=2';
 
 export function isPatternSpec(spec: string): boolean {
@@ -87,13 +94,22 @@ export function parsePatternSpec(spec: string): PatternSpec {
   if (depth < 1) throw new UserError(`depth must be at least 1, got ${depth}`, SPEC_HINT);
   if (width < 1) throw new UserError(`width must be at least 1, got ${width}`, SPEC_HINT);
   if (resolution < 8) throw new UserError(`resolution must be at least 8, got ${resolution}`, SPEC_HINT);
+  atMost('depth', depth, ZOO_LIMITS.depth);
+  atMost('width', width, ZOO_LIMITS.width);
+  atMost('resolution', resolution, ZOO_LIMITS.resolution);
   checkWidth(pattern, width, knobs);
   return { pattern, depth, width, resolution, knobs };
 }
 
+function atMost(what: string, n: number, max: number): void {
+  if (n > max) throw new UserError(`${what} ${n > 1e15 ? n.toExponential(2) : n} is more than formbench builds (at most ${max})`, `give a ${what} of at most ${max}; ${SPEC_HINT}`);
+}
+
 function checkWidth(pattern: Pattern, width: number, k: PatternKnobs): void {
   for (const key of KNOBS_OF[pattern]) {
-    if (key !== 'seed' && k[key] < 1) throw new UserError(`${key} must be at least 1`);
+    if (key !== 'seed' && k[key] < 1) throw new UserError(`${key} must be at least 1`, SPEC_HINT);
+    if (key === 'seed') atMost('seed', k.seed, ZOO_LIMITS.seed);
+    else atMost(key, k[key], key === 'groupWidth' ? width : ZOO_LIMITS.ratio);
   }
   if (pattern === 'bottleneck' && width % k.reduction !== 0) {
     throw new UserError(

@@ -5,7 +5,7 @@ import { prepareModel, resolveModel } from '../../model/index.js';
 import { activationHealth, isHealthy, type HealthReport } from '../../weights/index.js';
 import { PATTERNS } from '../../zoo/index.js';
 import { formatBytes, formatCount, formatShape, makeTable, printJson } from '../format.js';
-import { intList, positiveInt } from '../options.js';
+import { batchSize, intList } from '../options.js';
 
 interface AnalyzeOptions {
   batch: number;
@@ -26,7 +26,7 @@ export function registerAnalyzeCommand(program: Command): void {
     .command('analyze')
     .description('static cost per layer and in total: MACs, FLOPs, parameters, bytes, arithmetic intensity')
     .argument('[specs...]', 'model specs (pattern/d<depth>/w<width>[/r<res>]) or .onnx files')
-    .option('--batch <n>', 'batch size', positiveInt, 1)
+    .option('--batch <n>', 'batch size', batchSize, 1)
     .option('--zoo', 'add the six patterns at every --depths × --widths')
     .option('--depths <list>', 'depths for --zoo', intList, [10, 20, 30, 40, 50])
     .option('--widths <list>', 'widths for --zoo', intList, [64])

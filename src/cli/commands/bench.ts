@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseEngineChoice, parseEngineList, requireRunnable } from '../../engines/index.js';
 import { defaultReference, INPUT_SEED, runBench, DEFAULT_BUDGET, type TrialRecord } from '../../measure/index.js';
 import { makeTable, printJson } from '../format.js';
-import { intList, positiveInt } from '../options.js';
+import { batchList, positiveInt } from '../options.js';
 
 interface BenchOptions {
   engines: string;
@@ -19,7 +19,7 @@ export function registerBenchCommand(program: Command): void {
     .description('time models on engines, each trial in its own worker process: medians, intervals, speed-ups')
     .argument('<specs...>', 'model specs or .onnx files')
     .option('--engines <list>', 'engines with options, e.g. ort,ort:opt=disabled', (v: string) => v, 'ort,ort:opt=disabled')
-    .option('--batch <list>', 'batch sizes', intList, [1])
+    .option('--batch <list>', 'batch sizes', batchList, [1])
     .option('--baseline <engine>', 'engine the speed-ups are relative to (default: the first)')
     .option('--budget-s <s>', 'time budget of the timed runs per trial, seconds', positiveInt, 10)
     .option('--ci <percent>', 'stop a trial once the 95% interval of its median is within ± this percent', positiveInt, 2)

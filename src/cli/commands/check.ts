@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { activationHealth, HEALTHY_STD_RANGE, isHealthy } from '../../weights/index.js';
 import { makeTable, printJson } from '../format.js';
-import { positiveInt } from '../options.js';
+import { batchSize } from '../options.js';
 
 export function registerCheckCommand(program: Command): void {
   program
     .command('check')
     .description('run a model once and report each layer\'s activation std and subnormal fraction')
     .argument('<spec>', 'model spec or .onnx file')
-    .option('--batch <n>', 'batch size', positiveInt, 1)
+    .option('--batch <n>', 'batch size', batchSize, 1)
     .option('--json', 'machine-readable output')
     .action(async (spec: string, options: { batch: number; json?: boolean }) => {
       if (!(await checkCommand(spec, options))) process.exitCode = 1;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { convertModelToFp16 } from '../../quantize/convert.js';
 import { formatBytes, printJson } from '../format.js';
-import { positiveInt } from '../options.js';
+import { batchSize, positiveInt } from '../options.js';
 import { printError, printKernels } from '../print-precision.js';
 import { checkOutputPath, writeAtomically } from '../write-file.js';
 
@@ -24,7 +24,7 @@ export function registerConvertCommand(program: Command): void {
     .requiredOption('--to <precision>', `target precision: ${TARGETS.join(', ')}`)
     .requiredOption('-o, --output <file>', 'ONNX file to write')
     .option('--evaluate <n>', 'seeded inputs the error against FP32 is measured on', positiveInt, 32)
-    .option('--batch <n>', 'inputs per onnxruntime run while evaluating (the file keeps a symbolic batch)', positiveInt, 1)
+    .option('--batch <n>', 'inputs per onnxruntime run while evaluating (the file keeps a symbolic batch)', batchSize, 1)
     .option('--json', 'machine-readable output')
     .action(convertCommand);
 }

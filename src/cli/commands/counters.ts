@@ -3,7 +3,7 @@ import { parseEngineChoice } from '../../engines/index.js';
 import { UserError } from '../../errors.js';
 import { INPUT_SEED, COUNTER_FIELDS, countedNothing, measureSpecCounters, parseGeometry, PERF_EVENT_OF, simulationOptions, type CounterMode, type CounterOk, type CountsPerInference } from '../../measure/index.js';
 import { formatCount, makeTable, printJson } from '../format.js';
-import { positiveInt } from '../options.js';
+import { batchSize, positiveInt } from '../options.js';
 
 export interface CountersOptions {
   engine: string;
@@ -27,7 +27,7 @@ export function registerCountersCommand(program: Command): void {
     .description('hardware counters per inference (LLC misses, instructions, branches): perf, or a valgrind-simulated cache with --simulate')
     .argument('<spec>', 'model spec (pattern/d<depth>/w<width>[/r<res>]; a small /r keeps simulation affordable) or .onnx file')
     .option('--engine <engine>', 'engine with options, e.g. ort:opt=disabled', 'ort')
-    .option('--batch <n>', 'batch size', positiveInt, 1)
+    .option('--batch <n>', 'batch size', batchSize, 1)
     .option('--inferences <n>', `counted inferences (default ${DEFAULT_INFERENCES.perf} with perf, ${DEFAULT_INFERENCES.simulate} simulated)`, positiveInt)
     .option('--simulate [geometry]', 'simulate the caches with valgrind (callgrind): paper (4MiB,16,64, the default), paper-r56 (256KiB,16,64 for 56×56 inputs), host, or <size>,<assoc>,<line> of the last level (write --simulate=<geometry>)')
     .option('--timeout-s <s>', `time limit, seconds (default ${DEFAULT_TIMEOUT_S.perf} with perf, ${DEFAULT_TIMEOUT_S.simulate} simulated)`, positiveInt)

@@ -3,7 +3,7 @@ import { analyzeGraph } from '../../analysis/index.js';
 import { prepareModel, resolveModel } from '../../model/index.js';
 import { toOnnxBytes } from '../../onnx/index.js';
 import { formatBytes, formatCount } from '../format.js';
-import { positiveInt } from '../options.js';
+import { batchSize, positiveInt } from '../options.js';
 import { checkOutputPath, writeAtomically } from '../write-file.js';
 
 export function registerExportCommand(program: Command): void {
@@ -12,7 +12,7 @@ export function registerExportCommand(program: Command): void {
     .description('write a model as ONNX (zoo weights seeded and BatchNorm-calibrated)')
     .argument('<spec>', 'model spec or .onnx file')
     .requiredOption('-o, --output <file>', 'ONNX file to write')
-    .option('--batch <n>', 'fix the batch size (default: symbolic N)', positiveInt)
+    .option('--batch <n>', 'fix the batch size (default: symbolic N)', batchSize)
     .addOption(new Option('--opset <n>', 'ONNX opset to declare').argParser(positiveInt).default(17))
     .action(exportCommand);
 }

@@ -3,7 +3,7 @@ import { availabilityOf, ENGINES, parseEngineChoice, parseEngineList, type Engin
 import { UserError } from '../../errors.js';
 import { INPUT_SEED, FIDELITY_WARNING_RATIO, runFidelity, DEFAULT_BUDGET, type FidelityRecord } from '../../measure/index.js';
 import { makeTable, printJson } from '../format.js';
-import { intList, positiveInt } from '../options.js';
+import { batchList, positiveInt } from '../options.js';
 
 interface FidelityOptions {
   engines?: string;
@@ -60,7 +60,7 @@ export function registerFidelityCommand(program: Command): void {
     .description("time each native engine against its framework's own idiomatic execution of the same network, interleaved (torchvision / nn.Sequential, a tfjs-converter GraphModel, a bare InferenceSession)")
     .argument('<specs...>', 'model specs or .onnx files')
     .option('--engines <list>', 'engines with options (default: every native engine that can run here)')
-    .option('--batch <list>', 'batch sizes', intList, [1])
+    .option('--batch <list>', 'batch sizes', batchList, [1])
     .option('--budget-s <s>', 'time budget of the interleaved runs, seconds', positiveInt, 10)
     .option('--ci <percent>', 'stop once both medians are within ± this percent (95% interval)', positiveInt, 2)
     .option('--json', 'machine-readable output, every sample kept')

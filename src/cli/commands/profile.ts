@@ -4,7 +4,7 @@ import { parseEngineChoice } from '../../engines/index.js';
 import { INPUT_SEED, GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, measureMachinePeaks, type ProfileGroup, type ProfileReport } from '../../measure/index.js';
 import { rooflineFigureSvg } from '../../report/profile-figure.js';
 import { formatCount, makeTable, printJson } from '../format.js';
-import { positiveInt } from '../options.js';
+import { batchSize, positiveInt } from '../options.js';
 
 export interface ProfileCommandOptions {
   engine: string;
@@ -22,7 +22,7 @@ export function registerProfileCommand(program: Command): void {
     .description('time each layer, operator type and block on one engine, beside its share of the MACs; optionally under the machine\'s roofline')
     .argument('<spec>', 'model spec or .onnx file')
     .option('--engine <engine>', 'engine with options, e.g. ort:opt=disabled', 'ort')
-    .option('--batch <n>', 'batch size', positiveInt, 1)
+    .option('--batch <n>', 'batch size', batchSize, 1)
     .option('--runs <n>', 'profiled runs per layer (after one unrecorded)', positiveInt, 10)
     .option('--top <n>', 'layers shown in the table (JSON has all)', positiveInt, 15)
     .option('--roofline', 'measure this machine\'s peak GFLOP/s and bandwidth and place each layer under the roofline')

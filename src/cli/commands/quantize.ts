@@ -3,7 +3,7 @@ import { UserError } from '../../errors.js';
 import { CALIBRATION_METHODS, DEFAULT_PERCENTILE, type CalibrationMethod } from '../../quantize/index.js';
 import { quantizeModel } from '../../quantize/pipeline.js';
 import { formatBytes, printJson } from '../format.js';
-import { positiveInt } from '../options.js';
+import { batchSize, positiveInt } from '../options.js';
 import { printError, printKernels } from '../print-precision.js';
 import { checkOutputPath, writeAtomically } from '../write-file.js';
 
@@ -29,7 +29,7 @@ export function registerQuantizeCommand(program: Command): void {
     .option('--method <method>', `how activation ranges are set from calibration: ${CALIBRATION_METHODS.join(' or ')}`, 'minmax')
     .option('--percentile <p>', 'for --method percentile: the central percentage of values the range keeps', String(DEFAULT_PERCENTILE))
     .option('--evaluate <n>', 'held-out inputs the error against FP32 is measured on', positiveInt, 32)
-    .option('--batch <n>', 'inputs per onnxruntime run while calibrating and evaluating (the file keeps a symbolic batch)', positiveInt, 1)
+    .option('--batch <n>', 'inputs per onnxruntime run while calibrating and evaluating (the file keeps a symbolic batch)', batchSize, 1)
     .option('--images <dir>', 'calibrate on the first --calibrate images of this folder and evaluate on the next --evaluate')
     .option('--pixels', 'random images (uniform pixels, normalised as the model expects) instead of N(0,1) inputs')
     .option('--json', 'machine-readable output')

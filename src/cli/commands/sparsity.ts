@@ -4,7 +4,7 @@ import { prepareModel, resolveModel } from '../../model/index.js';
 import { sparsityFigureSvg } from '../../report/sparsity-figure.js';
 import { activationSparsity, folderImages, imageInputOf, randomImages } from '../../weights/sparsity.js';
 import { formatCount, makeTable, printJson } from '../format.js';
-import { positiveInt } from '../options.js';
+import { batchSize, positiveInt } from '../options.js';
 
 const DEFAULT_RANDOM_INPUTS = 8;
 
@@ -24,7 +24,7 @@ export function registerSparsityCommand(program: Command): void {
     .argument('<spec>', 'model spec, .onnx file, TF.js model.json or nsfwjs:<model>')
     .option('--inputs <n>', `number of inputs (default ${DEFAULT_RANDOM_INPUTS} random images, or every image of --images)`, positiveInt)
     .option('--images <dir>', 'use the images in this folder instead of random ones')
-    .option('--batch <n>', 'inputs per onnxruntime run', positiveInt, 1)
+    .option('--batch <n>', 'inputs per onnxruntime run', batchSize, 1)
     .option('--seed <n>', 'seed of the random images', (v: string) => Number.parseInt(v, 10), 1)
     .option('--json', 'machine-readable output')
     .option('--figure <file.svg>', 'write a bar chart of the zero fraction per layer')

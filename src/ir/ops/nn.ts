@@ -29,6 +29,11 @@ export function windowOf(node: Node, spatialIn: number[], kernel: number[]): Win
   if (strides.length !== n || dilations.length !== n || pads.length !== 2 * n) {
     fail(`strides/dilations/pads do not match a ${n}-d kernel`);
   }
+  // ONNX requires these; a stride of 0 would divide by zero and a negative pad crop silently.
+  requireAtLeast(kernel, 1, 'kernel size');
+  requireAtLeast(strides, 1, 'strides');
+  requireAtLeast(dilations, 1, 'dilations');
+  requireAtLeast(pads, 0, 'pads');
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     pads = new Array<number>(2 * n).fill(0);
     for (let i = 0; i < n; i++) {
@@ -44,6 +49,11 @@ export function windowOf(node: Node, spatialIn: number[], kernel: number[]): Win
     fail(`auto_pad '${autoPad}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID`);
   }
   return { kernel, strides, dilations, pads };
+}
+
+function requireAtLeast(values: number[], min: number, what: string): void {
+  const bad = values.find((v) => !Number.isSafeInteger(v) || v < min);
+  if (bad !== undefined) fail(`${what} [${values.join(', ')}] must be integers of at least ${min}, got ${bad}`);
 }
 
 export function windowOutput(spatialIn: number[], w: Window, ceilMode = false): number[] {
