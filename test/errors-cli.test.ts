@@ -72,7 +72,7 @@ describe('errors the CLI promises', () => {
     ]);
     assertOneLine(unknown!, /unknown option '--no-such-flag' \(hint: 'formbench bench --help' lists what it takes\)/);
     assertOneLine(suggested!, /unknown option '--engines' \(hint: did you mean --engine\?\)/);
-    assertOneLine(invalid!, /'--batch <n>' argument '0' is invalid/);
+    assertOneLine(invalid!, /--batch 0 is not a batch size formbench runs \(hint: give a whole number from 1 to 4096\)/);
     assertOneLine(missing!, /missing required argument 'specs'/);
     assertOneLine(command!, /unknown command 'no-such-command' \(hint: 'formbench --help'/);
   });

@@ -22,6 +22,8 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const MODULES = { FORMBENCH_ENGINE_MODULES: ['hungry-engines.js', 'failing-engines.js', 'stuck-engines.js'].map(fixture).join(':') };
 const TINY = 'standard/d1/w8/r32';
+/** At batch 4096 (the largest formbench runs) its activations need about 2.6 GiB: over a 1 GiB cap. */
+const WIDE_INPUT = 'standard/d1/w8/r128';
 
 /** Gone, or a zombie: killed, but left unreaped where the container's init does not reap orphans. */
 function isRunning(pid: number): boolean {
@@ -97,17 +99,17 @@ describe('refused before it starts', () => {
   });
 
   it('study: the plan flags it, the run records it failed with the estimate and goes on', async () => {
-    writeFileSync(join(tmp, 'big.yaml'), `name: big\nmodels: [${TINY}]\nbatches: [1, 65536]\nengines: ["ort:threads=1"]\nbudget: { timedSeconds: 0.2, warmupSeconds: 0.05 }\n`);
+    writeFileSync(join(tmp, 'big.yaml'), `name: big\nmodels: [${WIDE_INPUT}]\nbatches: [1, 4096]\nengines: ["ort:threads=1"]\nbudget: { timedSeconds: 0.2, warmupSeconds: 0.05 }\n`);
     const env = { FORMBENCH_WORKER_MEMORY_MB: '1024' };
     const dry = await runCli(['study', 'big.yaml', '--dry-run', '--out', join(tmp, 'big')], { cwd: tmp, env });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stderr, /1 trial over the worker memory cap of 1\.00 GiB .*: refused when it comes up, stored as failed/);
-    assert.match(dry.stderr, /standard\/d1\/w8\/r32 batch 65536 on ort:threads=1: about [\d.]+ GiB/);
+    assert.match(dry.stderr, /standard\/d1\/w8\/r128 batch 4096 on ort:threads=1: about [\d.]+ GiB/);
     const run = await runCli(['study', 'big.yaml', '--out', join(tmp, 'big'), '--no-report'], { cwd: tmp, env });
     assert.equal(run.code, 0, run.stderr);
     const rows = await storedRows(join(tmp, 'big'));
-    assert.deepEqual(rows.map((r) => [r.batch, r.status]).sort(), [[1, 'ok'], [65536, 'failed']]);
-    assert.match(rows.find((r) => r.batch === 65536)!.reason!, /^refused before starting: estimated peak memory [\d.]+ GiB .* exceeds the worker memory cap of 1\.00 GiB/);
+    assert.deepEqual(rows.map((r) => [r.batch, r.status]).sort(), [[1, 'ok'], [4096, 'failed']]);
+    assert.match(rows.find((r) => r.batch === 4096)!.reason!, /^refused before starting: estimated peak memory [\d.]+ GiB .* exceeds the worker memory cap of 1\.00 GiB/);
   });
 });
 
