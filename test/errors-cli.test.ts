@@ -77,6 +77,24 @@ describe('errors the CLI promises', () => {
     assertOneLine(command!, /unknown command 'no-such-command' \(hint: 'formbench --help'/);
   });
 
+  it('a batch too large for the input is refused up front by every command that runs the model', async () => {
+    const big = ['standard/d1/w8/r4096', '--batch', '4096'];
+    const runs = await Promise.all([
+      runCli(['profile', ...big]),
+      runCli(['counters', ...big]),
+      runCli(['fidelity', ...big, '--engines', 'tfjs-wasm']),
+      runCli(['quantize', ...big, '-o', join(tmp, 'q.onnx')]),
+      runCli(['convert', ...big, '--to', 'fp16', '-o', join(tmp, 'h.onnx')]),
+      runCli(['bench', ...big, '--engines', 'ort']),
+    ]);
+    for (const r of runs) assertOneLine(r, /input 'input' has 206158430208 elements \(shape \[4096, 3, 4096, 4096\]\), more than the 1073741824/);
+  });
+
+  it('fidelity checks every model before it measures any', async () => {
+    const r = await runCli(['fidelity', 'standard/d2/w16/r32', 'nosuch/d2/w16', '--engines', 'tfjs-wasm', '--budget-s', '1']);
+    assertOneLine(r, /unknown model 'nosuch\/d2\/w16'/);
+  });
+
   it('onnxruntime leaves nothing in the temporary folder (its telemetry log) and prints nothing of its own', async () => {
     const own = testTempDir('formbench-ort-tmp-');
     const r = await runCli(['bench', 'standard/d2/w16/r32', '--engines', 'ort', '--budget-s', '1'], { env: { TMPDIR: own } });

@@ -1,7 +1,6 @@
 import { parseEngineChoice, type EngineChoice } from '../engines/index.js';
 import { UserError } from '../errors.js';
-import { inferShapes, leadingDimBindings } from '../ir/index.js';
-import { checkOnnxFits, resolveModel, type ResolvedModel } from '../model/index.js';
+import { checkBatchesFit, checkOnnxFits, resolveModel, type ResolvedModel } from '../model/index.js';
 import { activationHealth, isHealthy } from '../weights/index.js';
 import { formatGib, WORKER_MEMORY_ENV, workerMemoryCapBytes } from './memory-cap.js';
 import { estimateTrialMemory, overCapReason } from './memory-estimate.js';
@@ -55,7 +54,7 @@ export async function runBench(plan: BenchPlan, onTrial: (t: TrialRecord, done: 
   // Every spec resolved before any trial runs: a typo in the last one fails at once.
   const resolved = new Map(plan.specs.map((spec) => [spec, resolveModel(spec)]));
   // And every input at every batch within the size formbench allocates, before the first trial.
-  for (const model of resolved.values()) for (const batch of plan.batches) inferShapes(model.graph, leadingDimBindings(model.graph, batch));
+  for (const model of resolved.values()) checkBatchesFit(model, plan.batches);
   for (const r of resolved.values()) if (r.zoo) checkOnnxFits(r.graph);
   refuseOverCap(runs, plan.reference, resolved);
   await runTrials(runs, memorySink(plan, result, (t) => onTrial(t, result.trials.length, runs.length)), { reference: plan.reference, models: plan.specs, resolved });

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { EngineChoice } from '../engines/index.js';
+import { checkBatchesFit, resolveModel } from '../model/index.js';
 import type { FidelityRecord } from './fidelity-record.js';
 import { withPreparedModel } from './prepared.js';
 import { LOAD_ALLOWANCE_MS, limitAfterFirstRun } from './trial.js';
@@ -101,8 +102,12 @@ export interface FidelityPlan {
 export async function runFidelity(plan: FidelityPlan, onRecord: (r: FidelityRecord, done: number, total: number) => void = () => {}): Promise<FidelityRecord[]> {
   const records: FidelityRecord[] = [];
   const total = plan.specs.length * plan.batches.length * plan.engines.length;
-  for (const spec of plan.specs) {
-    await withPreparedModel(spec, async ({ onnxPath }) => {
+  // Every spec resolved and every batch checked before the first check runs: a typo in the last
+  // model fails at once, not after the others' measurements.
+  const resolved = plan.specs.map((spec) => resolveModel(spec));
+  for (const model of resolved) checkBatchesFit(model, plan.batches);
+  for (const [i, spec] of plan.specs.entries()) {
+    await withPreparedModel(resolved[i]!, async ({ onnxPath }) => {
       for (const batch of plan.batches) {
         for (const choice of plan.engines) {
           const record = await measureFidelity(choice, { spec, onnxPath, batch, inputSeed: plan.inputSeed, budget: plan.budget });

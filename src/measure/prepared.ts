@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Graph } from '../ir/index.js';
-import { prepareModel, resolveModel, type ResolvedModel } from '../model/index.js';
+import { checkBatchesFit, prepareModel, resolveModel, type ResolvedModel } from '../model/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
 
 /**
@@ -22,10 +22,12 @@ export interface PreparedModel {
 
 /**
  * Prepares a model (a spec, or one already resolved, e.g. by the study's plan) into a temporary
- * ONNX file, runs `use` with it, and removes the file whatever `use` does.
+ * ONNX file, runs `use` with it, and removes the file whatever `use` does. The batches it will run
+ * at, where given, are checked against the tensor cap first.
  */
-export async function withPreparedModel<T>(model: string | ResolvedModel, use: (prepared: PreparedModel) => Promise<T>): Promise<T> {
+export async function withPreparedModel<T>(model: string | ResolvedModel, use: (prepared: PreparedModel) => Promise<T>, batches: readonly number[] = []): Promise<T> {
   const resolved = typeof model === 'string' ? resolveModel(model) : model;
+  checkBatchesFit(resolved, batches);
   const graph = await prepareModel(resolved);
   const dir = mkdtempSync(join(tmpdir(), 'formbench-model-'));
   try {

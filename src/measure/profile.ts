@@ -152,7 +152,7 @@ export async function profileModel(spec: string, choice: EngineChoice, o: Profil
       engineVersion: r.engineVersion,
       runs: o.runs,
     });
-  });
+  }, [o.batch]);
 }
 
 const WORKER = fileURLToPath(new URL('./profile-worker.js', import.meta.url));

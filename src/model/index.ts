@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import type { Graph } from '../ir/index.js';
+import { inferShapes, leadingDimBindings, type Graph } from '../ir/index.js';
 import { readOnnxFile } from '../onnx/index.js';
 import { isTfjsSpec, readTfjsModel } from '../tfjs-graph/index.js';
 import { calibrateBatchNorm } from '../weights/index.js';
@@ -35,6 +35,15 @@ export function resolveModel(spec: string): ResolvedModel {
   if (isTfjsSpec(spec)) return { spec, source: 'tfjs', graph: readTfjsModel(spec) };
   const zoo = buildZooModel(spec);
   return { spec: zoo.spec, source: 'zoo', graph: zoo.graph, zoo };
+}
+
+/**
+ * Every input at each batch within the size formbench allocates for one tensor (ir/limits.ts):
+ * checked before a model is prepared or a worker starts, so that a batch too large for a model's
+ * input is one error up front, not a failed allocation in every worker.
+ */
+export function checkBatchesFit(model: ResolvedModel, batches: readonly number[]): void {
+  for (const batch of batches) inferShapes(model.graph, leadingDimBindings(model.graph, batch));
 }
 
 /** The graph with weights ready to run: zoo BatchNorms calibrated, ONNX and TF.js models as they are. */

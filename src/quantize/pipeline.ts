@@ -4,7 +4,7 @@
  * the kernels onnxruntime actually runs it with (a fallback to float kernels shows there).
  */
 import { profileKernelPrecision, type KernelPrecisionSummary } from '../engines/ort-kernel-precision.js';
-import { prepareModel, resolveModel, type ResolvedModel } from '../model/index.js';
+import { checkBatchesFit, prepareModel, resolveModel, type ResolvedModel } from '../model/index.js';
 import { toOnnxBytes } from '../onnx/index.js';
 import { compareModels, type OutputError } from './accuracy.js';
 import { precisionInputs, type InputChoice, type PrecisionInputs } from './inputs.js';
@@ -28,6 +28,7 @@ export async function lowerPrecision<T extends { onnx: Uint8Array }>(
   lower: (fp32: Uint8Array, inputs: PrecisionInputs) => Promise<T>,
 ): Promise<LoweredModel<T>> {
   const model = resolveModel(spec);
+  checkBatchesFit(model, [choice.batch]);
   const graph = await prepareModel(model);
   const fp32 = toOnnxBytes(graph);
   const inputs = await precisionInputs(graph, choice);

@@ -7,5 +7,5 @@ import type { CounterRequest, CounterResult } from './result.js';
  * weights calibrated, as `bench` runs them), writes it to a temporary ONNX file, and counts.
  */
 export function measureSpecCounters(request: Omit<CounterRequest, 'onnxPath'>): Promise<CounterResult> {
-  return withPreparedModel(request.spec, ({ spec, onnxPath }) => measureCounters({ ...request, spec, onnxPath }));
+  return withPreparedModel(request.spec, ({ spec, onnxPath }) => measureCounters({ ...request, spec, onnxPath }), [request.batch]);
 }
