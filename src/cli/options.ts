@@ -14,7 +14,6 @@ export function intList(value: string): number[] {
   return value.split(',').map((part) => positiveInt(part.trim()));
 }
 
-
 /** --batch 8: a positive integer up to MAX_BATCH. */
 export function batchSize(value: string): number {
   const n = Number(value);

@@ -39,7 +39,12 @@ export type TrialProgress =
  * needs its 8 runs, and a worker that then stops answering is still caught.
  */
 export function limitAfterFirstRun(budget: TimingBudget, firstRunMs: number): number {
-  return budget.warmupBudgetMs + timedLimitMs(budget) + 1.5 * (budget.minRuns + 2) * firstRunMs + loadAllowanceMs();
+  return runsLimitMs(budget, firstRunMs) + loadAllowanceMs();
+}
+
+/** The warm-up and timed runs alone: the budgets, and the minimum runs at 1.5× the first run's pace. */
+function runsLimitMs(budget: TimingBudget, firstRunMs: number): number {
+  return budget.warmupBudgetMs + timedLimitMs(budget) + 1.5 * (budget.minRuns + 2) * firstRunMs;
 }
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -69,7 +74,7 @@ const TEARDOWN_ALLOWANCE_MS = 30_000;
  * minimum runs at the first run's pace), the kernel-precision profile, and the teardown.
  */
 export function trialPhase(budget: TimingBudget, m: TrialProgress): WorkerPhase {
-  if (m.progress === 'first-run') return { doing: 'warming up and timing the runs', limitMs: limitAfterFirstRun(budget, m.firstRunMs) - loadAllowanceMs() + TEARDOWN_ALLOWANCE_MS };
+  if (m.progress === 'first-run') return { doing: 'warming up and timing the runs', limitMs: runsLimitMs(budget, m.firstRunMs) + TEARDOWN_ALLOWANCE_MS };
   switch (m.phase) {
     case 'first-run':
       return { doing: 'running the first inference', limitMs: loadAllowanceMs() };
