@@ -4,8 +4,59 @@ import type { Graph } from '../ir/index.js';
 
 /** What an engine's `availability()` answers: usable, with its version, or not, with why. */
 export type Availability =
-  | { available: true; version: string; details?: Record<string, string> }
+  | { available: true; version: string; details?: Record<string, string>; gpu?: GpuAdapter }
   | { available: false; reason: string };
+
+/**
+ * The WebGPU adapter a GPU engine's sessions run on (webgpu-adapter.ts): stored with every trial,
+ * so that a figure always says which device made it and whether that device was a GPU at all.
+ */
+export interface GpuAdapter {
+  vendor: string;
+  architecture: string;
+  device: string;
+  /** The adapter's own description, which names the driver ('SwiftShader driver 5.0.0'). */
+  driver: string;
+  /** The native API under WebGPU: 'vulkan', 'metal' or 'd3d12'. */
+  backend: string;
+  /**
+   * A software implementation (SwiftShader, lavapipe, llvmpipe, WARP) running on the CPU: its
+   * trials check correctness and are labelled "software GPU"; they never count as GPU acceleration.
+   */
+  software: boolean;
+  /** The adapter features formbench reads: 'shader-f16' (FP16 compute), 'timestamp-query' (on-device time). */
+  features: string[];
+  /** How it was found, one line: the probe, and the Vulkan driver file where one was chosen. */
+  source: string;
+}
+
+/** One execution provider's part of an inference (ort's CPU fallback for operators its GPU EP lacks). */
+export interface ProviderShare {
+  /** 'webgpu' or 'cpu'. */
+  provider: string;
+  /** Kernels (nodes of the optimised graph, or dispatched programs) it ran per inference. */
+  kernels: number;
+  /** Host-side time of its kernels per inference, ms. */
+  ms: number;
+  /** Share of all kernel time. */
+  share: number;
+  /** Kernels per operator, e.g. { Conv: 11 }. */
+  ops: Record<string, number>;
+}
+
+/** Where a GPU session's work really ran, and how long the device itself took (`EngineSession.placement`). */
+export interface WorkPlacement {
+  /** Inferences the figures are averaged over. */
+  runs: number;
+  /** Largest share first. */
+  providers: ProviderShare[];
+  /** Convolution and matrix-product kernels per provider: a "GPU" trial whose convolutions ran on the CPU shows here. */
+  macKernels: Record<string, number>;
+  /** Time on the device per inference, ms, from the API's timestamp queries; absent where the adapter has none. */
+  deviceMs?: number;
+  /** How the figures were taken, one sentence. */
+  method: string;
+}
 
 /**
  * One option an engine accepts (`ort:opt=disabled`): its meaning, allowed values, default and
@@ -91,6 +142,11 @@ export interface EngineSession {
    */
   idiomatic?(): Promise<IdiomaticRun>;
   /**
+   * Optional capability, for GPU sessions: which provider ran each kernel, and the on-device time
+   * from timestamp queries, over a few inferences of a profiled session apart from the timed one.
+   */
+  placement?(input: Float32Array, dims: number[]): Promise<WorkPlacement>;
+  /**
    * For engines that keep their own time (a simulator, or the deterministic fake engine the tests
    * use): the clock, ms, that the protocol reads instead of the host's for budgets and run times.
    */
@@ -140,8 +196,11 @@ export interface Engine {
   name: string;
   /** One line: what it is and what it stands for in the study. */
   description: string;
-  /** The seed paper's roles: the native framework, or hardware-specific / portable acceleration. */
-  role: 'native' | 'accelerated' | 'portable';
+  /**
+   * The seed paper's roles: the native framework, hardware-specific acceleration on the CPU
+   * ('accelerated') or on the GPU ('gpu-accelerated'), or portable acceleration.
+   */
+  role: 'native' | 'accelerated' | 'gpu-accelerated' | 'portable';
   options: Record<string, EngineOption>;
   /** Whether its sessions implement `profile` (per-layer times), so callers can say so before loading. */
   profiles?: boolean;

@@ -15,7 +15,8 @@ const INTEGER_OPS = /^(QLinear|Nhwc?QLinear|QGemm|ConvInteger|MatMulInteger|Dyna
 /** Kernels that only move values between precisions. */
 const CONVERSION_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'Cast']);
 /** Kernels that do a model's multiply-accumulates. */
-const MAC_OPS = /Conv|Gemm|MatMul/;
+/** Operators that do the multiply-accumulates: convolutions and matrix products. */
+export const MAC_OPS = /Conv|Gemm|MatMul/;
 
 const TYPE_CLASS: Record<string, KernelPrecision> = { float: 'float32', float16: 'float16', bfloat16: 'bfloat16', uint8: 'integer', int8: 'integer' };
 

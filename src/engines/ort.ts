@@ -97,7 +97,7 @@ function osThreadCount(): number | undefined {
  * inference time). INT8 always calibrates on the same seeded inputs, so every trial of a model
  * runs the same quantised file.
  */
-async function inPrecision(model: EngineModel, precision: string): Promise<Uint8Array> {
+export async function inPrecision(model: EngineModel, precision: string): Promise<Uint8Array> {
   switch (precision) {
     case 'fp32':
       return model.onnx;

@@ -3,11 +3,12 @@ import type { Availability, Engine, Numerics } from './engine.js';
 import { FP32_NUMERICS } from './precision.js';
 import { ortEngine } from './ort.js';
 import { ortWasmEngine } from './ort-wasm.js';
-import { tfjsCpuEngine, tfjsWasmEngine } from './tfjs.js';
+import { ortWebgpuEngine } from './ort-webgpu.js';
+import { tfjsCpuEngine, tfjsWasmEngine, tfjsWebgpuEngine } from './tfjs.js';
 import { torchEngine } from './torch.js';
 
 /** Every engine formbench knows, in the order reports list them. */
-export const ENGINES: Engine[] = [torchEngine, ortEngine, ortWasmEngine, tfjsWasmEngine, tfjsCpuEngine];
+export const ENGINES: Engine[] = [torchEngine, ortEngine, ortWebgpuEngine, ortWasmEngine, tfjsWasmEngine, tfjsWebgpuEngine, tfjsCpuEngine];
 
 /**
  * Adds an engine at run time, from a module named in FORMBENCH_ENGINE_MODULES (see plugins.ts):

@@ -4,21 +4,24 @@ import { performance } from 'node:perf_hooks';
 import type * as TF from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Graph } from '../ir/index.js';
-import type { Availability, Engine, EngineProfile, EngineSession, IdiomaticRun } from './engine.js';
+import type { Availability, Engine, EngineProfile, EngineSession, GpuAdapter, IdiomaticRun } from './engine.js';
 import { choiceOption } from './options.js';
 import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 import { buildGraphModel } from './tfjs-graph-model.js';
 import { compileGraph, type Program, type Tf } from './tfjs-ops.js';
+import { placementOfTfjsWebgpu } from './tfjs-webgpu-placement.js';
+import { describeAdapter, webgpuAdapter } from './webgpu-adapter.js';
 
 /**
  * TensorFlow.js executing the IR op by op, in NHWC, with BatchNormalization folded into the
  * convolution before it and bias + ReLU/ReLU6 fused into the call, as tfjs-converter's output
  * runs (tfjs-fold.ts): the JavaScript ecosystem's native framework.
  * `tfjs-cpu` is the pure-JavaScript backend; `tfjs-wasm` the WebAssembly one (XNNPACK, SIMD; in
- * Node single-threaded). TF.js is loaded only when one of them is used. Both backends share one
- * tfjs-core per process; a session makes its own backend current before it runs.
+ * Node single-threaded); `tfjs-webgpu` the WebGPU one, on Dawn (the `webgpu` package) in Node. TF.js
+ * is loaded only when one of them is used. The backends share one tfjs-core per process; a session
+ * makes its own backend current before it runs.
  */
-type Backend = 'cpu' | 'wasm';
+type Backend = 'cpu' | 'wasm' | 'webgpu';
 
 let core: Promise<Tf> | undefined;
 const tfCore = (): Promise<Tf> => (core ??= import('@tensorflow/tfjs-core'));
@@ -29,6 +32,12 @@ async function registerBackend(backend: Backend): Promise<void> {
     await import('@tensorflow/tfjs-backend-cpu');
     return;
   }
+  if (backend === 'webgpu') {
+    await provideNavigatorGpu();
+    // It registers itself on import, and only where navigator.gpu exists.
+    await import('@tensorflow/tfjs-backend-webgpu');
+    return;
+  }
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (!wasmPathsSet) {
     // In Node the .wasm files are read from the package's dist/ folder (a path prefix).
@@ -36,6 +45,26 @@ async function registerBackend(backend: Backend): Promise<void> {
     wasm.setWasmPaths(path.dirname(main) + path.sep);
     wasmPathsSet = true;
   }
+}
+
+/**
+ * TF.js's WebGPU backend asks `navigator.gpu` for its adapter, which Node does not have: Dawn's
+ * (the `webgpu` package) is put there, after the adapter search has chosen the Vulkan driver
+ * (webgpu-adapter.ts sets it in the environment before Dawn first starts in this process).
+ */
+let navigatorGpu: Promise<void> | undefined;
+function provideNavigatorGpu(): Promise<void> {
+  return (navigatorGpu ??= (async () => {
+    const found = await webgpuAdapter();
+    if (!found.ok) throw new UserError(`TF.js backend 'webgpu': ${found.reason}`);
+    const { create, globals } = await import('webgpu');
+    // The WebGPU constants (GPUBufferUsage, …) the backend refers to as globals.
+    for (const [k, v] of Object.entries(globals)) if (!(k in globalThis)) Object.defineProperty(globalThis, k, { value: v, configurable: true, writable: true });
+    const gpu = create([]);
+    const nav = (globalThis as { navigator?: object }).navigator;
+    if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+    else Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: `Node.js ${process.version}` }, configurable: true, writable: true });
+  })());
 }
 
 /**
@@ -83,6 +112,12 @@ async function switchBackend(backend: Backend): Promise<Tf> {
 
 async function availability(backend: Backend): Promise<Availability> {
   let tf: Tf;
+  let gpu: GpuAdapter | undefined;
+  if (backend === 'webgpu') {
+    const found = await webgpuAdapter();
+    if (!found.ok) return { available: false, reason: found.reason };
+    gpu = found.adapter;
+  }
   try {
     tf = await useBackend(backend);
   } catch (e) {
@@ -91,6 +126,11 @@ async function availability(backend: Backend): Promise<Availability> {
   const details: Record<string, string> = { backend, layout: 'NHWC', precision: 'fp32' };
   if (backend === 'cpu') {
     details['kernels'] = 'pure JavaScript';
+  } else if (backend === 'webgpu') {
+    details['kernels'] = 'WebGPU compute shaders (WGSL, f32)';
+    details['adapter'] = describeAdapter(gpu!);
+    details['cpu forwarding'] = `ops whose inputs are all on the CPU and under ${tf.env().getNumber('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD')} elements run there (WEBGPU_CPU_FORWARD, its default)`;
+    return { available: true, version: tf.version_core, details, gpu: gpu! };
   } else {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -121,6 +161,15 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
       // doubled the profiled inference of depthwise-separable/d10/w64: every activation copied).
       return profileProgram(tf, program, input, dims, runs, !SYNCHRONOUS_BACKENDS.has(backend));
     },
+    ...(backend === 'webgpu'
+      ? {
+          async placement(input: Float32Array, dims: number[]) {
+            if (disposed) throw new Error(`${name}: the session was disposed`);
+            if (tf.getBackend() !== backend) await useBackend(backend);
+            return placementOfTfjsWebgpu(tf, (x) => program.run(x), () => physicalInput(tf, input, dims));
+          },
+        }
+      : {}),
     async idiomatic() {
       if (disposed) throw new Error(`${name}: the session was disposed`);
       if (tf.getBackend() !== backend) await useBackend(backend);
@@ -272,4 +321,27 @@ export const tfjsWasmEngine: Engine = {
   memoryFootprint: () => TFJS_FOOTPRINT,
   availability: () => availability('wasm'),
   load: (model) => load('wasm', 'tfjs-wasm', model),
+};
+
+export const tfjsWebgpuEngine: Engine = {
+  name: 'tfjs-webgpu',
+  description: 'TensorFlow.js, WebGPU backend (WGSL compute shaders on Dawn in Node), op by op in NHWC as tfjs-wasm: GPU acceleration of the JavaScript framework',
+  role: 'gpu-accelerated',
+  profiles: true,
+  options: {
+    precision: {
+      description: "fp32 only: TF.js 4.22's WebGPU backend has no float16 kernels (tfjs-core has no float16 dtype and its shaders are generated in f32); ort-webgpu:precision=fp16 runs FP16 on the GPU",
+      values: ['fp32', 'fp16'],
+      defaultValue: () => 'fp32',
+      parse: (value) => {
+        if (value === 'fp16') throw new Error("TF.js 4.22's WebGPU backend has no float16 kernels (tfjs-core has no float16 dtype; its shaders are f32); ort-webgpu:precision=fp16 runs FP16 on the GPU");
+        return value;
+      },
+    },
+  },
+  planningRate: { gmacsPerS: 20, startupS: 2 },
+  // As tfjs-wasm's graph preparation, and the GPU buffers (host memory on a software adapter).
+  memoryFootprint: () => ({ ...TFJS_FOOTPRINT, baseBytes: 200 * 2 ** 20, activationFactor: 3 }),
+  availability: () => availability('webgpu'),
+  load: (model) => load('webgpu', 'tfjs-webgpu', model),
 };

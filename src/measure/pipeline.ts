@@ -4,7 +4,7 @@
  * and each record handed to a sink (bench keeps them in memory, a study commits them to its
  * store). See docs/ARCHITECTURE.md.
  */
-import { numericsOf, type EngineChoice, type KernelPrecisionSummary } from '../engines/index.js';
+import { availabilityOf, numericsOf, type EngineChoice, type GpuAdapter, type KernelPrecisionSummary, type WorkPlacement } from '../engines/index.js';
 import type { ResolvedModel } from '../model/index.js';
 import { compareOutputs, type OutputComparison } from './compare.js';
 import { workerMemoryCapBytes } from './memory-cap.js';
@@ -104,12 +104,18 @@ export interface TrialRecord {
   reason?: string;
   engineVersion?: string;
   loadMs?: number;
+  /** The first inference, apart: allocation and, on a GPU, shader compilation. */
+  firstRunMs?: number;
   summary?: SampleSummary;
   samplesMs?: number[];
   stoppedBy?: string;
   outputs?: OutputComparison;
   /** What the kernels computed in (lower-precision ort trials). */
   kernels?: KernelPrecisionSummary;
+  /** The WebGPU adapter of a GPU engine's trial; `software` marks one that is no GPU. */
+  gpu?: GpuAdapter;
+  /** Where a GPU trial's kernels ran, and its on-device time. */
+  placement?: WorkPlacement;
   /** The most resident memory the worker and its children were seen to hold, bytes (Linux). */
   peakRssBytes?: number;
   /** What memory-estimate.ts predicted for it, bytes. */
@@ -151,7 +157,12 @@ export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Pro
     ...(r.peakRssBytes !== undefined ? { peakRssBytes: r.peakRssBytes } : {}),
     ...(setup.estimatedPeakBytes !== undefined ? { estimatedPeakBytes: setup.estimatedPeakBytes } : {}),
   };
-  if (r.status === 'failed') return { ...base, status: 'failed', reason: r.reason };
+  if (r.status === 'failed') {
+    // A failed GPU trial still says which adapter it failed on (FP16 refused on one without shader-f16).
+    const availability = await availabilityOf(choice.engine);
+    const gpu = availability.available ? availability.gpu : undefined;
+    return { ...base, status: 'failed', reason: r.reason, ...(gpu ? { gpu } : {}) };
+  }
   const outputs = setup.reference ? compareOutputs(setup.reference.output, r.output, setup.batch, numericsOf(choice.engine, choice.options).tolerance) : undefined;
   const summary = summarize(r.timing.samplesMs);
   const imprecise = impreciseReason(summary, r.timing.stoppedBy, setup.budget);
@@ -161,11 +172,14 @@ export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Pro
     ...(outputs && !outputs.matches ? { reason: `outputs differ from ${setup.reference!.label}: relative error ${outputs.relativeError.toExponential(2)}` } : imprecise ? { reason: imprecise } : {}),
     engineVersion: r.engineVersion,
     loadMs: r.loadMs,
+    firstRunMs: r.firstRunMs,
     summary,
     samplesMs: r.timing.samplesMs,
     stoppedBy: r.timing.stoppedBy,
     ...(outputs ? { outputs } : {}),
     ...(r.kernels ? { kernels: r.kernels } : {}),
+    ...(r.gpu ? { gpu: r.gpu } : {}),
+    ...(r.placement ? { placement: r.placement } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { KernelPrecisionSummary } from '../engines/index.js';
+import type { GpuAdapter, KernelPrecisionSummary, WorkPlacement } from '../engines/index.js';
 import { UserError } from '../errors.js';
 import { timedLimitMs, type TimingBudget, type TimingResult } from './protocol.js';
 import { runWorkerProcess, type WorkerMemory, type WorkerPhase } from './worker-process.js';
@@ -15,11 +15,17 @@ export type TrialResult = (
       status: 'ok';
       engineVersion: string;
       loadMs: number;
+      /** The first inference, apart from the timed ones: allocation and, on a GPU, shader compilation. */
+      firstRunMs: number;
       timing: TimingResult;
       /** The first output of the first run, for comparison with the reference engine. */
       output: Float32Array;
       /** What the kernels computed in, for a lower-precision session whose engine can tell. */
       kernels?: KernelPrecisionSummary;
+      /** The WebGPU adapter the session ran on (GPU engines). */
+      gpu?: GpuAdapter;
+      /** Where a GPU session's kernels ran, and the on-device time. */
+      placement?: WorkPlacement;
     }
   | { status: 'failed'; reason: string }
 ) &
@@ -31,7 +37,7 @@ export type TrialResult = (
  */
 export type TrialProgress =
   | { progress: 'first-run'; firstRunMs: number }
-  | { progress: 'phase'; phase: 'first-run' | 'kernel-precision' | 'teardown' };
+  | { progress: 'phase'; phase: 'first-run' | 'kernel-precision' | 'placement' | 'teardown' };
 
 /**
  * Once one run's duration is known, the limit becomes the budgets plus the minimum runs (and a
@@ -80,6 +86,8 @@ export function trialPhase(budget: TimingBudget, m: TrialProgress): WorkerPhase 
       return { doing: 'running the first inference', limitMs: loadAllowanceMs() };
     case 'kernel-precision':
       return { doing: 'profiling kernel precision', limitMs: loadAllowanceMs() };
+    case 'placement':
+      return { doing: 'profiling where the kernels ran', limitMs: loadAllowanceMs() };
     case 'teardown':
       return { doing: 'tearing down the session', limitMs: TEARDOWN_ALLOWANCE_MS };
   }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { EngineSession } from '../engines/engine.js';
+import type { EngineSession, GpuAdapter } from '../engines/engine.js';
 import { availabilityOf, engineByName, loadEngineModules } from '../engines/index.js';
 import { fromOnnxBytes } from '../onnx/index.js';
 import { seededNormal } from '../weights/index.js';
@@ -21,7 +21,7 @@ export interface WorkerModelRequest {
 }
 
 export type WorkerSession =
-  | { ok: true; engineName: string; engineVersion: string; session: EngineSession; input: Float32Array; dims: number[]; loadMs: number }
+  | { ok: true; engineName: string; engineVersion: string; gpu?: GpuAdapter; session: EngineSession; input: Float32Array; dims: number[]; loadMs: number }
   | { ok: false; reason: string };
 
 export async function loadWorkerSession(r: WorkerModelRequest): Promise<WorkerSession> {
@@ -36,7 +36,8 @@ export async function loadWorkerSession(r: WorkerModelRequest): Promise<WorkerSe
   const input = seededNormal(r.inputSeed, 'input', dims.reduce((a, b) => a * b, 1), 1);
   const t0 = performance.now();
   const session = await engine.load({ spec: r.spec, graph, onnx }, r.options);
-  return { ok: true, engineName: engine.name, engineVersion: availability.version, session, input, dims, loadMs: performance.now() - t0 };
+  const loadMs = performance.now() - t0;
+  return { ok: true, engineName: engine.name, engineVersion: availability.version, ...(availability.gpu ? { gpu: availability.gpu } : {}), session, input, dims, loadMs };
 }
 
 /**

@@ -9,25 +9,29 @@ import type { TrialProgress, TrialRequest, TrialResult } from './trial.js';
 import { loadWorkerSession, serveOneRequest } from './worker-session.js';
 
 /** Each phase is announced as it starts: the parent gives each its own time limit (trial.ts). */
-const enter = (phase: 'first-run' | 'kernel-precision' | 'teardown') => process.send!({ progress: 'phase', phase } satisfies TrialProgress);
+const enter = (phase: 'first-run' | 'kernel-precision' | 'placement' | 'teardown') => process.send!({ progress: 'phase', phase } satisfies TrialProgress);
 
 async function trial(r: TrialRequest): Promise<TrialResult> {
   const loaded = await loadWorkerSession(r);
   if (!loaded.ok) return { status: 'failed', reason: loaded.reason };
-  const { session, input, dims, loadMs, engineVersion } = loaded;
+  const { session, input, dims, loadMs, engineVersion, gpu } = loaded;
   try {
     enter('first-run');
     const firstStart = performance.now();
     const output = Float32Array.from(await session.run(input, dims));
+    // Kept apart from the steady state: allocation, and on a GPU shader compilation.
+    const firstRunMs = performance.now() - firstStart;
     // The parent's time limit depends on how long one run takes: tell it.
-    const progress: TrialProgress = { progress: 'first-run', firstRunMs: performance.now() - firstStart };
+    const progress: TrialProgress = { progress: 'first-run', firstRunMs };
     process.send!(progress);
     const engineClock = session.timedRun ? () => session.timedRun!(input, dims) : undefined;
     const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock, session.clockMs);
     // After the timed runs, so the profiled session never shares the process with them.
     if (session.kernelPrecision) enter('kernel-precision');
     const kernels = session.kernelPrecision ? await session.kernelPrecision(input, dims).catch(() => undefined) : undefined;
-    return { status: 'ok', engineVersion, loadMs, timing, output, ...(kernels ? { kernels } : {}) };
+    if (session.placement) enter('placement');
+    const placement = session.placement ? await session.placement(input, dims).catch(() => undefined) : undefined;
+    return { status: 'ok', engineVersion, loadMs, firstRunMs, timing, output, ...(kernels ? { kernels } : {}), ...(gpu ? { gpu } : {}), ...(placement ? { placement } : {}) };
   } finally {
     enter('teardown');
     await session.dispose();
