@@ -1,12 +1,13 @@
 import ort from 'onnxruntime-node';
-import type { Engine, EngineModel, EngineSession, ProviderShare, WorkPlacement } from './engine.js';
+import type { Engine, EngineModel, EngineProfile, EngineSession, ProviderShare, WorkPlacement } from './engine.js';
 import { OPT_OPTION, wrapOrtSession, type OptLevel } from './ort-common.js';
 import { MAC_OPS } from './ort-kernel-precision.js';
 import { inPrecision } from './ort.js';
 import { choiceOption } from './options.js';
 import { numericsOfPrecisionOption } from './precision.js';
 import { createSession, profiledRuns, type SessionOptions } from './ort-runtime.js';
-import { parseOrtTrace } from './ort-trace.js';
+import { ortLayerTimings, parseOrtTrace, type ParsedTrace, type TraceKernel } from './ort-trace.js';
+import { UNIT_TIMES_SUMMARY } from './profile-times.js';
 import { describeAdapter, webgpuAdapter } from './webgpu-adapter.js';
 
 /** Profiled inferences (after one unrecorded) behind a trial's placement and on-device time. */
@@ -29,6 +30,7 @@ export const ortWebgpuEngine: Engine = {
   name: 'ort-webgpu',
   description: "onnxruntime-node, WebGPU execution provider (Dawn on the system's GPU driver): GPU-specific acceleration",
   role: 'gpu-accelerated',
+  profiles: true,
   options: {
     opt: OPT_OPTION,
     precision: choiceOption("fp32; fp16: float16 weights and compute on the GPU (needs the adapter's shader-f16), float32 input and output", ['fp32', 'fp16'], 'fp32'),
@@ -60,6 +62,7 @@ export const ortWebgpuEngine: Engine = {
     return {
       ...wrapOrtSession(session, ort.Tensor),
       placement: (data, dims) => ortPlacement(model.onnx, sessionOptions(options), data, dims),
+      profile: (data, dims, runs) => profileOnDevice(model, sessionOptions(options), data, dims, runs),
     };
   },
 };
@@ -76,9 +79,46 @@ export async function ortPlacement(onnx: Uint8Array, options: SessionOptions, da
 
 interface ApiEvent {
   cat?: string;
+  name?: string;
   ph?: string;
   ts?: number;
   dur?: number;
+}
+
+/**
+ * Per-layer times on the GPU: the WebGPU EP's timestamp-query events ('Api', one per program,
+ * named '<node>_token_<n>&<op>&<program>') mapped back to the IR nodes as the CPU kernels are.
+ * Kernels the CPU provider ran keep their host-side time. Without timestamp queries (no 'Api'
+ * events) the host-side kernel times are all there is, and the method says so: for GPU kernels
+ * they are dispatch times.
+ */
+async function profileOnDevice(model: EngineModel, options: SessionOptions, data: Float32Array, dims: number[], runs: number): Promise<EngineProfile> {
+  const { trace, wallMs: profiledRunMs } = await profiledRuns(model.onnx, options, [{ data, dims }], runs);
+  const host = parseOrtTrace(trace);
+  const device = deviceKernels(trace as ApiEvent[]);
+  const onDevice = device.runs.some((r) => r.length > 0);
+  const merged: ParsedTrace = onDevice ? { runMs: host.runMs, runs: host.runs.map((run, i) => [...device.runs[i]!, ...run.filter((k) => !/^WebGpu/i.test(k.provider))]) } : host;
+  return {
+    layers: ortLayerTimings(merged, model.graph, 1),
+    profiledRunMs,
+    method: onDevice
+      ? `onnxruntime profiler, WebGPU EP: each GPU program timed on the device (timestamp queries), CPU-provider kernels by their host-side time, mapped back to IR nodes; ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded`
+      : `onnxruntime profiler, WebGPU EP without timestamp queries: host-side kernel times, which for GPU kernels are only their dispatch; ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded`,
+  };
+}
+
+/** The GPU programs of each inference as trace kernels, named after the node they belong to. */
+function deviceKernels(events: ApiEvent[]): ParsedTrace {
+  const windows = events.filter((e) => e.cat === 'Session' && e.name === 'model_run' && typeof e.ts === 'number').sort((a, b) => a.ts! - b.ts!);
+  const runs: TraceKernel[][] = windows.map(() => []);
+  for (const e of events) {
+    if (e.cat !== 'Api' || e.ph !== 'X' || typeof e.ts !== 'number' || typeof e.dur !== 'number') continue;
+    const at = windows.findIndex((w) => e.ts! >= w.ts! && e.ts! <= w.ts! + w.dur!);
+    if (at < 0) continue;
+    const [node = '', op = 'unknown'] = (e.name ?? '').split('&');
+    runs[at]!.push({ name: node.replace(/_token_\d+$/, ''), op, provider: 'WebGpuExecutionProvider', durUs: e.dur, inputShapes: [] });
+  }
+  return { runs, runMs: windows.map((w) => w.dur! / 1000) };
 }
 
 /** The placement of the inferences after the first `skipRuns` of a WebGPU session's trace. */

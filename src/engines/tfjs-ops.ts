@@ -41,6 +41,12 @@ export interface Program {
    * of every activation (and the garbage it leaves) to the profile.
    */
   runProfiled(input: T, onStep: (step: ProgramStep, ms: number) => void, readBack: boolean): T;
+  /**
+   * `run` with each step computed inside `measure`, which may wait between steps: for a backend
+   * that times its own programs (WebGPU's timestamp queries through `tf.time`), and that cannot
+   * read a tensor back synchronously (WebGPU in Node has no `dataSync`).
+   */
+  runMeasured(input: T, measure: (step: ProgramStep, compute: () => (T | undefined)[]) => Promise<(T | undefined)[]>): Promise<T>;
   dispose(): void;
 }
 
@@ -715,30 +721,54 @@ export function compileGraph(tf: Tf, graph: Graph, engine: string, options: Comp
     throw e;
   }
 
+  /** One step's kernel on its inputs from `env`: its outputs, none of them an input tensor itself. */
+  function computeStep(step: (typeof steps)[number], env: Map<string, T>): (T | undefined)[] {
+    const xs = step.inputs.map((name) => (name ? env.get(name) : undefined));
+    return tf.tidy(() => step.kernel(xs).map((y) => (xs.includes(y) ? tf.clone(y) : y)));
+  }
+
+  /** Keeps a step's outputs in `env` and frees the tensors no later step reads. */
+  function storeStep(step: (typeof steps)[number], ys: (T | undefined)[], env: Map<string, T>): void {
+    step.outputs.forEach((name, j) => {
+      if (name && ys[j]) env.set(name, ys[j]!);
+    });
+    for (const name of step.dead) {
+      if (name === input.name) continue;
+      env.get(name)?.dispose();
+      env.delete(name);
+    }
+  }
+
+  function finish(env: Map<string, T>): T {
+    const out = env.get(outputName);
+    if (!out) throw new Error(`${engine}: the graph output '${outputName}' was not computed`);
+    const y = tf.tidy(() => toLogical(tf, out));
+    return y === out ? tf.clone(out) : y;
+  }
+
   function execute(x: T, onStep?: (step: ProgramStep, ms: number) => void, readBack = false): T {
     const env = new Map<string, T>([[input.name, x]]);
     try {
       for (const step of steps) {
-        const xs = step.inputs.map((name) => (name ? env.get(name) : undefined));
         const t0 = onStep ? performance.now() : 0;
-        const ys = tf.tidy(() => step.kernel(xs).map((y) => (xs.includes(y) ? tf.clone(y) : y)));
+        const ys = computeStep(step, env);
         if (onStep) {
           if (readBack) for (const y of ys) y?.dataSync();
           onStep(step.unit, performance.now() - t0);
         }
-        step.outputs.forEach((name, j) => {
-          if (name && ys[j]) env.set(name, ys[j]!);
-        });
-        for (const name of step.dead) {
-          if (name === input.name) continue;
-          env.get(name)?.dispose();
-          env.delete(name);
-        }
+        storeStep(step, ys, env);
       }
-      const out = env.get(outputName);
-      if (!out) throw new Error(`${engine}: the graph output '${outputName}' was not computed`);
-      const y = tf.tidy(() => toLogical(tf, out));
-      return y === out ? tf.clone(out) : y;
+      return finish(env);
+    } finally {
+      for (const [name, t] of env) if (name !== input.name) t.dispose();
+    }
+  }
+
+  async function executeMeasured(x: T, measure: (step: ProgramStep, compute: () => (T | undefined)[]) => Promise<(T | undefined)[]>): Promise<T> {
+    const env = new Map<string, T>([[input.name, x]]);
+    try {
+      for (const step of steps) storeStep(step, await measure(step.unit, () => computeStep(step, env)), env);
+      return finish(env);
     } finally {
       for (const [name, t] of env) if (name !== input.name) t.dispose();
     }
@@ -749,6 +779,7 @@ export function compileGraph(tf: Tf, graph: Graph, engine: string, options: Comp
     inputRank: input.type.shape.length,
     run: (x) => execute(x),
     runProfiled: (x, onStep, readBack) => execute(x, onStep, readBack),
+    runMeasured: (x, measure) => executeMeasured(x, measure),
     dispose() {
       for (const t of kept) t.dispose();
       kept.length = 0;

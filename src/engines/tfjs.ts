@@ -159,6 +159,8 @@ async function load(backend: Backend, name: string, model: Parameters<Engine['lo
       if (tf.getBackend() !== backend) await useBackend(backend);
       // cpu and wasm compute inside the op call, so the clock needs no read-back (which here
       // doubled the profiled inference of depthwise-separable/d10/w64: every activation copied).
+      // WebGPU computes later, on the device: each step is timed there (timestamp queries).
+      if (backend === 'webgpu') return profileOnDevice(tf, program, input, dims, runs);
       return profileProgram(tf, program, input, dims, runs, !SYNCHRONOUS_BACKENDS.has(backend));
     },
     ...(backend === 'webgpu'
@@ -286,6 +288,49 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
       `TF.js interpreter: each IR node (or fused Conv+BN+activation unit) timed with performance.now() around its kernel` +
       (readBack ? ' and a dataSync() of its outputs (the read-back is included)' : ` (the ${tf.getBackend()} backend computes inside the op call: no read-back needed)`) +
       `; ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded`,
+  };
+}
+
+/**
+ * Each node's time on the GPU: `tf.time` around each step sums the timestamp queries of the
+ * programs it dispatched (where the adapter has none, its wall time, which waits for the step's
+ * outputs). Timing a step waits for it, so the GPU runs one step at a time, as in every op-by-op
+ * profile; the sum can exceed an unprofiled inference.
+ */
+async function profileOnDevice(tf: Tf, program: Program, input: Float32Array, dims: number[], runs: number): Promise<EngineProfile> {
+  const times = new UnitTimes();
+  const profiledRunMs: number[] = [];
+  let onDevice = true;
+  for (let run = 0; run <= runs; run++) {
+    const record = run > 0;
+    const t0 = performance.now();
+    const x = physicalInput(tf, input, dims);
+    let y: TF.Tensor;
+    try {
+      y = await program.runMeasured(x, async (step, compute) => {
+        let ys: (TF.Tensor | undefined)[] = [];
+        const timing = await tf.time(() => {
+          ys = compute();
+        });
+        const kernelMs = (timing as { kernelMs: number | { error: string } }).kernelMs;
+        if (typeof kernelMs !== 'number') onDevice = false;
+        if (record) times.add(run, { name: step.node.name, op: step.op, kind: 'compute', nodes: step.nodes.map((n) => n.name) }, typeof kernelMs === 'number' ? kernelMs : timing.wallMs);
+        return ys;
+      });
+    } finally {
+      x.dispose();
+    }
+    try {
+      await y.data();
+    } finally {
+      y.dispose();
+    }
+    if (record) profiledRunMs.push(performance.now() - t0);
+  }
+  return {
+    layers: times.timings(),
+    profiledRunMs,
+    method: `TF.js interpreter on WebGPU: each IR node (or fused Conv+BN+activation unit) timed ${onDevice ? "on the device with tf.time() (the backend's timestamp queries around the programs it dispatched)" : 'with tf.time() wall time (the adapter has no timestamp queries)'}, one step at a time; ${UNIT_TIMES_SUMMARY} of ${runs} after 1 unrecorded`,
   };
 }
 

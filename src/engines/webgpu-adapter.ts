@@ -77,6 +77,9 @@ async function findAdapter(): Promise<AdapterAnswer> {
     }
   }
   if (first.adapter) return { ok: true, adapter: adapterOf(first.adapter, `Dawn (webgpu ${version}), Vulkan drivers from the loader's search`) };
+  if (chosen) {
+    return { ok: false, reason: `no WebGPU adapter from the Vulkan driver VK_ICD_FILENAMES names (${chosen})${firstWhy} (hint: point VK_ICD_FILENAMES at a working driver, or unset it: formbench then tries the system's drivers, then chromium's SwiftShader)` };
+  }
   const drivers = tried.length ? `the Vulkan driver${tried.length > 1 ? 's' : ''} ${tried.map(icdName).join(', ')} gave none` : 'no Vulkan driver (ICD) is installed';
   return { ok: false, reason: `no WebGPU adapter: ${drivers}${firstWhy}${nvidiaHint()} (hint: install the GPU's Vulkan driver; for a software adapter, which checks correctness only, install chromium, whose SwiftShader formbench then uses)` };
 }
