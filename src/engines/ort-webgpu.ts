@@ -39,8 +39,11 @@ export const ortWebgpuEngine: Engine = {
   // A placeholder pace for plans: a GPU's is far above any CPU engine's, a software adapter's far
   // below (SwiftShader ran standard/d10/w64/r64 at about 0.35 GMAC/s here). ETAs correct themselves.
   planningRate: { gmacsPerS: 50, startupS: 2 },
-  // As ort.ts's, and the WebGPU buffers: a software adapter keeps them in host memory too.
-  memoryFootprint: () => ({ baseBytes: 200 * 2 ** 20, weightCopies: 6, activationFactor: 3 }),
+  // Measured as ort.ts's, on SwiftShader (whose GPU buffers are host memory, so a hardware GPU's
+  // worker holds less): 372 MiB on standard/d1/w8/r32 (Dawn and its Vulkan driver loaded); 949
+  // MiB on standard/d10/w512/r32, 6.3 copies of its 92 MiB of weights (ort's, the upload, the
+  // GPU's); depthwise-bottleneck/d20/w64/r64 362 MiB.
+  memoryFootprint: () => ({ baseBytes: 380 * 2 ** 20, weightCopies: 7, activationFactor: 3 }),
   async availability() {
     const found = await webgpuAdapter();
     if (!found.ok) return { available: false, reason: found.reason };
