@@ -14,7 +14,8 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ENGINE_MODULES_ENV, engineChoice } from '../src/engines/index.js';
+import { gpuLines } from '../src/cli/print-gpu.js';
+import { ENGINE_MODULES_ENV, engineChoice, type GpuAdapter } from '../src/engines/index.js';
 import { UserError } from '../src/errors.js';
 import { checkSoftwareGpu, planStudy, presetEngines, presetNotes, presetStudy, type GpuAvailability } from '../src/study/index.js';
 import { runCli, storedRows, type CliRun } from './cli-helpers.js';
@@ -96,6 +97,31 @@ describe('software GPU rule (fake engines, no GPU needed)', () => {
     assert.equal(soft.gpu?.software, true);
     assert.equal(typeof soft.firstRunMs, 'number');
     assert.deepEqual(result.speedups.map((s) => s.engine), ['fake-hard-gpu']);
+  });
+});
+
+describe("bench's GPU lines", () => {
+  const adapter: GpuAdapter = { vendor: 'nvidia', architecture: 'hopper', device: 'H200', driver: 'NVIDIA 550.54', backend: 'vulkan', software: false, features: ['timestamp-query'], source: 'test' };
+  const trial = (cpuMacKernels: number) => ({
+    model: MODEL,
+    engine: 'ort-webgpu',
+    options: {},
+    batch: 8,
+    status: 'ok' as const,
+    firstRunMs: 812.46,
+    gpu: adapter,
+    placement: { runs: 10, providers: [{ provider: 'webgpu', kernels: 9, ms: 0.9, share: 0.9, ops: {} }, { provider: 'cpu', kernels: 2, ms: 0.1, share: 0.1, ops: {} }], macKernels: { webgpu: 3, cpu: cpuMacKernels }, deviceMs: 0.4321, method: 'test' },
+  });
+
+  it('name the adapter once, give first inference and on-device time, and warn of convolutions on the CPU', () => {
+    const lines = gpuLines([trial(2), { ...trial(0), batch: 1 }]);
+    assert.deepEqual(lines, [
+      'GPU adapter: NVIDIA 550.54 (nvidia hopper, vulkan, hardware GPU), for ort-webgpu',
+      `  ${MODEL} ort-webgpu batch 8: first inference 812.5 ms (allocation and shader compilation); on the device 0.432 ms per inference; kernels: webgpu 90%, cpu 10%`,
+      `  ${MODEL} ort-webgpu batch 1: first inference 812.5 ms (allocation and shader compilation); on the device 0.432 ms per inference; kernels: webgpu 90%, cpu 10%`,
+      `Warning: ${MODEL} ort-webgpu batch 8: 2 convolution or matrix-product kernels ran on the CPU, not the GPU: this trial's time is partly the CPU's (see its placement in --json)`,
+    ]);
+    assert.deepEqual(gpuLines([{ ...trial(0), gpu: undefined, placement: undefined }]), []);
   });
 });
 
