@@ -92,6 +92,8 @@ function memorySink(plan: BenchPlan, result: BenchResult, onTrial: (t: TrialReco
       onTrial(record);
       if (run.choice.label === plan.baseline.label || !record.summary) return;
       const base = result.trials.find((t) => t.model === record.model && t.batch === record.batch && t.engine === plan.baseline.label);
+      // A software adapter's times are the CPU's: never a GPU speed-up, nor the base of one.
+      if (record.gpu?.software || base?.gpu?.software) return;
       if (base?.summary) result.speedups.push({ model: record.model, batch: record.batch, engine: run.choice.label, baseline: plan.baseline.label, ...speedup(base.summary, record.summary) });
     },
   };

@@ -2,17 +2,23 @@ import { UserError } from '../errors.js';
 import { PATTERNS } from '../zoo/index.js';
 import { PAPER_SCALED_RESOLUTION } from '../measure/index.js';
 import { DEFAULT_COUNTED_INFERENCES, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
+import { presetGpu, type GpuAvailability } from './gpu.js';
 
 /**
  * The built-in studies: the seed paper's experiments sized for a 2-core machine. Engines are
  * chosen from what runs here: the native framework is PyTorch where it is installed (the paper's
- * native framework), otherwise TensorFlow.js on WebAssembly; acceleration is onnxruntime.
+ * native framework), otherwise TensorFlow.js on WebAssembly; acceleration is onnxruntime, and
+ * where a hardware GPU runs it, onnxruntime's WebGPU provider is the paper's third line.
  */
 export interface PresetEngines {
   native: string;
   accelerated: string;
+  /** "GPU-specific acceleration": present only where a hardware adapter runs it (gpu.ts). */
+  gpu?: string;
   /** Why an engine the paper would use is not in the study (e.g. torch missing). */
   notes: string[];
+  /** Why the GPU line is not in the study, for the presets that would have it. */
+  gpuNote?: string;
 }
 
 export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper', 'cache', 'precision'] as const;
@@ -27,6 +33,18 @@ export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
   precision: 'FP32 vs FP16, BF16 and INT8: 6 patterns × depth 10/30/50 at width 64, and MobileNetV2 and ResNet-50, batch 1, one thread (speed-up over FP32, error vs speed-up)',
   cache: `simulated last-level cache misses and latency vs depth (10–50) and width (32–256), 56×56 input, under the paper's 4 MB cache scaled to 256 KiB (Figures 3 and 4; hours on 2 cores)`,
 };
+
+/**
+ * The presets that reproduce the paper's latency figures, whose third line is GPU acceleration.
+ * The cache study runs under a CPU cache simulator and the precision study compares CPU kernels:
+ * neither has a GPU line.
+ */
+const GPU_PRESETS: readonly PresetName[] = ['quick', 'depth', 'width', 'networks', 'paper'];
+
+/** The notes a preset's plan prints: the engines left out, the GPU line included where it would be. */
+export function presetNotes(name: PresetName, e: PresetEngines): string[] {
+  return [...e.notes, ...(e.gpuNote && GPU_PRESETS.includes(name) ? [e.gpuNote] : [])];
+}
 
 export function isPresetName(name: string): name is PresetName {
   return (PRESET_NAMES as readonly string[]).includes(name);
@@ -54,16 +72,19 @@ function sweep(name: string, models: string[], engines: string[], batches: numbe
   return { name, models, engines, batches, repetitions: 1, inputSeed: 1, budget };
 }
 
+/** The paper's lines: native framework, CPU acceleration, and GPU acceleration where there is a GPU. */
+const lines = (e: PresetEngines): string[] => [e.native, e.accelerated, ...(e.gpu ? [e.gpu] : [])];
+
 function depthSweep(e: PresetEngines, depths: number[], batches: number[]): Sweep {
-  return sweep('depth', patternModels(depths, [64]), [e.native, e.accelerated], batches);
+  return sweep('depth', patternModels(depths, [64]), lines(e), batches);
 }
 
 function widthSweep(e: PresetEngines, widths: number[]): Sweep {
-  return sweep('width', patternModels([WIDTH_SERIES_DEPTH], widths, WIDTH_SERIES_RESOLUTION), [e.native, e.accelerated], [1]);
+  return sweep('width', patternModels([WIDTH_SERIES_DEPTH], widths, WIDTH_SERIES_RESOLUTION), lines(e), [1]);
 }
 
 function networkSweeps(e: PresetEngines, networks: string[]): Sweep[] {
-  const sweeps = [sweep('networks', networks, [e.native, e.accelerated], [1])];
+  const sweeps = [sweep('networks', networks, lines(e), [1])];
   if (e.native === 'torch' && networks.includes('darts')) sweeps.push(sweep('networks', ['darts'], [OPTIMIZED_NATIVE], [1]));
   return sweeps;
 }
@@ -128,8 +149,8 @@ export function presetStudy(name: PresetName, engines: PresetEngines): Study {
   };
 }
 
-/** The native framework and the accelerated engine a preset uses, from the engines available here. */
-export function presetEngines(available: Map<string, { available: boolean; reason?: string }>): PresetEngines {
+/** The native framework, the accelerated engine and the GPU engine (if any) a preset uses, from the engines available here. */
+export function presetEngines(available: ReadonlyMap<string, GpuAvailability>): PresetEngines {
   const notes: string[] = [];
   const usable = (name: string) => available.get(name)?.available === true;
   if (!usable('ort')) throw new UserError(`onnxruntime (ort) is not available: ${available.get('ort')?.reason ?? 'unknown'}`, "run 'formbench engines' to see why; the presets need it as the accelerated engine");
@@ -139,5 +160,6 @@ export function presetEngines(available: Map<string, { available: boolean; reaso
     native = 'tfjs-wasm';
     if (!usable('tfjs-wasm')) throw new UserError('no native framework is available (neither torch nor tfjs-wasm)', "run 'formbench engines' to see why");
   }
-  return { native, accelerated: 'ort', notes };
+  const { gpu, note } = presetGpu(available);
+  return { native, accelerated: 'ort', ...(gpu ? { gpu } : {}), notes, ...(note ? { gpuNote: note } : {}) };
 }

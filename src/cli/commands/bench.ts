@@ -3,6 +3,7 @@ import { parseEngineChoice, parseEngineList, requireRunnable } from '../../engin
 import { defaultReference, INPUT_SEED, runBench, DEFAULT_BUDGET, type TrialRecord } from '../../measure/index.js';
 import { makeTable, printJson } from '../format.js';
 import { batchList, positiveInt } from '../options.js';
+import { engineCell, gpuLines, softwareGpuSpeedupCell } from '../print-gpu.js';
 
 interface BenchOptions {
   engines: string;
@@ -62,6 +63,9 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
         ciMs: t.summary?.ciMs,
         runs: t.summary?.runs,
         loadMs: t.loadMs,
+        firstRunMs: t.firstRunMs,
+        ...(t.gpu ? { gpu: t.gpu } : {}),
+        ...(t.placement ? { placement: t.placement } : {}),
         outputsMatch: t.outputs?.matches,
         maxAbsError: t.outputs?.maxAbsError,
         engineVersion: t.engineVersion,
@@ -79,19 +83,20 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
     for (const t of result.trials.filter((x) => x.model === spec)) {
       const s = t.summary;
       if (!s) {
-        table.push([t.engine, t.batch, { colSpan: 8, content: `failed: ${t.reason}` }]);
+        table.push([engineCell(t), t.batch, { colSpan: 8, content: `failed: ${t.reason}` }]);
         continue;
       }
       const su = result.speedups.find((x) => x.model === spec && x.batch === t.batch && x.engine === t.engine);
+      const base = result.trials.find((x) => x.model === spec && x.batch === t.batch && x.engine === baseline.label);
       table.push([
-        t.engine,
+        engineCell(t),
         t.batch,
         s.medianMs.toFixed(3),
         s.ciRelative === undefined ? '-' : `±${(100 * s.ciRelative).toFixed(1)}%`,
         s.p90Ms.toFixed(3),
         (s.medianMs / t.batch).toFixed(3),
         ((1000 * t.batch) / s.medianMs).toFixed(1),
-        su ? `${su.ratio.toFixed(2)}×${su.interval ? ` (${su.interval[0].toFixed(2)}–${su.interval[1].toFixed(2)})` : ''}` : t.engine === baseline.label ? 'baseline' : '-',
+        t.engine === baseline.label ? 'baseline' : (softwareGpuSpeedupCell(t, base) ?? (su ? `${su.ratio.toFixed(2)}×${su.interval ? ` (${su.interval[0].toFixed(2)}–${su.interval[1].toFixed(2)})` : ''}` : '-')),
         t.outputs ? (t.outputs.matches ? 'match' : `MISMATCH (${t.outputs.relativeError.toExponential(1)})`) : 'unchecked',
         s.runs,
       ]);
@@ -99,6 +104,7 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
     console.log(`${spec}`);
     console.log(table.toString());
   }
+  for (const line of gpuLines(result.trials)) console.log(line);
   for (const h of result.health.filter((x) => !x.healthy)) {
     console.log(
       `Warning: ${h.model} has unhealthy activations on the bench input (subnormal ${(100 * h.maxSubnormalFraction).toFixed(2)}% at worst, ` +

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { availabilityOf, cpuInfo, ENGINES } from '../../engines/index.js';
+import { availabilityOf, cpuInfo, describeAdapter, ENGINES } from '../../engines/index.js';
 import { makeTable, printJson } from '../format.js';
 
 export function registerEnginesCommand(program: Command): void {
@@ -23,14 +23,16 @@ async function enginesCommand(options: { json?: boolean }): Promise<void> {
     })),
   );
   if (options.json) {
-    printJson({ cpu, node: process.version, engines });
+    printJson({ cpu, node: process.version, engines: engines.map((e) => (e.available && e.gpu ? { ...e, adapter: describeAdapter(e.gpu) } : e)) });
     return;
   }
   console.log(`CPU: ${cpu.model}, ${cpu.logicalCores} logical cores; ISA: ${cpu.isa.join(', ') || 'none detected'} (${cpu.source})`);
   const table = makeTable(['engine', 'role', 'available', 'version / reason', 'options (default)']);
   for (const e of engines) {
     const opts = Object.entries(e.options).map(([k, o]) => `${k}=${o.default}${o.values ? ` (${o.values.join('|')})` : ''}`).join(', ');
-    table.push([e.name, e.role, e.available ? 'yes' : 'no', e.available ? e.version : e.reason, opts]);
+    // A GPU engine's version says the adapter it runs on, and whether that is a GPU at all.
+    const version = e.available ? (e.gpu ? `${e.version} on ${describeAdapter(e.gpu)}` : e.version) : e.reason;
+    table.push([e.name, e.role, e.available ? 'yes' : 'no', version, opts]);
   }
   console.log(table.toString());
   // What a native baseline ran with decides its speed: say it (BLAS, threads) for every engine that tells.

@@ -6,7 +6,8 @@ import { checkOnnxFits } from '../../model/index.js';
 import { currentEnvironment, ensureMachinePeaks, estimateTrialMemory, WORKER_MEMORY_ENV, workerMemoryCapBytes, type Environment } from '../../measure/index.js';
 import { writeReport } from '../../report/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
-import { loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
+import { describeAdapter } from '../../engines/index.js';
+import { ALLOW_SOFTWARE_GPU_FLAG, checkSoftwareGpu, loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
 import { PRESET_NAMES } from '../../study/presets.js';
 import { duration, progressReporter } from '../progress.js';
 
@@ -16,6 +17,7 @@ interface StudyOptions {
   resume?: boolean;
   report: boolean;
   json?: boolean;
+  allowSoftwareGpu?: boolean;
 }
 
 /** Exit status of a study stopped by Ctrl-C (128 + SIGINT), as shells expect. */
@@ -31,6 +33,7 @@ export function registerStudyCommand(program: Command): void {
     .option('--resume', 'skip trials already stored for this machine (always on: re-running a study resumes it)')
     .option('--no-report', 'do not write the report at the end')
     .option('--json', 'machine-readable events, one JSON object per line')
+    .option(ALLOW_SOFTWARE_GPU_FLAG, 'let GPU engines run on a software adapter (SwiftShader, on the CPU): for correctness; its trials are labelled software GPU, never GPU acceleration')
     .action(studyCommand);
 }
 
@@ -43,6 +46,10 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
   const out = resolve(o.out ?? join('formbench-results', study.name));
   const env = currentEnvironment();
   const storePath = join(out, STORE_FILE);
+  // A software adapter taken for "the GPU" would be reported as GPU acceleration: refused unless
+  // asked, before a store exists (a dry run too: it plans what the run would do).
+  const softwareGpu = await checkSoftwareGpu([plan.reference, ...plan.trials.map((t) => t.choice)], o.allowSoftwareGpu === true);
+  notes.push(...softwareGpu.map((u) => `${u.engine} runs on a software GPU, ${describeAdapter(u.adapter)} (${ALLOW_SOFTWARE_GPU_FLAG}): its trials check correctness and are labelled software GPU; their times are the CPU's`));
   // Nothing that can run: one error with every engine's reason, before a store is created.
   if (!o.dryRun) await requireRunnable([...new Map(plan.trials.map((t) => [t.choice.label, t.choice])).values()]);
   // A dry run reads an existing store (to count what is done) but never creates one.
