@@ -10,7 +10,7 @@ import { reportData, reportFingerprint } from './data.js';
 import { fidelityTable, fidelityWarning } from './fidelity.js';
 import { buildFigures } from './figures.js';
 import { computeFindings } from './findings.js';
-import { gpuTrialsTable } from './gpu.js';
+import { gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
 import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
@@ -37,6 +37,8 @@ export interface WrittenReport {
   warning?: string;
   /** A warning about native engines slower than their framework's idiomatic execution, if any. */
   fidelityWarning?: string;
+  /** Where trials ran on a software GPU: that they were left out of speed-ups and findings, and why. */
+  softwareGpuNotice?: string;
 }
 
 export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string; baselineRequired?: boolean } = {}): Promise<WrittenReport> {
@@ -68,7 +70,8 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   const htmlPath = join(outDir, 'report.html');
   writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
   const slowNative = fidelityWarning(data);
-  return { htmlPath, figurePaths, findings, claims, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}) };
+  const softwareGpu = softwareGpuNotice(data.rows);
+  return { htmlPath, figurePaths, findings, claims, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}), ...(softwareGpu ? { softwareGpuNotice: softwareGpu } : {}) };
 }
 
 function writeTable(outDir: string, id: string, table: Table): void {
