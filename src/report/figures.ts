@@ -39,7 +39,11 @@ export const lineOf = (p: LatencyPoint): string => (p.gpu?.software || !LINE_OF_
 
 /** The lines of some points in the paper's order (native, CPU, GPU), software GPUs last. */
 function linesOf(points: LatencyPoint[]): string[] {
-  const rank = (p: LatencyPoint) => (p.gpu?.software ? LINE_ORDER.length : LINE_ORDER.indexOf(p.role) === -1 ? LINE_ORDER.length - 1 : LINE_ORDER.indexOf(p.role));
+  const rank = (p: LatencyPoint): number => {
+    if (p.gpu?.software) return LINE_ORDER.length;
+    const i = LINE_ORDER.indexOf(p.role);
+    return i === -1 ? LINE_ORDER.length - 1 : i;
+  };
   return [...new Map([...points].sort((a, b) => rank(a) - rank(b)).map((p) => [lineOf(p), p])).keys()];
 }
 
