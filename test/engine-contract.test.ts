@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ENGINE_MODULES_ENV } from '../src/engines/index.js';
 import { ResultStore } from '../src/store/index.js';
 import { runCli, type CliRun } from './cli-helpers.js';
+import { FAKE_GPU_ADAPTER } from './fixtures/fake-engines.js';
 import { testTempDir } from './temp-dir.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-engines.js', import.meta.url));
@@ -101,5 +102,37 @@ describe('an engine registered at run time', () => {
     const again = await formbench(['study', file, '--out', out, '--no-report'], withFakes);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /0 trials run .* 4 already stored/);
+  });
+
+  it('a GPU engine\'s trials are stored with their adapter, placement and first run, a failed one with its adapter, and a software adapter is labelled in the report', async () => {
+    const file = join(tmp, 'fake-gpu.yaml');
+    writeFileSync(file, `name: fake-gpu\nmodels: [${MODEL}]\nengines: [fake-native, fake-gpu, "fake-gpu:precision=fp16"]\nbatches: [1]\n`);
+    const out = join(tmp, 'fake-gpu-out');
+    const r = await formbench(['study', file, '--out', out], withFakes);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^note: 2 trials ran on a software GPU .* left out of every speed-up/m);
+    const store = await ResultStore.open(join(out, 'results.duckdb'));
+    try {
+      const trials = await store.trials();
+      const native = trials.find((t) => t.engine === 'fake-native')!;
+      const gpu = trials.find((t) => t.engine === 'fake-gpu')!;
+      const failed = trials.find((t) => t.engine === 'fake-gpu:precision=fp16')!;
+      assert.ok(native.firstRunMs! > 0, 'every trial keeps its first run');
+      assert.deepEqual([native.gpuAdapter, native.placement], [null, null]);
+      assert.equal(gpu.status, 'ok', gpu.reason ?? '');
+      assert.ok(gpu.firstRunMs! > 0);
+      assert.deepEqual(gpu.gpuAdapter, FAKE_GPU_ADAPTER);
+      assert.deepEqual(gpu.placement!.macKernels, { webgpu: 3 }, 'standard/d2: the stem and one Conv per block');
+      assert.equal(failed.status, 'failed');
+      assert.match(failed.reason!, /shader-f16/);
+      assert.deepEqual(failed.gpuAdapter, FAKE_GPU_ADAPTER, 'the adapter it failed on');
+      assert.equal(failed.placement, null);
+    } finally {
+      store.close();
+    }
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /<b>Software GPU:<\/b> 2 trials ran on a software GPU \(SwiftShader driver 5\.0\.0 \(google swiftshader, vulkan, software GPU\)\)/);
+    assert.match(html, /<td>fake-gpu:precision=fp16 \(software GPU\)<\/td><td class="failed">failed/);
+    assert.doesNotMatch(html, /Average speed-up of fake-gpu/);
   });
 });

@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ResultStore } from '../src/store/index.js';
 import { loadStudy, planStudy, runStudy, type StudyEvent } from '../src/study/index.js';
+import { fakeGpuRows, HARDWARE_ADAPTER } from './fixtures/result-rows.js';
 import { testTempDir } from './temp-dir.js';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/old-store/', import.meta.url));
@@ -36,6 +37,27 @@ describe('a store written before the change', () => {
       assert.deepEqual(start && { toRun: start.toRun, alreadyStored: start.alreadyStored }, { toRun: 0, alreadyStored: 20 });
       assert.equal(done?.type === 'done' ? done.ran : undefined, 0);
       assert.equal((await store.rows()).length, 20);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('gains the GPU columns: its trials read them as null, and a GPU trial stored beside them reads back whole', async () => {
+    const path = join(tmp, 'gpu-columns.duckdb');
+    copyFileSync(join(FIXTURE, 'results.duckdb'), path);
+    const store = await ResultStore.open(path);
+    try {
+      const old = await store.trials();
+      assert.equal(old.length, 20);
+      assert.ok(old.every((t) => t.firstRunMs === null && t.gpuAdapter === null && t.placement === null));
+      // The old table gained the columns at its end; the row goes in by column name all the same.
+      const [env] = await store.environments();
+      const gpu = { ...fakeGpuRows(HARDWARE_ADAPTER)[0]!, fingerprint: env!.fingerprint, finishedAt: '2099-01-01T00:00:00.000Z' };
+      await store.insert(gpu);
+      assert.deepEqual((await store.rows()).at(-1), gpu);
+      const back = (await store.trials()).at(-1)!;
+      assert.deepEqual(back.gpuAdapter, HARDWARE_ADAPTER);
+      assert.equal(back.firstRunMs, gpu.firstRunMs);
     } finally {
       store.close();
     }

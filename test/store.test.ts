@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { UserError } from '../src/errors.js';
-import { ResultStore } from '../src/store/index.js';
+import { decodeTrial, encodeTrial, ResultStore } from '../src/store/index.js';
 import { fakeFidelity } from './fixtures/fidelity-records.js';
-import { fakeRow } from './fixtures/result-rows.js';
+import { fakeGpuRows, fakeRow, HARDWARE_ADAPTER, SOFTWARE_ADAPTER } from './fixtures/result-rows.js';
 import { testTempDir } from './temp-dir.js';
 
 const dir = testTempDir('formbench-store-test-');
@@ -36,6 +36,30 @@ describe('results store', () => {
     store.close();
   });
 
+  it('hands GPU trials back typed: first-run time, the adapter and the placement decoded; other engines have none', async () => {
+    const store = await ResultStore.open(join(dir, 'gpu', 'results.duckdb'));
+    const gpu = { ...fakeGpuRows(HARDWARE_ADAPTER, { cpuConv: ['standard'] })[0]!, firstRunMs: 812.5 };
+    // A failed trial keeps the adapter it failed on, and has no placement or times.
+    const failed = { ...fakeRow({ model: 'resnet50', batch: 1, engine: 'ort-webgpu:precision=fp16', role: 'gpu-accelerated', macs: 4.1e9, status: 'failed', finishedAt: '2026-11-23T09:00:00.000Z' }), gpuAdapter: JSON.stringify(SOFTWARE_ADAPTER) };
+    const cpu = fakeRow({ model: 'resnet50', batch: 1, engine: 'ort', macs: 4.1e9, finishedAt: '2026-11-23T09:00:01.000Z' });
+    for (const r of [gpu, failed, cpu]) await store.insert(r);
+    const [typed, typedFailed, plain] = await store.trials();
+    assert.equal(typed!.firstRunMs, 812.5);
+    assert.deepEqual(typed!.gpuAdapter, HARDWARE_ADAPTER);
+    assert.deepEqual(typed!.placement!.macKernels, { webgpu: 0, cpu: 10 });
+    assert.equal(typed!.placement!.deviceMs, gpu.medianMs! / 4);
+    assert.deepEqual(typedFailed!.gpuAdapter, SOFTWARE_ADAPTER);
+    assert.deepEqual([typedFailed!.placement, typedFailed!.firstRunMs], [null, null]);
+    assert.deepEqual([plain!.gpuAdapter, plain!.placement], [null, null]);
+    assert.deepEqual((await store.rows()).map((r) => encodeTrial(decodeTrial(r))), [gpu, failed, cpu], 'encodeTrial undoes decodeTrial');
+    await store.exportTrials('json', join(dir, 'gpu.json'));
+    store.close();
+    const [exported] = JSON.parse(readFileSync(join(dir, 'gpu.json'), 'utf8')) as { first_run_ms: number; gpu_adapter: string; placement: string }[];
+    assert.equal(exported!.first_run_ms, 812.5);
+    assert.deepEqual(JSON.parse(exported!.gpu_adapter), HARDWARE_ADAPTER, 'the export keeps the adapter, as JSON text');
+    assert.deepEqual(JSON.parse(exported!.placement).macKernels, { webgpu: 0, cpu: 10 });
+  });
+
   it('keeps rows across reopening, and a re-measured trial replaces its row instead of duplicating it', async () => {
     const path = join(dir, 'b', 'results.duckdb');
     let store = await ResultStore.open(path);
@@ -63,7 +87,7 @@ describe('results store', () => {
     store.close();
     const csv = readFileSync(join(dir, 'c.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 4);
-    assert.match(csv[0]!, /^trial_key,fingerprint,study,.*median_ms/);
+    assert.match(csv[0]!, /^trial_key,fingerprint,study,.*load_ms,first_run_ms,median_ms,.*kernel_precision,gpu_adapter,placement,counters,/);
     const json = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8')) as { batch: number; samples_ms: number[]; cpu_model: string; isa: string }[];
     assert.deepEqual(json.map((r) => r.batch), [1, 2, 4]);
     assert.equal(json[0]!.cpu_model, 'Test CPU', 'each row carries its machine');

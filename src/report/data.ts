@@ -4,6 +4,7 @@ import { median, medianOf, speedup } from '../measure/index.js';
 import { modelIdentity } from '../store/schema.js';
 import type { StoredFidelity, StoredTrial } from '../store/index.js';
 import { withBaselineFidelity } from './fidelity.js';
+import { engineLabel } from './gpu.js';
 import type { LatencyPoint, PointCounters, ReportData, SpeedupPoint } from './types.js';
 
 /** The counters stored with a trial, if it counted any successfully. */
@@ -42,7 +43,8 @@ export function reportData(all: StoredTrial[], baseline?: string, fidelity: Stor
     );
   }
   const checks = fidelity.filter((f) => f.fingerprint === latest.fingerprint);
-  const speedups = withBaselineFidelity(speedupsOver(points, base), checks, base);
+  // A software GPU's times are the CPU's: it never has a speed-up, whatever it is compared with.
+  const speedups = withBaselineFidelity(speedupsOver(points.filter((p) => !p.gpu?.software), base), checks, base);
   return { study: latest.study, fingerprint: latest.fingerprint, baseline: base, rows, points, speedups, otherMachineRows: all.length - rows.length, noisy: rows.filter(isNoisy), fidelity: checks };
 }
 
@@ -59,7 +61,8 @@ function latestRow(all: StoredTrial[]): StoredTrial {
 function mergeRepetitions(rows: StoredTrial[]): LatencyPoint[] {
   const groups = new Map<string, StoredTrial[]>();
   for (const r of rows) {
-    const k = `${r.model}|${r.batch}|${r.engine}`;
+    // By label: the same engine on a software and on a hardware adapter is two lines, never one.
+    const k = `${r.model}|${r.batch}|${engineLabel(r)}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((g) => {
@@ -69,8 +72,9 @@ function mergeRepetitions(rows: StoredTrial[]): LatencyPoint[] {
     return {
       ...modelIdentity(r),
       batch: r.batch,
-      engine: r.engine,
+      engine: engineLabel(r),
       role: r.engineRole,
+      ...(r.gpuAdapter ? { gpu: r.gpuAdapter } : {}),
       precision: r.precision,
       // Repetitions in separate workers: the median of their medians, the widest interval.
       medianMs: median(g.map((x) => x.medianMs!)),

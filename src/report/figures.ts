@@ -2,6 +2,7 @@ import { PATTERNS } from '../zoo/index.js';
 import { counted, macCorrelations, missCorrelations } from './correlations.js';
 import { depthSeries, widthSeries } from './data.js';
 import { FIDELITY_COLUMNS, fidelityCells } from './fidelity.js';
+import { describeAdapters, engineLabel, onHardwareGpu, onSoftwareGpu, SOFTWARE_GPU_WHY } from './gpu.js';
 import { precisionFigures } from './precision.js';
 import type { FigureSpec } from './render.js';
 import type { Figure, LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
@@ -25,15 +26,48 @@ const latencyTable = (points: LatencyPoint[]): Table => ({
   rows: points.map((p) => [p.model, p.batch, p.engine, fmt(p.medianMs), fmt(p.ciLowMs), fmt(p.ciHighMs), fmt(p.macs / 1e9)]),
 });
 
+/**
+ * The seed paper's lines: the native framework, hardware-specific acceleration on the CPU and,
+ * as the third, GPU-specific acceleration (hardware adapters only). A software GPU keeps its own
+ * label, which already says what it is.
+ */
+const LINE_OF_ROLE: Record<string, string> = { native: 'native', accelerated: 'CPU acceleration', 'gpu-accelerated': 'GPU-specific acceleration', portable: 'portable' };
+const LINE_ORDER = ['native', 'accelerated', 'gpu-accelerated', 'portable'];
+
+/** A point's line in the latency figures: `ort (CPU acceleration)`, `ort-webgpu (GPU-specific acceleration)`. */
+export const lineOf = (p: LatencyPoint): string => (p.gpu?.software || !LINE_OF_ROLE[p.role] ? p.engine : `${p.engine} (${LINE_OF_ROLE[p.role]})`);
+
+/** The lines of some points in the paper's order (native, CPU, GPU), software GPUs last. */
+function linesOf(points: LatencyPoint[]): string[] {
+  const rank = (p: LatencyPoint): number => {
+    if (p.gpu?.software) return LINE_ORDER.length;
+    const i = LINE_ORDER.indexOf(p.role);
+    return i === -1 ? LINE_ORDER.length - 1 : i;
+  };
+  return [...new Map([...points].sort((a, b) => rank(a) - rank(b)).map((p) => [lineOf(p), p])).keys()];
+}
+
+/** A latency figure's caption sentence on its GPU lines: which adapter, and why a software GPU is no acceleration. */
+function gpuLinesCaption(points: LatencyPoint[]): string {
+  const hardware = [...new Set(points.filter((p) => p.gpu?.software === false).map((p) => p.engine))];
+  const software = [...new Set(points.filter((p) => p.gpu?.software).map((p) => p.engine))];
+  const adapters = describeAdapters(points.filter((p) => p.gpu?.software === false).map((p) => p.gpu));
+  return [
+    hardware.length ? ` GPU-specific acceleration, the third line: ${hardware.join(', ')} on ${adapters.join('; ')}.` : '',
+    software.length ? ` ${software.join(', ')}: ${SOFTWARE_GPU_WHY}; not GPU acceleration.` : '',
+  ].join('');
+}
+
 /** Lines per pattern (colour) and engine (dash), with the median's 95% interval as error bars. */
 const LATENCY_AXIS = { field: 'ms', title: 'median latency (ms, log)' };
 
-function lineLayers(x: { field: string; title: string; scale?: object; axisValues: number[] }, yAxis = LATENCY_AXIS, errorBars = true): object[] {
+function lineLayers(x: { field: string; title: string; scale?: object; axisValues: number[] }, yAxis = LATENCY_AXIS, errorBars = true, engines?: string[]): object[] {
   const xEnc = { field: x.field, type: 'quantitative', title: x.title, scale: x.scale ?? { zero: false }, axis: { values: x.axisValues } };
   const y = { field: yAxis.field, type: 'quantitative', scale: { type: 'log', nice: false }, title: yAxis.title };
   const color = { field: 'pattern', type: 'nominal', sort: PATTERN_ORDER, title: 'pattern' };
+  const engine = { field: 'engine', type: 'nominal', title: 'engine', ...(engines ? { sort: engines } : {}) };
   return [
-    { mark: { type: 'line', point: { size: 30 } }, encoding: { x: xEnc, y, color, strokeDash: { field: 'engine', type: 'nominal', title: 'engine' }, shape: { field: 'engine', type: 'nominal', title: 'engine' } } },
+    { mark: { type: 'line', point: { size: 30 } }, encoding: { x: xEnc, y, color, strokeDash: engine, shape: engine } },
     ...(errorBars ? [{ transform: [{ filter: 'datum.lo != null' }], mark: { type: 'errorbar', ticks: true }, encoding: { x: xEnc, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } }] : []),
   ];
 }
@@ -63,16 +97,16 @@ function latencyVsDepth(data: ReportData): Figure | undefined {
   if (points.length === 0) return undefined;
   const depths = sweepValues(DEPTH_SWEEP, points);
   const batches = [...new Set(points.map((p) => p.batch))].sort((a, b) => a - b);
-  const engines = [...new Set(points.map((p) => p.engine))];
-  const values = points.map((p) => ({ pattern: p.pattern, depth: p.depth, batch: `batch ${p.batch}`, engine: p.engine, ...ms(p) }));
+  const engines = linesOf(points);
+  const values = points.map((p) => ({ pattern: p.pattern, depth: p.depth, batch: `batch ${p.batch}`, engine: lineOf(p), ...ms(p) }));
   return {
     id: 'latency-vs-depth',
     title: 'Latency vs depth',
-    caption: `Median latency of the six design patterns at width ${points[0]!.width} and ${points[0]!.resolution}×${points[0]!.resolution} input, depth ${depths[0]}–${depths.at(-1)}, one panel per batch size; ${engines.join(' vs ')} (the seed paper's Figure 1). Error bars: 95% interval of the median.`,
+    caption: `Median latency of the six design patterns at width ${points[0]!.width} and ${points[0]!.resolution}×${points[0]!.resolution} input, depth ${depths[0]}–${depths.at(-1)}, one panel per batch size; ${engines.join(' vs ')} (the seed paper's Figure 1). Error bars: 95% interval of the median.${gpuLinesCaption(points)}`,
     spec: {
       data: { values },
       facet: { column: { field: 'batch', type: 'ordinal', sort: batches.map((b) => `batch ${b}`), title: null } },
-      spec: { width: 210, height: 240, layer: lineLayers(sweepAxis(DEPTH_SWEEP, points)) },
+      spec: { width: 210, height: 240, layer: lineLayers(sweepAxis(DEPTH_SWEEP, points), LATENCY_AXIS, true, engines) },
       resolve: { scale: { y: 'independent' } },
       title: { text: 'Latency vs depth', subtitle: `${engines.join(' vs ')}, width ${points[0]!.width}` },
     } as unknown as FigureSpec,
@@ -84,16 +118,16 @@ function latencyVsWidth(data: ReportData): Figure | undefined {
   const points = widthSeries(data.points);
   if (points.length === 0) return undefined;
   const widths = sweepValues(WIDTH_SWEEP, points);
-  const engines = [...new Set(points.map((p) => p.engine))];
-  const values = points.map((p) => ({ pattern: p.pattern, width: p.width, engine: p.engine, ...ms(p) }));
+  const engines = linesOf(points);
+  const values = points.map((p) => ({ pattern: p.pattern, width: p.width, engine: lineOf(p), ...ms(p) }));
   return {
     id: 'latency-vs-width',
     title: 'Latency vs width',
-    caption: `Median latency of the six design patterns at depth ${points[0]!.depth}, ${points[0]!.resolution}×${points[0]!.resolution} input, batch ${points[0]!.batch}, width ${widths[0]}–${widths.at(-1)} (the seed paper's Figure 2), one panel per engine with a shared axis.`,
+    caption: `Median latency of the six design patterns at depth ${points[0]!.depth}, ${points[0]!.resolution}×${points[0]!.resolution} input, batch ${points[0]!.batch}, width ${widths[0]}–${widths.at(-1)} (the seed paper's Figure 2), one panel per engine with a shared axis: ${engines.join(', ')}.${gpuLinesCaption(points)}`,
     spec: {
       data: { values },
       facet: { column: { field: 'engine', type: 'nominal', sort: engines, title: null } },
-      spec: { width: 260, height: 240, layer: lineLayers(sweepAxis(WIDTH_SWEEP, points)) },
+      spec: { width: 260, height: 240, layer: lineLayers(sweepAxis(WIDTH_SWEEP, points), LATENCY_AXIS, true, engines) },
       title: { text: 'Latency vs width', subtitle: `depth ${points[0]!.depth}, batch ${points[0]!.batch}` },
     } as unknown as FigureSpec,
     table: latencyTable(points),
@@ -293,9 +327,12 @@ function missesVsLatency(data: ReportData): Figure | undefined {
  */
 function roofline(data: ReportData): Figure | undefined {
   const peaks = data.peaks;
-  const rows = data.rows.filter((r) => r.status === 'ok' && r.medianMs !== null && r.arithmeticIntensity !== null && r.flops > 0);
+  const measured = data.rows.filter((r) => r.status === 'ok' && r.medianMs !== null && r.arithmeticIntensity !== null && r.flops > 0);
+  // The roofs are the CPU's: a hardware GPU's trials are not under them (a software GPU's are).
+  const rows = measured.filter((r) => !onHardwareGpu(r));
+  const gpuLeftOut = measured.length - rows.length;
   if (!peaks || rows.length === 0) return undefined;
-  const points = rows.map((r) => ({ model: r.model, batch: r.batch, engine: r.engine, intensity: r.arithmeticIntensity!, gflops: r.flops / (r.medianMs! * 1e6), fraction: r.flops / (r.medianMs! * 1e6) / Math.min(peaks.peakGflops, r.arithmeticIntensity! * peaks.bandwidthGBs) }));
+  const points = rows.map((r) => ({ model: r.model, batch: r.batch, engine: engineLabel(r), intensity: r.arithmeticIntensity!, gflops: r.flops / (r.medianMs! * 1e6), fraction: r.flops / (r.medianMs! * 1e6) / Math.min(peaks.peakGflops, r.arithmeticIntensity! * peaks.bandwidthGBs) }));
   // Memory roofs: DRAM, and each cache the study streamed, since a batch-1 network's activations
   // often stay in cache and reach past the DRAM roof.
   const memoryRoofs = [{ name: `DRAM ${peaks.bandwidthGBs.toFixed(1)} GB/s`, bandwidthGBs: peaks.bandwidthGBs }, ...(peaks.caches ?? []).map((c) => ({ name: `${c.level} ${c.bandwidthGBs.toFixed(0)} GB/s`, bandwidthGBs: c.bandwidthGBs }))];
@@ -308,7 +345,7 @@ function roofline(data: ReportData): Figure | undefined {
   return {
     id: 'roofline',
     title: 'Roofline',
-    caption: `Every trial's achieved GFLOP/s (2·MACs per run ÷ median latency) against its model's arithmetic intensity at that batch, under this machine's roofline: ${peaks.peakGflops.toFixed(0)} GFLOP/s peak and ${peaks.bandwidthGBs.toFixed(1)} GB/s memory bandwidth, measured by the study (${peaks.method}). The byte model counts each layer's inputs, constants and outputs once, so cache reuse across layers can put a point above the DRAM roof${peaks.caches?.length ? ' (the dashed roofs are the caches\' streaming bandwidths)' : ''}; a point above the flat roof is a convolution that outran the MatMul the peak was measured with.`,
+    caption: `Every trial's achieved GFLOP/s (2·MACs per run ÷ median latency) against its model's arithmetic intensity at that batch, under this machine's roofline: ${peaks.peakGflops.toFixed(0)} GFLOP/s peak and ${peaks.bandwidthGBs.toFixed(1)} GB/s memory bandwidth, measured by the study (${peaks.method}). The byte model counts each layer's inputs, constants and outputs once, so cache reuse across layers can put a point above the DRAM roof${peaks.caches?.length ? ' (the dashed roofs are the caches\' streaming bandwidths)' : ''}; a point above the flat roof is a convolution that outran the MatMul the peak was measured with.${gpuLeftOut ? ` ${gpuLeftOut} trials on a hardware GPU are left out: these are the CPU's roofs.` : ''}${rows.some(onSoftwareGpu) ? ' Software-GPU trials run on the CPU, so they are under its roofs, labelled.' : ''}`,
     spec: {
       width: 460,
       height: 300,

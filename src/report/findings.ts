@@ -2,6 +2,8 @@ import { geometricMean, median } from '../measure/index.js';
 import { macCorrelations, missCorrelations, type MissCorrelation } from './correlations.js';
 import { depthSeries } from './data.js';
 import { baselineFidelitySentence } from './fidelity.js';
+import { onSoftwareGpu } from './gpu.js';
+import { gpuFindings } from './gpu-findings.js';
 import { precisionFindings } from './precision.js';
 import type { Finding, LatencyPoint, ReportData, SpeedupPoint } from './types.js';
 
@@ -18,7 +20,9 @@ export function computeFindings(data: ReportData): Finding[] {
     ...(primary ? [patternGains(data, primary), batchTrend(data, primary), depthTrend(data, primary)] : []),
     ...[...new Set(data.points.map((p) => p.engine))].map((e) => macsVersusLatency(data.points, e)),
     ...missCorrelations(data.points).map((c) => missesFinding(data, c)),
-    ...precisionFindings(data.rows),
+    ...gpuFindings(data),
+    // A software GPU's lower precision is no speed-up either: its figures still show it, labelled.
+    ...precisionFindings(data.rows.filter((r) => !onSoftwareGpu(r))),
   ].filter((f): f is Finding => f !== undefined);
 }
 

@@ -1,6 +1,7 @@
 import type { Environment } from '../measure/index.js';
 import { NOISY_CI } from './data.js';
 import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
+import { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
 import type { Figure, Finding, ReportData } from './types.js';
@@ -56,11 +57,13 @@ export function reportPage(p: PageInput): string {
 <p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs) on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not included.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
 ${data.noisy.length ? `<p class="warning"><b>Warning:</b> ${noiseWarning(data)}</p>` : ''}
 ${fidelityNotice(data)}
+${softwareGpuNotice(data.rows) ? `<p class="warning"><b>Software GPU:</b> ${escapeHtml(softwareGpuNotice(data.rows)!)}</p>` : ''}
 ${environmentSection(p.environment)}
 <h2>Findings</h2>
 ${p.findings.length ? p.findings.map(findingHtml).join('\n') : '<p>Not enough successful trials for findings: at least two engines must have measured the same models.</p>'}
-${claimsSection(p.claims)}
+${claimsSection(p.claims, data)}
 ${data.fidelity.length ? fidelitySection(data) : ''}
+${data.rows.some((r) => r.gpuAdapter) ? gpuSection(data) : ''}
 <h2>Figures</h2>
 ${p.figures.map(figureHtml).join('\n')}
 ${problems.length ? problemsSection(problems) : ''}
@@ -77,13 +80,13 @@ function precisionLine(data: ReportData): string {
   const ok = data.rows.filter((r) => r.status === 'ok');
   const imprecise = ok.filter((r) => r.reason?.startsWith('imprecise'));
   if (ok.length === 0) return '';
-  const list = imprecise.slice(0, 10).map((r) => `${escapeHtml(r.model)} batch ${r.batch} on ${escapeHtml(r.engine)}: ${escapeHtml(r.reason!.replace(/^imprecise: /, ''))}`);
+  const list = imprecise.slice(0, 10).map((r) => `${escapeHtml(r.model)} batch ${r.batch} on ${escapeHtml(engineLabel(r))}: ${escapeHtml(r.reason!.replace(/^imprecise: /, ''))}`);
   return `<p class="precision">${ok.length - imprecise.length} of ${ok.length} successful trials reached their interval target${imprecise.length ? `; ${imprecise.length} did not, even with the budget extended to its cap:</p><ul>${list.map((l) => `<li>${l}</li>`).join('')}${imprecise.length > 10 ? '<li>…</li>' : ''}</ul>` : '.</p>'}`;
 }
 
 /** hyperfine-style: say what is wrong and what to do about it. */
 export function noiseWarning(data: ReportData): string {
-  const names = data.noisy.slice(0, 5).map((r) => `${r.model} batch ${r.batch} on ${r.engine}`);
+  const names = data.noisy.slice(0, 5).map((r) => `${r.model} batch ${r.batch} on ${engineLabel(r)}`);
   return `${data.noisy.length} of ${data.rows.filter((r) => r.status === 'ok').length} trials have a 95% interval of the median wider than ±${NOISY_CI * 100}% (${names.join('; ')}${data.noisy.length > 5 ? '; …' : ''}): the machine was busy or the budget too small. Re-run on a quiet system, or raise budget.timedSeconds in a study file; their error bars show the spread.`;
 }
 
@@ -101,16 +104,23 @@ function fidelitySection(data: ReportData): string {
 ${perEngine.join('\n')}`;
 }
 
-function claimsSection(claims: PaperClaim[]): string {
+function claimsSection(claims: PaperClaim[], data: ReportData): string {
   if (claims.length === 0) return '';
+  const software = data.rows.filter((r) => r.gpuAdapter?.software).length;
   const rows = claims.map(
     (c) => `<tr><td>${escapeHtml(c.claim)}<span class="rule">Rule: ${escapeHtml(c.rule)}</span></td><td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.measured ?? '—')}<span class="detail">${escapeHtml(c.detail)}</span></td><td class="verdict-${c.verdict.replace(/ /g, '-')}">${escapeHtml(c.verdict)}</td><td>${c.trialKeys.length ? `<details><summary>${c.trialKeys.length} trials</summary><pre>${escapeHtml(c.trialKeys.join(' '))}</pre></details>` : '—'}</td></tr>`,
   );
   return `<h2 id="paper-claims">The seed paper's claims beside this machine's</h2>
-<p>Each published claim of Abbasi et al., "Does Form Follow Function?" (TinyML 2021), checked against this store's trials by the rule under it; 'not measured' where the store lacks the trials a claim needs. Files: <a href="tables/paper-claims.csv">CSV</a>, <a href="tables/paper-claims.md">Markdown</a>.</p>
+<p>Each published claim of Abbasi et al., "Does Form Follow Function?" (TinyML 2021), checked against this store's trials by the rule under it; 'not measured' where the store lacks the trials a claim needs.${software ? ` The ${software} software-GPU trials are not part of this comparison: their times are the CPU's.` : ''} Files: <a href="tables/paper-claims.csv">CSV</a>, <a href="tables/paper-claims.md">Markdown</a>.</p>
 <table><thead><tr><th>claim</th><th>paper</th><th>this machine</th><th>verdict</th><th>trials</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>`;
+}
+
+function gpuSection(data: ReportData): string {
+  return `<h2 id="gpu-trials">GPU trials</h2>
+<p>Each GPU trial with its WebGPU adapter (driver, vendor and architecture, the API under WebGPU, and whether it is a hardware GPU or a software one running on the CPU), its median beside its first inference (allocation and shader compilation, timed apart and left out of the median), the time on the device from timestamp queries where the adapter has them, and where its convolutions and matrix products ran. Files: <a href="tables/gpu-trials.csv">CSV</a>, <a href="tables/gpu-trials.md">Markdown</a>.</p>
+${tableToHtml(gpuTrialsTable(data.rows))}`;
 }
 
 function environmentSection(env: Environment | undefined): string {
@@ -132,7 +142,7 @@ function figureHtml(f: RenderedFigure): string {
 }
 
 function problemsSection(rows: ReportData['rows']): string {
-  const items = rows.map((r) => `<tr><td>${escapeHtml(r.model)}</td><td class="num">${r.batch}</td><td>${escapeHtml(r.engine)}</td><td class="failed">${escapeHtml(r.status)}</td><td>${escapeHtml(r.reason ?? '')}</td></tr>`);
+  const items = rows.map((r) => `<tr><td>${escapeHtml(r.model)}</td><td class="num">${r.batch}</td><td>${escapeHtml(engineLabel(r))}</td><td class="failed">${escapeHtml(r.status)}</td><td>${escapeHtml(r.reason ?? '')}</td></tr>`);
   return `<h2>Trials not plotted</h2>
 <table><thead><tr><th>model</th><th>batch</th><th>engine</th><th>status</th><th>reason</th></tr></thead><tbody>${items.join('\n')}</tbody></table>`;
 }

@@ -10,6 +10,7 @@ import { reportData, reportFingerprint } from './data.js';
 import { fidelityTable, fidelityWarning } from './fidelity.js';
 import { buildFigures } from './figures.js';
 import { computeFindings } from './findings.js';
+import { gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
 import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
@@ -21,6 +22,7 @@ export { isNoisy, reportData, reportFingerprint } from './data.js';
 export { fidelityWarning, FIDELITY_WARNING_RATIO } from './fidelity.js';
 export { buildFigures } from './figures.js';
 export { computeFindings } from './findings.js';
+export { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 export { paperClaims, paperClaimsTable, type ClaimVerdict, type PaperClaim } from './paper-claims.js';
 export { renderSvg, svgToPng, type FigureSpec } from './render.js';
 export type { BaselineFidelity, Figure, Finding, LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
@@ -35,6 +37,8 @@ export interface WrittenReport {
   warning?: string;
   /** A warning about native engines slower than their framework's idiomatic execution, if any. */
   fidelityWarning?: string;
+  /** Where trials ran on a software GPU: that they were left out of speed-ups and findings, and why. */
+  softwareGpuNotice?: string;
 }
 
 export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string; baselineRequired?: boolean } = {}): Promise<WrittenReport> {
@@ -62,10 +66,12 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   const claims = paperClaims(data);
   writeTable(outDir, 'paper-claims', paperClaimsTable(claims));
   if (data.fidelity.length) writeTable(outDir, 'fidelity', fidelityTable(data.fidelity));
+  if (data.rows.some((r) => r.gpuAdapter)) writeTable(outDir, 'gpu-trials', gpuTrialsTable(data.rows));
   const htmlPath = join(outDir, 'report.html');
   writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
   const slowNative = fidelityWarning(data);
-  return { htmlPath, figurePaths, findings, claims, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}) };
+  const softwareGpu = softwareGpuNotice(data.rows);
+  return { htmlPath, figurePaths, findings, claims, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}), ...(softwareGpu ? { softwareGpuNotice: softwareGpu } : {}) };
 }
 
 function writeTable(outDir: string, id: string, table: Table): void {

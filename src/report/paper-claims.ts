@@ -139,12 +139,12 @@ const CLAIMS: Definition[] = [
 
 /** Every claim of the seed paper with its verdict on this machine's stored trials, in the paper's order. */
 export function paperClaims(data: ReportData): PaperClaim[] {
-  const native = pickEngine(data.points, 'native', data.baseline);
-  const accelerated = pickEngine(data.points, 'accelerated');
-  const context: Context | undefined =
-    native && accelerated
-      ? { native, accelerated, points: data.points.filter((p) => p.engine === native || p.engine === accelerated), speedups: speedupsOver(data.points.filter((p) => p.engine === native || p.engine === accelerated), native) }
-      : undefined;
+  // A software GPU (a Vulkan implementation on the CPU) is never acceleration of any kind.
+  const points = data.points.filter((p) => !p.gpu?.software);
+  const native = pickEngine(points, 'native', data.baseline);
+  const accelerated = pickEngine(points, 'accelerated');
+  const compared = points.filter((p) => p.engine === native || p.engine === accelerated);
+  const context: Context | undefined = native && accelerated ? { native, accelerated, points: compared, speedups: speedupsOver(compared, native) } : undefined;
   return CLAIMS.map((d) => ({
     id: d.id,
     claim: d.claim,

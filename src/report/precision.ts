@@ -6,15 +6,19 @@
 import type { KernelPrecision } from '../engines/engine.js';
 import { geometricMean, median, medianOf, speedup } from '../measure/index.js';
 import type { ModelIdentity } from '../model/identity.js';
+import { describeAdapter } from '../engines/webgpu-adapter.js';
 import { modelIdentity } from '../store/schema.js';
 import type { StoredTrial } from '../store/index.js';
 import { PATTERNS } from '../zoo/index.js';
+import { onSoftwareGpu, SOFTWARE_GPU } from './gpu.js';
 import type { FigureSpec } from './render.js';
 import type { Figure, Finding, Table } from './types.js';
 
 export interface PrecisionPoint extends ModelIdentity {
   batch: number;
   engineName: string;
+  /** The engine name as shown: `ort-webgpu (software GPU)` on a software adapter. */
+  engine: string;
   precision: string;
   /** e.g. `ort int8`: the engine and the precision asked of it. */
   label: string;
@@ -47,7 +51,8 @@ const storedMedian = (r: StoredTrial) => medianOf({ medianMs: r.medianMs!, ciLow
 /** Pairs every successful lower-precision trial with its FP32 partner; unpaired ones are left out. */
 export function precisionPoints(rows: StoredTrial[]): PrecisionPoint[] {
   const ok = rows.filter((r) => r.status === 'ok' && r.medianMs !== null);
-  const partnerKey = (r: StoredTrial) => `${r.model}|${r.batch}|${r.engineName}|${withoutPrecision(r.options)}`;
+  // The adapter too: a GPU engine's FP16 on one adapter is never compared with its FP32 on another.
+  const partnerKey = (r: StoredTrial) => `${r.model}|${r.batch}|${r.engineName}|${withoutPrecision(r.options)}|${r.gpuAdapter ? describeAdapter(r.gpuAdapter) : ''}`;
   const fp32 = new Map<string, StoredTrial>();
   for (const r of ok) if (r.precision === 'fp32') fp32.set(partnerKey(r), r);
   return ok.flatMap((r) => {
@@ -56,13 +61,15 @@ export function precisionPoints(rows: StoredTrial[]): PrecisionPoint[] {
     const kernels = r.kernelPrecision;
     const cls = KERNEL_CLASS[r.precision];
     const s = speedup(storedMedian(base), storedMedian(r));
+    const engine = onSoftwareGpu(r) ? `${r.engineName} (${SOFTWARE_GPU})` : r.engineName;
     return [
       {
         ...modelIdentity(r),
         batch: r.batch,
         engineName: r.engineName,
         precision: r.precision,
-        label: `${r.engineName} ${r.precision}`,
+        engine,
+        label: `${engine} ${r.precision}`,
         fp32Ms: base.medianMs!,
         ms: r.medianMs!,
         speedup: s.ratio,
@@ -86,7 +93,7 @@ const precisionTable = (points: PrecisionPoint[]): Table => ({
   rows: points.map((p) => [
     p.model,
     p.batch,
-    p.engineName,
+    p.engine,
     p.precision,
     fmt(p.fp32Ms),
     fmt(p.ms),

@@ -3,6 +3,7 @@
  * findings built from them. Every report module imports these from here, so that none of them
  * imports another only for a type.
  */
+import type { GpuAdapter } from '../engines/engine.js';
 import type { ModelIdentity } from '../model/identity.js';
 import type { StoredFidelity, StoredPeaks, StoredTrial } from '../store/index.js';
 import type { FigureSpec } from './render.js';
@@ -10,8 +11,11 @@ import type { FigureSpec } from './render.js';
 /** One measured point: a model at a batch on an engine (repetitions merged). */
 export interface LatencyPoint extends ModelIdentity {
   batch: number;
+  /** The engine as the report shows it: `ort-webgpu (software GPU)` on a software adapter (gpu.ts). */
   engine: string;
   role: string;
+  /** The adapter of a GPU engine's point; `software` marks one whose times are the CPU's. */
+  gpu?: GpuAdapter;
   /** The precision asked of the engine (fp32 unless its `precision` option said otherwise). */
   precision: string;
   medianMs: number;

@@ -3,7 +3,7 @@
  * trial; the raw samples are kept beside their summary. The store writes a row as the study builds
  * it (JSON columns as text) and hands readers a StoredTrial, those columns decoded.
  */
-import type { KernelPrecisionSummary } from '../engines/engine.js';
+import type { GpuAdapter, KernelPrecisionSummary, WorkPlacement } from '../engines/engine.js';
 import type { CounterResult } from '../measure/index.js';
 import type { ModelIdentity, ModelKind } from '../model/identity.js';
 
@@ -40,6 +40,8 @@ export interface ResultRow extends Omit<ModelIdentity, 'kind'> {
   status: TrialStatus;
   reason: string | null;
   loadMs: number | null;
+  /** The first inference, timed apart from the others: allocation and, on a GPU, shader compilation; null in stores that predate it. */
+  firstRunMs: number | null;
   medianMs: number | null;
   meanMs: number | null;
   minMs: number | null;
@@ -64,6 +66,10 @@ export interface ResultRow extends Omit<ModelIdentity, 'kind'> {
   precision: string;
   /** What the engine's kernels computed in, JSON (ort's profile of lower-precision trials); null where not profiled. */
   kernelPrecision: string | null;
+  /** The WebGPU adapter of a GPU engine's trial (failed ones too), JSON; null for every other engine. */
+  gpuAdapter: string | null;
+  /** Where a GPU trial's kernels ran (per execution provider) and its on-device time, JSON; null where not taken. */
+  placement: string | null;
   /** Hardware or simulated counters, JSON; null where none were taken. */
   counters: string | null;
   /** ISO 8601 times. */
@@ -72,9 +78,11 @@ export interface ResultRow extends Omit<ModelIdentity, 'kind'> {
 }
 
 /** A stored trial as readers get it: the JSON columns decoded, so that no reader parses JSON. */
-export interface StoredTrial extends Omit<ResultRow, 'options' | 'kernelPrecision' | 'counters'> {
+export interface StoredTrial extends Omit<ResultRow, 'options' | 'kernelPrecision' | 'gpuAdapter' | 'placement' | 'counters'> {
   options: Record<string, string>;
   kernelPrecision: KernelPrecisionSummary | null;
+  gpuAdapter: GpuAdapter | null;
+  placement: WorkPlacement | null;
   counters: CounterResult | null;
 }
 
@@ -85,6 +93,8 @@ export function decodeTrial(row: ResultRow): StoredTrial {
     ...row,
     options: json<Record<string, string>>(row.options) ?? {},
     kernelPrecision: json<KernelPrecisionSummary>(row.kernelPrecision),
+    gpuAdapter: json<GpuAdapter>(row.gpuAdapter),
+    placement: json<WorkPlacement>(row.placement),
     counters: json<CounterResult>(row.counters),
   };
 }
@@ -95,6 +105,8 @@ export function encodeTrial(trial: StoredTrial): ResultRow {
     ...trial,
     options: JSON.stringify(trial.options),
     kernelPrecision: trial.kernelPrecision ? JSON.stringify(trial.kernelPrecision) : null,
+    gpuAdapter: trial.gpuAdapter ? JSON.stringify(trial.gpuAdapter) : null,
+    placement: trial.placement ? JSON.stringify(trial.placement) : null,
     counters: trial.counters ? JSON.stringify(trial.counters) : null,
   };
 }
@@ -106,7 +118,11 @@ export function modelIdentity(row: ResultRow | StoredTrial): ModelIdentity {
 
 type SqlType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'DOUBLE[]' | 'TIMESTAMP';
 
-/** Column order of the `trials` table; column names are the row's keys in snake_case. */
+/**
+ * Column order of a new `trials` table and of exports; column names are the row's keys in
+ * snake_case. A store written before a column existed gains it at the end of its table
+ * (store.ts), so rows are inserted by column name, never by position.
+ */
 export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
   ['trialKey', 'VARCHAR'],
   ['fingerprint', 'VARCHAR'],
@@ -135,6 +151,7 @@ export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
   ['status', 'VARCHAR'],
   ['reason', 'VARCHAR'],
   ['loadMs', 'DOUBLE'],
+  ['firstRunMs', 'DOUBLE'],
   ['medianMs', 'DOUBLE'],
   ['meanMs', 'DOUBLE'],
   ['minMs', 'DOUBLE'],
@@ -153,6 +170,8 @@ export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
   ['outputTop1Agreement', 'DOUBLE'],
   ['precision', 'VARCHAR'],
   ['kernelPrecision', 'VARCHAR'],
+  ['gpuAdapter', 'VARCHAR'],
+  ['placement', 'VARCHAR'],
   ['counters', 'VARCHAR'],
   ['startedAt', 'TIMESTAMP'],
   ['finishedAt', 'TIMESTAMP'],

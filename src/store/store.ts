@@ -14,6 +14,8 @@ export interface TrialIdentity {
   fingerprint: string;
 }
 
+/** By name: an older store's table has the columns added since at its end, not in TRIAL_COLUMNS' order. */
+const TRIAL_INSERT_COLUMNS = TRIAL_COLUMNS.map(([k]) => snakeCase(k)).join(', ');
 const TRIALS_DDL = `CREATE TABLE IF NOT EXISTS trials (${TRIAL_COLUMNS.map(([k, t]) => `${snakeCase(k)} ${t}`).join(', ')})`;
 const ENVIRONMENTS_DDL = `CREATE TABLE IF NOT EXISTS environments (
   fingerprint VARCHAR PRIMARY KEY, cpu_model VARCHAR, isa VARCHAR, logical_cores INTEGER,
@@ -105,7 +107,6 @@ export class ResultStore {
     return new Map(reader.getRows().map(([key, status]) => [String(key), String(status) as ResultRow['status']]));
   }
 
-  /** Stores a finished trial, replacing an earlier row of the same trial, in one transaction. */
   /** Stores a measured trial, replacing any earlier one with its key on this machine; the store encodes its JSON columns. */
   insertTrial(trial: StoredTrial): Promise<void> {
     return this.insert(encodeTrial(trial));
@@ -123,7 +124,7 @@ export class ResultStore {
     await this.db.run('BEGIN TRANSACTION');
     try {
       await this.db.run('DELETE FROM trials WHERE trial_key = $1 AND fingerprint = $2', [row.trialKey, row.fingerprint]);
-      await this.db.run(`INSERT INTO trials VALUES (${placeholders})`, values);
+      await this.db.run(`INSERT INTO trials (${TRIAL_INSERT_COLUMNS}) VALUES (${placeholders})`, values);
       await this.db.run('COMMIT');
     } catch (e) {
       await this.db.run('ROLLBACK');

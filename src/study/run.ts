@@ -134,6 +134,7 @@ function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, en
     status: record.status,
     reason: record.reason ?? null,
     loadMs: record.loadMs ?? null,
+    firstRunMs: record.firstRunMs ?? null,
     medianMs: s?.medianMs ?? null,
     meanMs: s?.meanMs ?? null,
     minMs: s?.minMs ?? null,
@@ -152,6 +153,9 @@ function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, en
     outputTop1Agreement: record.outputs?.top1Agreement ?? null,
     precision: numericsOf(trial.choice.engine, trial.choice.options).precision,
     kernelPrecision: record.kernels ?? null,
+    // A failed GPU trial keeps its adapter too: the reason often depends on it (no shader-f16).
+    gpuAdapter: record.gpu ?? null,
+    placement: record.placement ?? null,
     counters: counters ?? null,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),

@@ -18,6 +18,7 @@ async function reportCommand(dir: string, o: { baseline?: string }): Promise<voi
     const report = await writeReport(store, dir, o.baseline ? { baseline: o.baseline, baselineRequired: true } : {});
     for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
     if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
+    if (report.softwareGpuNotice) process.stderr.write(`note: ${report.softwareGpuNotice}\n`);
     process.stdout.write(`report: ${report.htmlPath}\n`);
   } finally {
     store.close();

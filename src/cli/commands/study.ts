@@ -96,6 +96,7 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
       for (const c of report.claims) process.stdout.write(`- ${c.verdict}: ${c.claim} (paper ${c.paper}; here ${c.measured ?? c.detail})\n`);
       if (report.fidelityWarning) process.stderr.write(`warning: ${report.fidelityWarning}\n`);
       if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
+      if (report.softwareGpuNotice) process.stderr.write(`note: ${report.softwareGpuNotice}\n`);
       process.stdout.write(`report: ${report.htmlPath}\n`);
     }
   } finally {
