@@ -108,7 +108,7 @@ describe('an engine registered at run time', () => {
     const file = join(tmp, 'fake-gpu.yaml');
     writeFileSync(file, `name: fake-gpu\nmodels: [${MODEL}]\nengines: [fake-native, fake-gpu, "fake-gpu:precision=fp16"]\nbatches: [1]\n`);
     const out = join(tmp, 'fake-gpu-out');
-    const r = await formbench(['study', file, '--out', out], withFakes);
+    const r = await formbench(['study', file, '--out', out, '--allow-software-gpu'], withFakes);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^note: 2 trials ran on a software GPU .* left out of every speed-up/m);
     const store = await ResultStore.open(join(out, 'results.duckdb'));

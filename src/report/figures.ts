@@ -58,16 +58,31 @@ function gpuLinesCaption(points: LatencyPoint[]): string {
   ].join('');
 }
 
+/**
+ * Each line's dash by its role, so that a figure reads the same whatever the engines' names:
+ * native dashed, CPU acceleration solid (as the README's figure), GPU dotted, others dash-dot.
+ */
+const DASH_OF_ROLE: Record<string, number[]> = { native: [6, 3], accelerated: [1, 0], 'gpu-accelerated': [2, 2] };
+const SOFTWARE_GPU_DASH = [1, 4];
+const OTHER_DASH = [8, 3, 2, 3];
+
+function lineDashes(points: LatencyPoint[], lines: string[]): number[][] {
+  return lines.map((line) => {
+    const p = points.find((q) => lineOf(q) === line);
+    return p?.gpu?.software ? SOFTWARE_GPU_DASH : (DASH_OF_ROLE[p?.role ?? ''] ?? OTHER_DASH);
+  });
+}
+
 /** Lines per pattern (colour) and engine (dash), with the median's 95% interval as error bars. */
 const LATENCY_AXIS = { field: 'ms', title: 'median latency (ms, log)' };
 
-function lineLayers(x: { field: string; title: string; scale?: object; axisValues: number[] }, yAxis = LATENCY_AXIS, errorBars = true, engines?: string[]): object[] {
+function lineLayers(x: { field: string; title: string; scale?: object; axisValues: number[] }, yAxis = LATENCY_AXIS, errorBars = true, engines?: string[], dashes?: number[][]): object[] {
   const xEnc = { field: x.field, type: 'quantitative', title: x.title, scale: x.scale ?? { zero: false }, axis: { values: x.axisValues } };
   const y = { field: yAxis.field, type: 'quantitative', scale: { type: 'log', nice: false }, title: yAxis.title };
   const color = { field: 'pattern', type: 'nominal', sort: PATTERN_ORDER, title: 'pattern' };
   const engine = { field: 'engine', type: 'nominal', title: 'engine', ...(engines ? { sort: engines } : {}) };
   return [
-    { mark: { type: 'line', point: { size: 30 } }, encoding: { x: xEnc, y, color, strokeDash: engine, shape: engine } },
+    { mark: { type: 'line', point: { size: 30 } }, encoding: { x: xEnc, y, color, strokeDash: engines && dashes ? { ...engine, scale: { domain: engines, range: dashes } } : engine, shape: engine } },
     ...(errorBars ? [{ transform: [{ filter: 'datum.lo != null' }], mark: { type: 'errorbar', ticks: true }, encoding: { x: xEnc, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } }] : []),
   ];
 }
@@ -106,7 +121,7 @@ function latencyVsDepth(data: ReportData): Figure | undefined {
     spec: {
       data: { values },
       facet: { column: { field: 'batch', type: 'ordinal', sort: batches.map((b) => `batch ${b}`), title: null } },
-      spec: { width: 210, height: 240, layer: lineLayers(sweepAxis(DEPTH_SWEEP, points), LATENCY_AXIS, true, engines) },
+      spec: { width: 210, height: 240, layer: lineLayers(sweepAxis(DEPTH_SWEEP, points), LATENCY_AXIS, true, engines, lineDashes(points, engines)) },
       resolve: { scale: { y: 'independent' } },
       title: { text: 'Latency vs depth', subtitle: `${engines.join(' vs ')}, width ${points[0]!.width}` },
     } as unknown as FigureSpec,
@@ -127,7 +142,7 @@ function latencyVsWidth(data: ReportData): Figure | undefined {
     spec: {
       data: { values },
       facet: { column: { field: 'engine', type: 'nominal', sort: engines, title: null } },
-      spec: { width: 260, height: 240, layer: lineLayers(sweepAxis(WIDTH_SWEEP, points), LATENCY_AXIS, true, engines) },
+      spec: { width: 260, height: 240, layer: lineLayers(sweepAxis(WIDTH_SWEEP, points), LATENCY_AXIS, true, engines, lineDashes(points, engines)) },
       title: { text: 'Latency vs width', subtitle: `depth ${points[0]!.depth}, batch ${points[0]!.batch}` },
     } as unknown as FigureSpec,
     table: latencyTable(points),

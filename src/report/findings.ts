@@ -104,7 +104,8 @@ function depthTrend(data: ReportData, engine: string): Finding | undefined {
  * efficient family is how far they do not.
  */
 function macsVersusLatency(points: LatencyPoint[], engine: string): Finding | undefined {
-  const ps = points.filter((p) => p.engine === engine && p.macs > 0);
+  // A software GPU's rates are the CPU's running an emulator: no finding about where a GPU's latency goes.
+  const ps = points.filter((p) => p.engine === engine && p.macs > 0 && !p.gpu?.software);
   const families = [...byKey(ps, (p) => p.pattern ?? p.model)].map(([family, g]) => ({ family, rate: median(g.map((p) => p.macs / 1e9 / (p.medianMs / 1000))), g }));
   if (families.length < 2) return undefined;
   families.sort((a, b) => b.rate - a.rate);
