@@ -181,6 +181,15 @@ describe('on the real software adapter (SwiftShader)', { skip: noSoftwareGpu }, 
     assert.deepEqual(rows.map((row) => `${row.engine} ${row.status}`).sort(), ['ort ok', 'ort-webgpu ok']);
   });
 
+  it('profile names the software adapter and times each layer on the device', async () => {
+    const r = await formbench(['profile', MODEL, '--engine', 'ort-webgpu', '--runs', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^standard\/d2\/w16\/r32 on ort-webgpu \(software GPU\) /m);
+    assert.match(r.stdout, /^GPU adapter: .*software GPU\): a CPU implementation/m);
+    assert.match(r.stdout, /each GPU program timed on the device \(timestamp queries\)/);
+    assert.match(r.stdout, /│ stem\.conv1 /);
+  });
+
   it('bench rows on it say software GPU, match the CPU, and show no speed-up (the issue\'s command)', async () => {
     const r = await formbench(['bench', 'standard/d10/w64/r64', '--engines', 'ort,ort-webgpu,tfjs-webgpu', '--budget-s', '1']);
     assert.equal(r.code, 0, r.stderr);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkOutputPath, writeAtomically } from '../write-file.js';
-import { parseEngineChoice } from '../../engines/index.js';
+import { availabilityOf, describeAdapter, parseEngineChoice, type GpuAdapter } from '../../engines/index.js';
 import { INPUT_SEED, GAP_TOLERANCE, profileModel, SOFTWARE_LIMITED_MIN_SHARE, SOFTWARE_LIMITED_RATIO, withRoofline, measureMachinePeaks, type ProfileGroup, type ProfileReport } from '../../measure/index.js';
 import { rooflineFigureSvg } from '../../report/profile-figure.js';
 import { formatCount, makeTable, printJson } from '../format.js';
@@ -39,18 +39,22 @@ export async function profileCommand(spec: string, o: ProfileCommandOptions): Pr
   let report = await profileModel(spec, choice, { batch: o.batch, runs: o.runs, inputSeed: INPUT_SEED });
   if (o.roofline || o.figure) report = withRoofline(report, await measureMachinePeaks());
   if (o.figure) writeAtomically(o.figure, await rooflineFigureSvg(report, report.peaks!));
+  // A GPU profile says which adapter made it; on a software one its times are the CPU's.
+  const availability = await availabilityOf(choice.engine);
+  const gpu = availability.available ? availability.gpu : undefined;
   if (o.json) {
-    printJson(report);
+    printJson(gpu ? { ...report, gpu } : report);
     return;
   }
-  printReport(report, o.top);
+  printReport(report, o.top, gpu);
   if (o.figure) console.log(`Roofline figure written to ${o.figure}`);
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
-function printReport(r: ProfileReport, top: number): void {
-  console.log(`${r.model} on ${r.engine} (${r.engineVersion}), batch ${r.batch}: ${r.layers.length} timed units, ${formatCount(r.macs)} MACs`);
+function printReport(r: ProfileReport, top: number, gpu: GpuAdapter | undefined): void {
+  console.log(`${r.model} on ${r.engine}${gpu?.software ? ' (software GPU)' : ''} (${r.engineVersion}), batch ${r.batch}: ${r.layers.length} timed units, ${formatCount(r.macs)} MACs`);
+  if (gpu) console.log(`GPU adapter: ${describeAdapter(gpu)}${gpu.software ? ': a CPU implementation of the GPU API, so these times show where the emulation spends, not a GPU' : ''}${r.peaks ? '; the roofline is the CPU\'s' : ''}`);
   console.log(`How: ${r.method}`);
   const withRoof = r.peaks !== undefined;
   const head = ['layer', 'op type', 'block', 'ms', 'time share', 'MACs', 'MAC share', 'GFLOP/s', ...(withRoof ? ['FLOP/B', 'of roof (bound)'] : []), 'flag'];
