@@ -8,7 +8,7 @@ import type { Availability, Engine, EngineProfile, EngineSession, GpuAdapter, Id
 import { choiceOption } from './options.js';
 import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 import { buildGraphModel } from './tfjs-graph-model.js';
-import { compileGraph, type Program, type Tf } from './tfjs-ops.js';
+import { compileGraph, type Program, type ProgramStep, type Tf } from './tfjs-ops.js';
 import { placementOfTfjsWebgpu } from './tfjs-webgpu-placement.js';
 import { describeAdapter, webgpuAdapter } from './webgpu-adapter.js';
 
@@ -254,23 +254,23 @@ const SYNCHRONOUS_BACKENDS = new Set<Backend>(['cpu', 'wasm']);
 /** The unit name of the NCHW → NHWC input conversion, which no IR node stands for. */
 const INPUT_LAYOUT_STEP = 'input NCHW→NHWC';
 
+/** A program step as a profile's compute unit: the node it is named after and the nodes it covers. */
+const unitOf = (step: ProgramStep) => ({ name: step.node.name, op: step.op, kind: 'compute' as const, nodes: step.nodes.map((n) => n.name) });
+
 /**
- * Each node timed in the interpreter over `runs` inferences after one unrecorded; with
- * `readBack`, each step's outputs are read before the clock (see Program.runProfiled).
+ * `runs` profiled inferences after one unrecorded (the first compiles and allocates), each from
+ * the input tensor made to its output read back; `infer` runs the program on the physical input,
+ * timing what it times. Returns each recorded inference's wall time, ms.
  */
-async function profileProgram(tf: Tf, program: Program, input: Float32Array, dims: number[], runs: number, readBack: boolean): Promise<EngineProfile> {
-  const times = new UnitTimes();
+async function profiledInferences(tf: Tf, input: Float32Array, dims: number[], runs: number, infer: (x: TF.Tensor, run: number, record: boolean, startMs: number) => TF.Tensor | Promise<TF.Tensor>): Promise<number[]> {
   const profiledRunMs: number[] = [];
   for (let run = 0; run <= runs; run++) {
-    // Run 0 is unrecorded: the first inference compiles and allocates.
     const record = run > 0;
     const t0 = performance.now();
     const x = physicalInput(tf, input, dims);
-    if (readBack) x.dataSync();
-    if (record && dims.length === 4) times.add(run, { name: INPUT_LAYOUT_STEP, op: 'Transpose', kind: 'layout', nodes: [] }, performance.now() - t0);
-    let y;
+    let y: TF.Tensor;
     try {
-      y = program.runProfiled(x, (step, ms) => record && times.add(run, { name: step.node.name, op: step.op, kind: 'compute', nodes: step.nodes.map((n) => n.name) }, ms), readBack);
+      y = await infer(x, run, record, t0);
     } finally {
       x.dispose();
     }
@@ -281,6 +281,20 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
     }
     if (record) profiledRunMs.push(performance.now() - t0);
   }
+  return profiledRunMs;
+}
+
+/**
+ * Each node timed in the interpreter over `runs` inferences after one unrecorded; with
+ * `readBack`, each step's outputs are read before the clock (see Program.runProfiled).
+ */
+async function profileProgram(tf: Tf, program: Program, input: Float32Array, dims: number[], runs: number, readBack: boolean): Promise<EngineProfile> {
+  const times = new UnitTimes();
+  const profiledRunMs = await profiledInferences(tf, input, dims, runs, (x, run, record, t0) => {
+    if (readBack) x.dataSync();
+    if (record && dims.length === 4) times.add(run, { name: INPUT_LAYOUT_STEP, op: 'Transpose', kind: 'layout', nodes: [] }, performance.now() - t0);
+    return program.runProfiled(x, (step, ms) => record && times.add(run, unitOf(step), ms), readBack);
+  });
   return {
     layers: times.timings(),
     profiledRunMs,
@@ -299,34 +313,19 @@ async function profileProgram(tf: Tf, program: Program, input: Float32Array, dim
  */
 async function profileOnDevice(tf: Tf, program: Program, input: Float32Array, dims: number[], runs: number): Promise<EngineProfile> {
   const times = new UnitTimes();
-  const profiledRunMs: number[] = [];
   let onDevice = true;
-  for (let run = 0; run <= runs; run++) {
-    const record = run > 0;
-    const t0 = performance.now();
-    const x = physicalInput(tf, input, dims);
-    let y: TF.Tensor;
-    try {
-      y = await program.runMeasured(x, async (step, compute) => {
-        let ys: (TF.Tensor | undefined)[] = [];
-        const timing = await tf.time(() => {
-          ys = compute();
-        });
-        const kernelMs = (timing as { kernelMs: number | { error: string } }).kernelMs;
-        if (typeof kernelMs !== 'number') onDevice = false;
-        if (record) times.add(run, { name: step.node.name, op: step.op, kind: 'compute', nodes: step.nodes.map((n) => n.name) }, typeof kernelMs === 'number' ? kernelMs : timing.wallMs);
-        return ys;
+  const profiledRunMs = await profiledInferences(tf, input, dims, runs, (x, run, record) =>
+    program.runMeasured(x, async (step, compute) => {
+      let ys: (TF.Tensor | undefined)[] = [];
+      const timing = await tf.time(() => {
+        ys = compute();
       });
-    } finally {
-      x.dispose();
-    }
-    try {
-      await y.data();
-    } finally {
-      y.dispose();
-    }
-    if (record) profiledRunMs.push(performance.now() - t0);
-  }
+      const kernelMs = (timing as { kernelMs: number | { error: string } }).kernelMs;
+      if (typeof kernelMs !== 'number') onDevice = false;
+      if (record) times.add(run, unitOf(step), typeof kernelMs === 'number' ? kernelMs : timing.wallMs);
+      return ys;
+    }),
+  );
   return {
     layers: times.timings(),
     profiledRunMs,
