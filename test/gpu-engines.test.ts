@@ -78,6 +78,10 @@ describe('GPU engine options', () => {
     assert.throws(() => parseEngineChoice('tfjs-webgpu:precision=fp16'), (e: unknown) => e instanceof UserError && /no float16 kernels/.test(e.message) && /ort-webgpu:precision=fp16/.test(e.message));
     assert.equal(parseEngineChoice('ort-webgpu:precision=fp16').options['precision'], 'fp16');
   });
+
+  it('neither is run under the CPU cache simulator, with the reason', () => {
+    for (const name of ['ort-webgpu', 'tfjs-webgpu']) assert.match(parseEngineChoice(name).engine.notSimulated?.reason ?? '', /outside the CPU cache valgrind simulates/);
+  });
 });
 
 describe('the adapter the GPU engines run on', { skip }, () => {

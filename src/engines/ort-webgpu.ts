@@ -8,7 +8,7 @@ import { numericsOfPrecisionOption } from './precision.js';
 import { createSession, profiledRuns, type SessionOptions } from './ort-runtime.js';
 import { ortLayerTimings, parseOrtTrace, type ParsedTrace, type TraceKernel } from './ort-trace.js';
 import { UNIT_TIMES_SUMMARY } from './profile-times.js';
-import { describeAdapter, webgpuAdapter } from './webgpu-adapter.js';
+import { describeAdapter, GPU_NOT_SIMULATED, webgpuAdapter } from './webgpu-adapter.js';
 
 /** Profiled inferences (after one unrecorded) behind a trial's placement and on-device time. */
 const PLACEMENT_RUNS = 3;
@@ -44,6 +44,7 @@ export const ortWebgpuEngine: Engine = {
   // MiB on standard/d10/w512/r32, 6.3 copies of its 92 MiB of weights (ort's, the upload, the
   // GPU's); depthwise-bottleneck/d20/w64/r64 362 MiB.
   memoryFootprint: () => ({ baseBytes: 380 * 2 ** 20, weightCopies: 7, activationFactor: 3 }),
+  notSimulated: GPU_NOT_SIMULATED,
   async availability() {
     const found = await webgpuAdapter();
     if (!found.ok) return { available: false, reason: found.reason };

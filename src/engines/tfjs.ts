@@ -10,7 +10,7 @@ import { UNIT_TIMES_SUMMARY, UnitTimes } from './profile-times.js';
 import { buildGraphModel } from './tfjs-graph-model.js';
 import { compileGraph, type Program, type ProgramStep, type Tf } from './tfjs-ops.js';
 import { placementOfTfjsWebgpu } from './tfjs-webgpu-placement.js';
-import { describeAdapter, webgpuAdapter } from './webgpu-adapter.js';
+import { describeAdapter, GPU_NOT_SIMULATED, webgpuAdapter } from './webgpu-adapter.js';
 
 /**
  * TensorFlow.js executing the IR op by op, in NHWC, with BatchNormalization folded into the
@@ -390,6 +390,7 @@ export const tfjsWebgpuEngine: Engine = {
   // per layer that no term here models (SwiftShader's compiled shaders, the backend's buffer pool);
   // the watchdog still holds the cap.
   memoryFootprint: () => ({ ...TFJS_FOOTPRINT, baseBytes: 220 * 2 ** 20, activationFactor: 3 }),
+  notSimulated: GPU_NOT_SIMULATED,
   availability: () => availability('webgpu'),
   load: (model) => load('webgpu', 'tfjs-webgpu', model),
 };

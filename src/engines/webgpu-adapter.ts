@@ -130,6 +130,12 @@ export function isSoftware(a: { vendor: string; architecture: string; device: st
   return a.isFallbackAdapter || SOFTWARE_NAMES.test([a.vendor, a.architecture, a.device, a.description].join(' '));
 }
 
+/** Why the GPU engines are not run under valgrind's cache simulator (`counters --simulate`). */
+export const GPU_NOT_SIMULATED = {
+  reason: "a GPU engine's work runs on the GPU, outside the CPU cache valgrind simulates (on a software adapter, inside SwiftShader's JIT-compiled shaders, which valgrind slows by orders of magnitude)",
+  hint: 'simulate the CPU engines (ort, tfjs-wasm); for the GPU, profile with formbench profile --engine ort-webgpu, which times each layer on the device',
+};
+
 /** One line naming an adapter: 'SwiftShader driver 5.0.0 (google swiftshader, vulkan; software GPU)'. */
 export function describeAdapter(a: GpuAdapter): string {
   const name = a.driver || a.device || `${a.vendor} ${a.architecture}`.trim();
