@@ -7,6 +7,7 @@
 import { availabilityOf, numericsOf, type EngineChoice, type GpuAdapter, type KernelPrecisionSummary, type WorkPlacement } from '../engines/index.js';
 import type { ResolvedModel } from '../model/index.js';
 import { compareOutputs, type OutputComparison } from './compare.js';
+import type { TrialLifecycle } from './lifecycle.js';
 import { workerMemoryCapBytes } from './memory-cap.js';
 import { estimateTrialMemory, overCapReason } from './memory-estimate.js';
 import { withPreparedModel, type PreparedModel } from './prepared.js';
@@ -120,6 +121,8 @@ export interface TrialRecord {
   peakRssBytes?: number;
   /** What memory-estimate.ts predicted for it, bytes. */
   estimatedPeakBytes?: number;
+  /** RSS growth, CPU time against wall time, frequency and energy over the timed runs (lifecycle.ts). */
+  lifecycle?: TrialLifecycle;
 }
 
 /** One run of the reference engine, in a worker too, with a minimal budget: only its output is used. */
@@ -176,6 +179,7 @@ export async function measureTrial(choice: EngineChoice, setup: TrialSetup): Pro
     summary,
     samplesMs: r.timing.samplesMs,
     stoppedBy: r.timing.stoppedBy,
+    ...(r.lifecycle ? { lifecycle: r.lifecycle } : {}),
     ...(outputs ? { outputs } : {}),
     ...(r.kernels ? { kernels: r.kernels } : {}),
     ...(r.gpu ? { gpu: r.gpu } : {}),

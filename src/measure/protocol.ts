@@ -35,6 +35,12 @@ export interface TimingResult {
   wallMs: number;
 }
 
+/** Called just before the first timed run and just after the last (measure/lifecycle.ts), never inside the loop. */
+export interface TimedRunsMarks {
+  timedStart(): void;
+  timedEnd(runs: number): void;
+}
+
 /** A monotonic clock in ms. The host's by default; a simulated engine (or a test) injects its own. */
 export type ClockMs = () => number;
 
@@ -50,7 +56,7 @@ const WARMUP_SETTLED = 0.05;
  * is tight enough or the budget is spent. Nothing but `run` sits between the clock reads. An
  * engine in another process supplies its own clock (`engineClock`), read around the inference.
  */
-export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget = DEFAULT_BUDGET, engineClock?: () => Promise<{ ms: number }>, nowMs: ClockMs = hostClockMs): Promise<TimingResult> {
+export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget = DEFAULT_BUDGET, engineClock?: () => Promise<{ ms: number }>, nowMs: ClockMs = hostClockMs, marks?: TimedRunsMarks): Promise<TimingResult> {
   const start = nowMs();
   const warm: number[] = [];
   while (nowMs() - start < budget.warmupBudgetMs) {
@@ -63,6 +69,7 @@ export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget
       if (Math.abs(last - before) <= WARMUP_SETTLED * before) break;
     }
   }
+  marks?.timedStart();
   const timedStart = nowMs();
   const samplesMs: number[] = [];
   let stoppedBy: TimingResult['stoppedBy'] = 'max-runs';
@@ -93,6 +100,7 @@ export async function timeRuns(run: () => Promise<unknown>, budget: TimingBudget
       }
     }
   }
+  marks?.timedEnd(samplesMs.length);
   return { samplesMs, warmupRuns: warm.length, stoppedBy, wallMs: nowMs() - start };
 }
 

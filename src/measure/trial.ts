@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { GpuAdapter, KernelPrecisionSummary, WorkPlacement } from '../engines/index.js';
 import { UserError } from '../errors.js';
+import type { TrialLifecycle } from './lifecycle.js';
 import { timedLimitMs, type TimingBudget, type TimingResult } from './protocol.js';
 import { runWorkerProcess, type WorkerMemory, type WorkerPhase } from './worker-process.js';
 import type { WorkerModelRequest } from './worker-session.js';
@@ -18,6 +19,8 @@ export type TrialResult = (
       /** The first inference, apart from the timed ones: allocation and, on a GPU, shader compilation. */
       firstRunMs: number;
       timing: TimingResult;
+      /** Memory, CPU time, frequency and energy over the timed runs (lifecycle.ts). */
+      lifecycle?: TrialLifecycle;
       /** The first output of the first run, for comparison with the reference engine. */
       output: Float32Array;
       /** What the kernels computed in, for a lower-precision session whose engine can tell. */

@@ -4,6 +4,7 @@
  * other trial.
  */
 import { performance } from 'node:perf_hooks';
+import { lifecycleProbe, type TrialLifecycle } from './lifecycle.js';
 import { timeRuns } from './protocol.js';
 import type { TrialProgress, TrialRequest, TrialResult } from './trial.js';
 import { loadWorkerSession, serveOneRequest } from './worker-session.js';
@@ -25,13 +26,17 @@ async function trial(r: TrialRequest): Promise<TrialResult> {
     const progress: TrialProgress = { progress: 'first-run', firstRunMs };
     process.send!(progress);
     const engineClock = session.timedRun ? () => session.timedRun!(input, dims) : undefined;
-    const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock, session.clockMs);
+    // Memory, CPU time, frequency and energy over the timed runs alone (warm-up excluded).
+    const probe = lifecycleProbe();
+    let lifecycle: TrialLifecycle | undefined;
+    const marks = { timedStart: () => probe.start(), timedEnd: (runs: number) => void (lifecycle = probe.stop(runs)) };
+    const timing = await timeRuns(() => session.run(input, dims), r.budget, engineClock, session.clockMs, marks);
     // After the timed runs, so the profiled session never shares the process with them.
     if (session.kernelPrecision) enter('kernel-precision');
     const kernels = session.kernelPrecision ? await session.kernelPrecision(input, dims).catch(() => undefined) : undefined;
     if (session.placement) enter('placement');
     const placement = session.placement ? await session.placement(input, dims).catch(() => undefined) : undefined;
-    return { status: 'ok', engineVersion, loadMs, firstRunMs, timing, output, ...(kernels ? { kernels } : {}), ...(gpu ? { gpu } : {}), ...(placement ? { placement } : {}) };
+    return { status: 'ok', engineVersion, loadMs, firstRunMs, timing, output, ...(lifecycle ? { lifecycle } : {}), ...(kernels ? { kernels } : {}), ...(gpu ? { gpu } : {}), ...(placement ? { placement } : {}) };
   } finally {
     enter('teardown');
     await session.dispose();
