@@ -86,6 +86,12 @@ describe('an engine registered at run time', () => {
       const rows = await store.rows();
       assert.equal(rows.length, 4);
       assert.ok(rows.every((row) => row.status === 'ok'), JSON.stringify(rows.map((row) => row.reason)));
+      // Each trial's lifecycle reaches the store: the worker tree's peak, CPU ÷ wall, energy or why not.
+      for (const row of rows) {
+        assert.ok(row.peakRssBytes! > 50 * 2 ** 20 && row.rssStartBytes! > 0 && row.rssGrowthBytes !== null, JSON.stringify(row));
+        assert.ok(row.cpuMs! >= 0 && row.cpuPerWall! >= 0, JSON.stringify(row));
+        assert.ok((row.energyJoulesPerInference === null) !== (row.energyUnsupported === null), JSON.stringify(row));
+      }
       const fidelity = await store.fidelity();
       assert.equal(fidelity.length, 2);
       assert.ok(fidelity.every((f) => f.status === 'ok' && Math.abs(f.ratio! - 1) < 1e-9), JSON.stringify(fidelity));

@@ -72,6 +72,23 @@ export interface ResultRow extends Omit<ModelIdentity, 'kind'> {
   placement: string | null;
   /** Hardware or simulated counters, JSON; null where none were taken. */
   counters: string | null;
+  /** The most resident memory the worker and its children were seen to hold, bytes; null where /proc does not tell, or in older stores. */
+  peakRssBytes: number | null;
+  /** What memory-estimate.ts predicted for the trial, bytes. */
+  estimatedPeakBytes: number | null;
+  /** Resident memory of the worker tree at the start of the timed runs, and its growth over them, bytes (measure/lifecycle.ts). */
+  rssStartBytes: number | null;
+  rssGrowthBytes: number | null;
+  /** User + system CPU time of the worker tree over the timed runs, ms, and that ÷ their wall time. */
+  cpuMs: number | null;
+  cpuPerWall: number | null;
+  /** The CPU frequency before and after the timed runs, MHz, and the file it came from (cpufreq, cpuinfo); null where the OS does not say. */
+  cpuMhzBefore: number | null;
+  cpuMhzAfter: number | null;
+  cpuMhzSource: string | null;
+  /** Package energy (RAPL) per inference, one run of the batch, J; null where not measured, with the reason in energyUnsupported. */
+  energyJoulesPerInference: number | null;
+  energyUnsupported: string | null;
   /** ISO 8601 times. */
   startedAt: string;
   finishedAt: string;
@@ -173,6 +190,17 @@ export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
   ['gpuAdapter', 'VARCHAR'],
   ['placement', 'VARCHAR'],
   ['counters', 'VARCHAR'],
+  ['peakRssBytes', 'DOUBLE'],
+  ['estimatedPeakBytes', 'DOUBLE'],
+  ['rssStartBytes', 'DOUBLE'],
+  ['rssGrowthBytes', 'DOUBLE'],
+  ['cpuMs', 'DOUBLE'],
+  ['cpuPerWall', 'DOUBLE'],
+  ['cpuMhzBefore', 'DOUBLE'],
+  ['cpuMhzAfter', 'DOUBLE'],
+  ['cpuMhzSource', 'VARCHAR'],
+  ['energyJoulesPerInference', 'DOUBLE'],
+  ['energyUnsupported', 'VARCHAR'],
   ['startedAt', 'TIMESTAMP'],
   ['finishedAt', 'TIMESTAMP'],
 ];

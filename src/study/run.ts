@@ -157,7 +157,26 @@ function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, en
     gpuAdapter: record.gpu ?? null,
     placement: record.placement ?? null,
     counters: counters ?? null,
+    ...lifecycleColumns(record),
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
+  };
+}
+
+/** The trial's memory, CPU, frequency and energy columns; null where the worker could not tell. */
+function lifecycleColumns(record: TrialRecord): Pick<StoredTrial, 'peakRssBytes' | 'estimatedPeakBytes' | 'rssStartBytes' | 'rssGrowthBytes' | 'cpuMs' | 'cpuPerWall' | 'cpuMhzBefore' | 'cpuMhzAfter' | 'cpuMhzSource' | 'energyJoulesPerInference' | 'energyUnsupported'> {
+  const l = record.lifecycle;
+  return {
+    peakRssBytes: record.peakRssBytes ?? null,
+    estimatedPeakBytes: record.estimatedPeakBytes ?? null,
+    rssStartBytes: l?.rssStartBytes ?? null,
+    rssGrowthBytes: l?.rssGrowthBytes ?? null,
+    cpuMs: l?.cpuMs ?? null,
+    cpuPerWall: l?.cpuPerWall ?? null,
+    cpuMhzBefore: l?.cpuMhzBefore ?? null,
+    cpuMhzAfter: l?.cpuMhzAfter ?? null,
+    cpuMhzSource: l?.cpuMhzSource ?? null,
+    energyJoulesPerInference: l && 'joulesPerInference' in l.energy ? l.energy.joulesPerInference : null,
+    energyUnsupported: l && 'unsupported' in l.energy ? l.energy.unsupported : null,
   };
 }
