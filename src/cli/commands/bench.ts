@@ -4,6 +4,7 @@ import { defaultReference, INPUT_SEED, runBench, DEFAULT_BUDGET, type TrialRecor
 import { makeTable, printJson } from '../format.js';
 import { batchList, positiveInt } from '../options.js';
 import { engineCell, gpuLines, softwareGpuSpeedupCell } from '../print-gpu.js';
+import { lifecycleJson, lifecycleLines, lifecycleWarnings, progressLifecycle } from '../print-lifecycle.js';
 
 interface BenchOptions {
   engines: string;
@@ -46,7 +47,7 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
     if (o.json) return;
     const what = t.summary ? `${t.summary.medianMs.toFixed(3)} ms median over ${t.summary.runs} runs` : t.reason;
     const memory = t.peakRssBytes !== undefined ? `, peak memory ${Math.round(t.peakRssBytes / 2 ** 20)} MiB (estimated ${Math.round(t.estimatedPeakBytes! / 2 ** 20)})` : '';
-    process.stderr.write(`[${done}/${total}] ${t.model} ${t.engine} batch ${t.batch}: ${t.status}, ${what}${memory}\n`);
+    process.stderr.write(`[${done}/${total}] ${t.model} ${t.engine} batch ${t.batch}: ${t.status}, ${what}${memory}${t.summary ? progressLifecycle(t) : ''}\n`);
   };
   const result = await runBench(plan, progress);
   if (o.json) {
@@ -71,6 +72,8 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
         engineVersion: t.engineVersion,
         peakRssMb: t.peakRssBytes === undefined ? undefined : Math.round(t.peakRssBytes / 2 ** 20),
         estimatedPeakMb: t.estimatedPeakBytes === undefined ? undefined : Math.round(t.estimatedPeakBytes / 2 ** 20),
+        peakRssBytes: t.peakRssBytes,
+        ...lifecycleJson(t),
         samplesMs: t.samplesMs,
       })),
       speedups: result.speedups,
@@ -105,6 +108,7 @@ async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
     console.log(table.toString());
   }
   for (const line of gpuLines(result.trials)) console.log(line);
+  for (const line of [...lifecycleLines(result.trials), ...lifecycleWarnings(result.trials)]) console.log(line);
   for (const h of result.health.filter((x) => !x.healthy)) {
     console.log(
       `Warning: ${h.model} has unhealthy activations on the bench input (subnormal ${(100 * h.maxSubnormalFraction).toFixed(2)}% at worst, ` +
