@@ -2,6 +2,7 @@ import type { Environment } from '../measure/index.js';
 import { NOISY_CI } from './data.js';
 import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
 import { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
+import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
 import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
 import type { Figure, Finding, ReportData } from './types.js';
@@ -58,12 +59,14 @@ export function reportPage(p: PageInput): string {
 ${data.noisy.length ? `<p class="warning"><b>Warning:</b> ${noiseWarning(data)}</p>` : ''}
 ${fidelityNotice(data)}
 ${softwareGpuNotice(data.rows) ? `<p class="warning"><b>Software GPU:</b> ${escapeHtml(softwareGpuNotice(data.rows)!)}</p>` : ''}
+${lifecycleWarnings(data.rows).map((w) => `<p class="warning"><b>Warning:</b> ${escapeHtml(w)}</p>`).join('\n')}
 ${environmentSection(p.environment)}
 <h2>Findings</h2>
 ${p.findings.length ? p.findings.map(findingHtml).join('\n') : '<p>Not enough successful trials for findings: at least two engines must have measured the same models.</p>'}
 ${claimsSection(p.claims, data)}
 ${data.fidelity.length ? fidelitySection(data) : ''}
 ${data.rows.some((r) => r.gpuAdapter) ? gpuSection(data) : ''}
+${hasLifecycle(data.rows) ? lifecycleSection(data) : ''}
 <h2>Figures</h2>
 ${p.figures.map(figureHtml).join('\n')}
 ${problems.length ? problemsSection(problems) : ''}
@@ -121,6 +124,12 @@ function gpuSection(data: ReportData): string {
   return `<h2 id="gpu-trials">GPU trials</h2>
 <p>Each GPU trial with its WebGPU adapter (driver, vendor and architecture, the API under WebGPU, and whether it is a hardware GPU or a software one running on the CPU), its median beside its first inference (allocation and shader compilation, timed apart and left out of the median), the time on the device from timestamp queries where the adapter has them, and where its convolutions and matrix products ran. Files: <a href="tables/gpu-trials.csv">CSV</a>, <a href="tables/gpu-trials.md">Markdown</a>.</p>
 ${tableToHtml(gpuTrialsTable(data.rows))}`;
+}
+
+function lifecycleSection(data: ReportData): string {
+  return `<h2 id="lifecycle">Trial lifecycle</h2>
+<p>Each trial's load (session creation) and first inference (allocation, and on a GPU shader compilation), timed apart from the steady-state median; the most resident memory its worker and the worker's children (the torch engine's Python) were seen to hold, beside the estimate that admitted it; the growth of that memory over the timed runs (a leak is flagged above 10% and 32 MiB); CPU time of the tree ÷ wall time over the timed runs (about the number of busy threads: spinning threads show here); the CPU frequency before and after the timed runs where the OS reports it (a drop over 10% is throttling); and the package energy per inference from Linux powercap/RAPL where readable. An empty cell is a figure this machine did not offer, never 0. Files: <a href="tables/lifecycle.csv">CSV</a>, <a href="tables/lifecycle.md">Markdown</a>.</p>
+${tableToHtml(lifecycleTable(data.rows))}`;
 }
 
 function environmentSection(env: Environment | undefined): string {

@@ -12,6 +12,7 @@ import { buildFigures } from './figures.js';
 import { computeFindings } from './findings.js';
 import { gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
+import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
 import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
 import { tableToCsv, tableToMarkdown } from './tables.js';
@@ -23,6 +24,7 @@ export { fidelityWarning, FIDELITY_WARNING_RATIO } from './fidelity.js';
 export { buildFigures } from './figures.js';
 export { computeFindings } from './findings.js';
 export { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
+export { lifecycleTable, lifecycleWarnings } from './lifecycle.js';
 export { paperClaims, paperClaimsTable, type ClaimVerdict, type PaperClaim } from './paper-claims.js';
 export { renderSvg, svgToPng, type FigureSpec } from './render.js';
 export type { BaselineFidelity, Figure, Finding, LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
@@ -39,6 +41,8 @@ export interface WrittenReport {
   fidelityWarning?: string;
   /** Where trials ran on a software GPU: that they were left out of speed-ups and findings, and why. */
   softwareGpuNotice?: string;
+  /** Trials whose memory grew over their timed runs (a leak), or whose CPU throttled. */
+  lifecycleWarnings: string[];
 }
 
 export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string; baselineRequired?: boolean } = {}): Promise<WrittenReport> {
@@ -67,11 +71,12 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   writeTable(outDir, 'paper-claims', paperClaimsTable(claims));
   if (data.fidelity.length) writeTable(outDir, 'fidelity', fidelityTable(data.fidelity));
   if (data.rows.some((r) => r.gpuAdapter)) writeTable(outDir, 'gpu-trials', gpuTrialsTable(data.rows));
+  if (hasLifecycle(data.rows)) writeTable(outDir, 'lifecycle', lifecycleTable(data.rows));
   const htmlPath = join(outDir, 'report.html');
   writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
   const slowNative = fidelityWarning(data);
   const softwareGpu = softwareGpuNotice(data.rows);
-  return { htmlPath, figurePaths, findings, claims, ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}), ...(softwareGpu ? { softwareGpuNotice: softwareGpu } : {}) };
+  return { htmlPath, figurePaths, findings, claims, lifecycleWarnings: lifecycleWarnings(data.rows), ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}), ...(softwareGpu ? { softwareGpuNotice: softwareGpu } : {}) };
 }
 
 function writeTable(outDir: string, id: string, table: Table): void {

@@ -19,6 +19,7 @@ async function reportCommand(dir: string, o: { baseline?: string }): Promise<voi
     for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
     if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
     if (report.softwareGpuNotice) process.stderr.write(`note: ${report.softwareGpuNotice}\n`);
+    for (const w of report.lifecycleWarnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(`report: ${report.htmlPath}\n`);
   } finally {
     store.close();

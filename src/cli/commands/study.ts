@@ -97,6 +97,7 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
       if (report.fidelityWarning) process.stderr.write(`warning: ${report.fidelityWarning}\n`);
       if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
       if (report.softwareGpuNotice) process.stderr.write(`note: ${report.softwareGpuNotice}\n`);
+      for (const w of report.lifecycleWarnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`report: ${report.htmlPath}\n`);
     }
   } finally {
