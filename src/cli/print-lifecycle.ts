@@ -1,5 +1,6 @@
 import { frequencyDrop, leakSuspected, throttled, type TrialRecord } from '../measure/index.js';
 import { formatBytes } from './format.js';
+import { engineCell } from './print-gpu.js';
 
 /**
  * How `bench` shows a trial's lifecycle: load, first inference and the steady-state median kept
@@ -22,7 +23,7 @@ export function progressLifecycle(t: TrialRecord): string {
 
 /** One line per measured trial, after the tables. */
 export function lifecycleLines(trials: TrialRecord[]): string[] {
-  return trials.filter((t) => t.summary).map((t) => `Lifecycle: ${t.model} ${t.engine} batch ${t.batch}: ${lifecycleParts(t).join(', ')}`);
+  return trials.filter((t) => t.summary).map((t) => `Lifecycle: ${t.model} ${engineCell(t)} batch ${t.batch}: ${lifecycleParts(t).join(', ')}`);
 }
 
 function lifecycleParts(t: TrialRecord): string[] {
