@@ -87,7 +87,10 @@ describe('simulated caches (valgrind)', { skip: !has('valgrind') && 'valgrind is
     // 8 M instructions per inference, the JavaScript glue's share (V8 compiling, collecting) varies
     // by several per cent from run to run (7.7 M and 8.3 M seen for this network).
     assert.ok(Math.abs(fits.instructionsPerInference / spills.instructionsPerInference! - 1) < 0.15, `instructions ${fits.instructionsPerInference} vs ${spills.instructionsPerInference}`);
-    assert.ok(fits.llcMissesPerInference < spills.llcMissesPerInference! / 5, `4 MiB: ${fits.llcMissesPerInference}, 256 KiB: ${spills.llcMissesPerInference}`);
+    // 12× on a quiet machine (4217 against 50608), but 4.65× once on a machine loaded by other
+    // jobs (11071 against 51486): V8's background threads, which valgrind runs one at a time, then
+    // fall into more of the counted inferences. A third still tells a fitting cache from a spilling one.
+    assert.ok(fits.llcMissesPerInference < spills.llcMissesPerInference! / 3, `4 MiB: ${fits.llcMissesPerInference}, 256 KiB: ${spills.llcMissesPerInference}`);
   });
 });
 
