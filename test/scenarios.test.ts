@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { engineChoice } from '../src/engines/index.js';
-import { claimPercentile, claimPercentiles, findPeakRate, minQueriesFor, overlapFraction, poissonArrivalsMs, quantileConfidenceInterval, simulateQueue, spansIntersect, threadSplit } from '../src/measure/scenarios/index.js';
+import { claimPercentile, claimPercentiles, findPeakRate, minProbeRatePerS, minQueriesFor, overlapFraction, poissonArrivalsMs, quantileConfidenceInterval, simulateQueue, spansIntersect, threadSplit } from '../src/measure/scenarios/index.js';
 import { medianConfidenceInterval } from '../src/measure/stats.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -109,6 +109,11 @@ describe('the peak-rate search', () => {
     const never = await findPeakRate(async () => false, { startRatePerS: 100, minRatePerS: 10 });
     assert.equal(never.peakRatePerS, undefined);
     assert.equal(never.stoppedBy, 'min-rate');
+  });
+
+  it('probes no rate whose 662 queries would take over a minute (or the duration) to arrive', () => {
+    assert.equal(minProbeRatePerS(10_000), 662 / 60);
+    assert.equal(minProbeRatePerS(120_000), 662 / 120);
   });
 
   it('finds the simulated server peak: the rate where a 10 ms service first breaks p99 ≤ 20 ms', async () => {

@@ -2,7 +2,7 @@
  * `formbench bench --scenario multi-stream|server|offline`: the options the scenarios take,
  * checked before any worker starts, and their tables. Single-stream is bench itself.
  */
-import { parseEngineList, requireRunnable, type EngineChoice } from '../../engines/index.js';
+import { parseEngineList, requireRunnable } from '../../engines/index.js';
 import { UserError } from '../../errors.js';
 import { INPUT_SEED, withPreparedModel } from '../../measure/index.js';
 import { runMultiStream, runOffline, runServer, SCENARIOS, type ClosedLoopResult, type PercentileClaim, type ScenarioName, type ScenarioSetup, type ServerResult, type ServerRun } from '../../measure/scenarios/index.js';
@@ -74,22 +74,29 @@ export async function benchScenario(specs: string[], o: ScenarioFlags & { engine
         for (const choice of engines)
           for (const batch of o.batch)
             for (const sessions of options.streams) {
-              const setup: ScenarioSetup = { spec: prepared.spec, onnxPath: prepared.onnxPath, choice, batch, sessions, inputSeed: INPUT_SEED, durationMs: o.budgetS * 1000, warmupMs: WARMUP_MS };
+              const setup: ScenarioSetup = { spec: prepared.spec, onnxPath: prepared.onnxPath, graph: prepared.graph, choice, batch, sessions, inputSeed: INPUT_SEED, durationMs: o.budgetS * 1000, warmupMs: WARMUP_MS };
               if (!o.json) process.stderr.write(`${options.scenario}: ${prepared.spec} ${choice.label} batch ${batch}, ${sessions} session(s)…\n`);
-              results.push(await runOne(setup, options));
+              results.push(await runOne(setup, options, o.json ? undefined : probeLine));
             }
       },
       o.batch,
     );
   }
   if (o.json) printJson({ scenario: options.scenario, ...(options.scenario === 'server' ? { p99BoundMs: options.p99BoundMs, seed: options.seed } : {}), results });
-  else printScenario(options, engines, results);
+  else printScenario(options, o.budgetS, results);
   return true;
 }
 
-function runOne(setup: ScenarioSetup, o: ScenarioOptions): Promise<ClosedLoopResult | ServerResult> {
+/** A find-peak probe as it ends, on stderr: a search at low rates takes minutes. */
+function probeLine(run: ServerRun): void {
+  const p99 = run.percentiles.find((c) => c.q === 0.99);
+  const what = run.stoppedEarly ?? (p99?.supported ? `p99 ${ms(p99.valueMs)} ms` : (p99?.reason ?? ''));
+  process.stderr.write(`  probe ${run.targetRatePerS.toFixed(1)} q/s: ${run.p99Met ? 'met' : 'not met'} (${what})\n`);
+}
+
+function runOne(setup: ScenarioSetup, o: ScenarioOptions, onProbe?: (run: ServerRun) => void): Promise<ClosedLoopResult | ServerResult> {
   if (o.scenario === 'server') {
-    return runServer(setup, { ratePerS: o.ratePerS ?? 1, p99BoundMs: o.p99BoundMs, seed: o.seed, findPeak: o.findPeak, ...(o.findPeak && o.ratePerS !== undefined ? { startRatePerS: o.ratePerS } : {}) });
+    return runServer(setup, { ratePerS: o.ratePerS ?? 1, p99BoundMs: o.p99BoundMs, seed: o.seed, findPeak: o.findPeak, ...(o.findPeak && o.ratePerS !== undefined ? { startRatePerS: o.ratePerS } : {}), ...(onProbe ? { onProbe } : {}) });
   }
   return o.scenario === 'offline' ? runOffline(setup) : runMultiStream(setup);
 }
@@ -109,7 +116,7 @@ function overlapCell(r: ClosedLoopResult | ServerResult, run?: { concurrency?: C
   return `${(100 * c.overlapFraction).toFixed(0)}%${c.spansIntersect ? '' : ' (apart)'}`;
 }
 
-function printScenario(o: ScenarioOptions, engines: EngineChoice[], results: (ClosedLoopResult | ServerResult)[]): void {
+function printScenario(o: ScenarioOptions, budgetS: number, results: (ClosedLoopResult | ServerResult)[]): void {
   const refusals = new Set<string>();
   const claims = (ps: PercentileClaim[] | undefined) => {
     for (const c of ps ?? []) if (!c.supported) refusals.add(c.reason);
@@ -145,13 +152,15 @@ function printScenario(o: ScenarioOptions, engines: EngineChoice[], results: (Cl
           table.push([r.engine, r.batch, r.threads.label, run.targetRatePerS.toFixed(1), run.achievedRatePerS.toFixed(1), ...claims(run.stoppedEarly ? undefined : run.percentiles), met, overlapCell(r, run), run.queries]);
         }
         console.log(table.toString());
+        const late = runs.map((x) => x.arrivalLateMs);
+        console.log(`Arrivals were queued a median ${ms(Math.max(...late.map((l) => l.median)))} ms (at most ${ms(Math.max(...late.map((l) => l.max)))} ms) after their schedule: the harness's timers, counted in every latency.`);
         if (r.peak) {
           const p = r.peak;
-          const why = p.stoppedBy === 'tolerance' ? 'bracket within 5%' : p.stoppedBy === 'max-probes' ? 'probe limit reached' : 'no rate met the bound';
+          const why = p.stoppedBy === 'tolerance' ? 'bracket within 5%' : p.stoppedBy === 'max-probes' ? 'probe limit reached' : 'down to the lowest rate probed';
           console.log(
             p.peakRatePerS !== undefined
               ? `Peak rate: ${p.peakRatePerS.toFixed(1)} queries/s with p99 ≤ ${o.p99BoundMs} ms (${r.engine}, batch ${r.batch}, ${r.threads.label})${p.failedRatePerS !== undefined ? `; ${p.failedRatePerS.toFixed(1)} queries/s did not meet it` : ''}; ${p.probes.length} probes, ${why}.`
-              : `Peak rate: none found: no probed rate met p99 ≤ ${o.p99BoundMs} ms (${why}).`,
+              : `Peak rate: none found: no probed rate met p99 ≤ ${o.p99BoundMs} ms (${why}; no probe below ${p.minRatePerS.toFixed(1)} q/s, where its 662 queries would take over ${Math.max(60, budgetS)} s).`,
           );
         }
       }
@@ -163,5 +172,4 @@ function printScenario(o: ScenarioOptions, engines: EngineChoice[], results: (Cl
     }
   }
   for (const reason of refusals) console.log(`Refused: ${reason}; run longer (--budget-s) or at a higher rate for this claim.`);
-  void engines;
 }

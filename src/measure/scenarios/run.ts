@@ -5,6 +5,10 @@
  * rate that meets it). Sessions are worker processes (session-pool.ts); this module schedules.
  */
 import type { EngineChoice } from '../../engines/index.js';
+import type { Graph } from '../../ir/index.js';
+import { workerMemoryCapBytes } from '../memory-cap.js';
+import { estimateTrialMemory, overCapReason } from '../memory-estimate.js';
+import { median } from '../stats.js';
 import { loadAllowanceMs } from '../trial.js';
 import { boundMet, claimPercentiles, minQueriesFor, type PercentileClaim } from './percentiles.js';
 import { findPeakRate, type PeakSearchResult } from './peak-search.js';
@@ -20,6 +24,8 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export interface ScenarioSetup {
   spec: string;
   onnxPath: string;
+  /** The prepared graph: each session's memory is estimated before any starts, as a trial's is. */
+  graph: Graph;
   choice: EngineChoice;
   batch: number;
   sessions: number;
@@ -73,6 +79,11 @@ export interface ServerRun {
   p99BoundMs: number;
   /** Whether p99 ≤ the bound; undefined where the p99 claim is refused. */
   p99Met?: boolean;
+  /**
+   * How late the parent's timers queued queries after their scheduled arrival, ms (median and
+   * most): part of every latency, the harness's own share of it.
+   */
+  arrivalLateMs: { median: number; max: number };
   /** A find-peak probe stops once more queries are over the bound than a met p99 allows. */
   stoppedEarly?: string;
   concurrency?: Concurrency;
@@ -80,7 +91,7 @@ export interface ServerRun {
 
 export interface ServerResult extends ScenarioCommon {
   run?: ServerRun;
-  peak?: PeakSearchResult & { runs: ServerRun[] };
+  peak?: PeakSearchResult & { runs: ServerRun[]; /** No probe went below this rate (minProbeRatePerS). */ minRatePerS: number };
 }
 
 function commonOf(setup: ScenarioSetup, pool?: SessionPool, failed?: string): ScenarioCommon {
@@ -102,11 +113,15 @@ function commonOf(setup: ScenarioSetup, pool?: SessionPool, failed?: string): Sc
 /** Opens the sessions, runs `measure` on them, and closes them; a failed pool becomes a result that says why. */
 async function withPool<T extends ScenarioCommon>(setup: ScenarioSetup, measure: (pool: SessionPool) => Promise<Omit<T, keyof ScenarioCommon>>): Promise<T> {
   let pool: SessionPool | undefined;
+  const capBytes = workerMemoryCapBytes();
+  // Refused before any worker starts: a session the cap would kill anyway costs nothing.
+  const refused = overCapReason(estimateTrialMemory(setup.graph, setup.batch, setup.choice), capBytes);
+  if (refused) return { ...commonOf(setup, undefined, refused) } as T;
   try {
     pool = await openSessionPool(
       { spec: setup.spec, onnxPath: setup.onnxPath, engine: setup.choice.engine.name, options: setup.choice.options, batch: setup.batch, inputSeed: setup.inputSeed },
       setup.sessions,
-      { warmupMs: setup.warmupMs, loadTimeoutMs: loadAllowanceMs() },
+      { warmupMs: setup.warmupMs, loadTimeoutMs: loadAllowanceMs(), memoryCapBytes: capBytes },
     );
     const measured = await measure(pool);
     return { ...commonOf(setup, pool), ...measured } as T;
@@ -188,6 +203,7 @@ export function serve(pool: SessionPool, durationMs: number, o: ServerOptions): 
   const from = pool.sessions.map((s) => s.runs.length);
   return new Promise<ServerRun>((resolve, reject) => {
     const latencies: number[] = [];
+    const late: number[] = [];
     const idle = [...pool.sessions];
     const queue: number[] = [];
     let next = 0;
@@ -209,6 +225,7 @@ export function serve(pool: SessionPool, durationMs: number, o: ServerOptions): 
         achievedRatePerS: (1000 * latencies.length) / (lastDoneMs - t0),
         percentiles: claims,
         p99BoundMs: o.p99BoundMs,
+        arrivalLateMs: { median: late.length ? median(late) : 0, max: late.length ? Math.max(...late) : 0 },
         ...(met !== undefined ? { p99Met: met } : {}),
         ...(stoppedEarly ? { stoppedEarly } : {}),
         concurrency: concurrencyOf(pool.sessions, from),
@@ -244,7 +261,10 @@ export function serve(pool: SessionPool, durationMs: number, o: ServerOptions): 
     const arrive = () => {
       if (stoppedEarly) return;
       const now = parentClockMs() - t0;
-      while (next < n && arrivals[next]! <= now) queue.push(next++);
+      while (next < n && arrivals[next]! <= now) {
+        late.push(now - arrivals[next]!);
+        queue.push(next++);
+      }
       pump();
       if (next < n) timer = setTimeout(arrive, Math.max(0, arrivals[next]! - (parentClockMs() - t0)));
     };
@@ -253,25 +273,35 @@ export function serve(pool: SessionPool, durationMs: number, o: ServerOptions): 
 }
 
 /** The server scenario: one run at a rate, or (findPeak) the highest rate whose p99 meets the bound. */
-export function runServer(setup: ScenarioSetup, o: Omit<ServerOptions, 'minQueries' | 'stopWhenHopeless'> & { findPeak: boolean; maxProbes?: number; startRatePerS?: number }): Promise<ServerResult> {
+export function runServer(setup: ScenarioSetup, o: Omit<ServerOptions, 'minQueries' | 'stopWhenHopeless'> & { findPeak: boolean; maxProbes?: number; startRatePerS?: number; onProbe?: (run: ServerRun) => void }): Promise<ServerResult> {
   return withPool<ServerResult>(setup, async (pool) => {
     if (!o.findPeak) return { run: await serve(pool, setup.durationMs, o) };
     const runs: ServerRun[] = [];
-    // The first guess: half of what the sessions could serve back to back at their warm pace.
+    // The first guess: half of what the sessions could serve back to back at their warm pace,
+    // counting a query as at least 1 ms (the parent's timers and IPC cost about that much).
     const warmMs = Math.max(...pool.sessions.map((s) => s.ready.warmMedianMs));
-    const startRatePerS = o.startRatePerS ?? roundRate((0.5 * setup.sessions * 1000) / Math.max(warmMs, 0.05));
+    const startRatePerS = o.startRatePerS ?? roundRate((0.5 * setup.sessions * 1000) / Math.max(warmMs, 1));
     let probe = 0;
     const search = await findPeakRate(
       async (ratePerS) => {
         // Each probe its own seed, so that no two probes share one draw of gaps by accident of scale.
         const run = await serve(pool, setup.durationMs, { ...o, ratePerS, seed: o.seed + probe++, minQueries: minQueriesFor(0.99), stopWhenHopeless: true });
         runs.push(run);
+        o.onProbe?.(run);
         return run.p99Met === true;
       },
-      { startRatePerS, maxProbes: o.maxProbes ?? 10 },
+      { startRatePerS, maxProbes: o.maxProbes ?? 10, minRatePerS: minProbeRatePerS(setup.durationMs) },
     );
-    return { peak: { ...search, runs } };
+    return { peak: { ...search, runs, minRatePerS: minProbeRatePerS(setup.durationMs) } };
   });
+}
+
+/**
+ * The lowest rate a find-peak probe tries: a probe needs LoadGen's 662 queries for its p99, and
+ * below this rate they would take more than a minute (or the duration, if longer) to arrive.
+ */
+export function minProbeRatePerS(durationMs: number): number {
+  return (1000 * minQueriesFor(0.99)) / Math.max(60_000, durationMs);
 }
 
 /** A rate to two significant figures, so that probes read as the numbers a user would type. */
