@@ -222,7 +222,7 @@ export function serve(pool: SessionPool, durationMs: number, o: ServerOptions): 
       resolve({
         targetRatePerS: o.ratePerS,
         queries: latencies.length,
-        achievedRatePerS: (1000 * latencies.length) / (lastDoneMs - t0),
+        achievedRatePerS: latencies.length ? (1000 * latencies.length) / (lastDoneMs - t0) : 0,
         percentiles: claims,
         p99BoundMs: o.p99BoundMs,
         arrivalLateMs: { median: late.length ? median(late) : 0, max: late.length ? Math.max(...late) : 0 },
@@ -268,6 +268,8 @@ export function serve(pool: SessionPool, durationMs: number, o: ServerOptions): 
       pump();
       if (next < n) timer = setTimeout(arrive, Math.max(0, arrivals[next]! - (parentClockMs() - t0)));
     };
+    // A rate so low that no query arrives within the duration: nothing to claim.
+    if (n === 0) return complete();
     timer = setTimeout(arrive, Math.max(0, arrivals[0]! - (parentClockMs() - t0)));
   });
 }

@@ -101,7 +101,7 @@ export async function openSessionPool(model: WorkerModelRequest, count: number, 
       const pending = new Map<number, { resolve: (r: QueryRun) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
       const bursts = new Map<number, { resolve: (r: QueryRun[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
       let nextId = 0;
-      const loadTimer = setTimeout(() => fail(`session ${index + 1} timed out after ${(options.loadTimeoutMs / 1000).toFixed(0)} s while loading the model`), options.loadTimeoutMs);
+      const loadTimer = setTimeout(() => fail(`session ${index + 1} timed out after ${(options.loadTimeoutMs / 1000).toFixed(0)} s while loading the model and warming up`), options.loadTimeoutMs);
       onFailure.add((reason) => {
         clearTimeout(loadTimer);
         reject(new PoolFailure(reason));
