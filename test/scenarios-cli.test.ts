@@ -30,6 +30,8 @@ describe('bench --scenario', () => {
       [['--find-peak'], /--find-peak is for --scenario server, not single-stream/],
       [['--scenario', 'burst'], /unknown scenario 'burst'/],
       [['--scenario', 'server'], /--scenario server needs --rate/],
+      [['--scenario', 'offline', '--seed', '3'], /--seed is for --scenario server, not offline/],
+      [['--scenario', 'offline', '--baseline', 'ort'], /--baseline is for the single-stream trials, not --scenario offline/],
     ];
     for (const [flags, message] of cases) {
       const r = await runCli(['bench', SMALL, '--engines', 'ort:threads=1', ...flags]);

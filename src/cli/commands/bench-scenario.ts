@@ -16,6 +16,8 @@ export interface ScenarioFlags {
   p99Ms?: string;
   findPeak?: boolean;
   seed?: string;
+  /** bench's own flag: speed-ups belong to single-stream trials. */
+  baseline?: string;
 }
 
 export interface ScenarioOptions {
@@ -48,6 +50,8 @@ export function scenarioOptions(f: ScenarioFlags): ScenarioOptions {
   only('--find-peak', f.findPeak === true, ['server']);
   only('--p99-ms', f.p99Ms !== undefined, ['server']);
   only('--streams', f.streams !== undefined, ['offline', 'multi-stream', 'server']);
+  only('--seed', f.seed !== undefined, ['server']);
+  if (f.baseline !== undefined && scenario !== 'single-stream') throw new UserError(`--baseline is for the single-stream trials, not --scenario ${scenario}`, 'scenarios report each engine on its own; drop --baseline');
   const streams = f.streams === undefined ? [1] : f.streams.split(',').map((s) => positive('--streams', s.trim(), true, 'give concurrent sessions as whole numbers from 1, e.g. --streams 1,2'));
   const ratePerS = f.rate === undefined ? undefined : positive('--rate', f.rate, false, 'give the arrival rate in queries per second, e.g. --rate 50');
   if (scenario === 'server' && ratePerS === undefined && !f.findPeak) throw new UserError('--scenario server needs --rate <queries/s> or --find-peak', 'e.g. --rate 50, or --find-peak to search the highest rate that meets --p99-ms');
