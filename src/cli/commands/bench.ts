@@ -5,8 +5,9 @@ import { makeTable, printJson } from '../format.js';
 import { batchList, positiveInt } from '../options.js';
 import { engineCell, gpuLines, softwareGpuSpeedupCell } from '../print-gpu.js';
 import { lifecycleJson, lifecycleLines, lifecycleWarnings, progressLifecycle } from '../print-lifecycle.js';
+import { benchScenario, type ScenarioFlags } from './bench-scenario.js';
 
-interface BenchOptions {
+interface BenchOptions extends ScenarioFlags {
   engines: string;
   batch: number[];
   baseline?: string;
@@ -26,11 +27,19 @@ export function registerBenchCommand(program: Command): void {
     .option('--budget-s <s>', 'time budget of the timed runs per trial, seconds', positiveInt, 10)
     .option('--ci <percent>', 'stop a trial once the 95% interval of its median is within ± this percent', positiveInt, 2)
     .option('--json', 'machine-readable output')
+    // Scenarios (bench-scenario.ts): single-stream, the default, is the trials below.
+    .option('--scenario <name>', 'single-stream (default), multi-stream, server or offline')
+    .option('--streams <list>', 'concurrent sessions, each in its own worker process (offline, multi-stream, server; default 1)')
+    .option('--rate <q/s>', 'server: Poisson arrival rate, queries per second')
+    .option('--p99-ms <ms>', 'server: the p99 latency bound (default 20)')
+    .option('--find-peak', 'server: search the highest rate whose p99 meets the bound')
+    .option('--seed <n>', 'server: seed of the Poisson arrivals (default 1)')
     .action(benchCommand);
 }
 
 /** `formbench bench`: time models on engines, each trial in its own worker, side by side. */
 async function benchCommand(specs: string[], o: BenchOptions): Promise<void> {
+  if (await benchScenario(specs, o)) return;
   const engines = parseEngineList(o.engines);
   const baseline = o.baseline ? parseEngineChoice(o.baseline) : engines[0]!;
   await requireRunnable([baseline, ...engines]);
