@@ -12,18 +12,11 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runCli, type CliRun } from './cli-helpers.js';
 import { testTempDir } from './temp-dir.js';
+import { assertOneLineUserError } from './hostile-helpers.js';
 
 const tmp = testTempDir('formbench-errors-cli-');
 const OLD_STORE = fileURLToPath(new URL('../../test/fixtures/old-store/', import.meta.url));
 
-function assertOneLine(r: CliRun, message: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^formbench: error: .+ \(hint: .+\)$/);
-  assert.match(lines[0]!, message);
-  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
-}
 
 const sha1 = (path: string) => createHash('sha1').update(readFileSync(path)).digest('hex');
 
@@ -47,7 +40,7 @@ describe('errors the CLI promises', () => {
     for (const args of [['results', dir], ['report', dir], ['study', join(tmp, 'study.yaml'), '--out', dir, '--dry-run'], ['study', join(tmp, 'study.yaml'), '--out', dir, '--no-report']]) {
       runs.push(await runCli(args));
     }
-    for (const r of runs) assertOneLine(r, /results store .*results\.duckdb is damaged: .*\(hint: formbench left it as it is/);
+    for (const r of runs) assertOneLineUserError(r, /results store .*results\.duckdb is damaged: .*\(hint: formbench left it as it is/);
     assert.equal(sha1(store), before, 'the damaged store is byte for byte as it was');
     assert.deepEqual(readdirSync(dir), ['results.duckdb'], 'no report, WAL or other file was written beside it');
   });
@@ -58,7 +51,7 @@ describe('errors the CLI promises', () => {
     copyFileSync(join(OLD_STORE, 'results.duckdb'), join(dir, 'results.duckdb'));
     writeFileSync(join(dir, 'report.html'), 'the earlier report');
     const r = await runCli(['report', dir, '--baseline', 'nosuch']);
-    assertOneLine(r, /no successful trial of 'nosuch'.*choose one of the engines with results: ort, /);
+    assertOneLineUserError(r, /no successful trial of 'nosuch'.*choose one of the engines with results: ort, /);
     assert.equal(readFileSync(join(dir, 'report.html'), 'utf8'), 'the earlier report');
   });
 
@@ -70,11 +63,11 @@ describe('errors the CLI promises', () => {
       runCli(['bench']),
       runCli(['no-such-command']),
     ]);
-    assertOneLine(unknown!, /unknown option '--no-such-flag' \(hint: 'formbench bench --help' lists what it takes\)/);
-    assertOneLine(suggested!, /unknown option '--engines' \(hint: did you mean --engine\?\)/);
-    assertOneLine(invalid!, /--batch 0 is not a batch size formbench runs \(hint: give a whole number from 1 to 4096\)/);
-    assertOneLine(missing!, /missing required argument 'specs'/);
-    assertOneLine(command!, /unknown command 'no-such-command' \(hint: 'formbench --help'/);
+    assertOneLineUserError(unknown!, /unknown option '--no-such-flag' \(hint: 'formbench bench --help' lists what it takes\)/);
+    assertOneLineUserError(suggested!, /unknown option '--engines' \(hint: did you mean --engine\?\)/);
+    assertOneLineUserError(invalid!, /--batch 0 is not a batch size formbench runs \(hint: give a whole number from 1 to 4096\)/);
+    assertOneLineUserError(missing!, /missing required argument 'specs'/);
+    assertOneLineUserError(command!, /unknown command 'no-such-command' \(hint: 'formbench --help'/);
   });
 
   it('a batch too large for the input is refused up front by every command that runs the model', async () => {
@@ -87,12 +80,12 @@ describe('errors the CLI promises', () => {
       runCli(['convert', ...big, '--to', 'fp16', '-o', join(tmp, 'h.onnx')]),
       runCli(['bench', ...big, '--engines', 'ort']),
     ]);
-    for (const r of runs) assertOneLine(r, /input 'input' has 206158430208 elements \(shape \[4096, 3, 4096, 4096\]\), more than the 1073741824/);
+    for (const r of runs) assertOneLineUserError(r, /input 'input' has 206158430208 elements \(shape \[4096, 3, 4096, 4096\]\), more than the 1073741824/);
   });
 
   it('fidelity checks every model before it measures any', async () => {
     const r = await runCli(['fidelity', 'standard/d2/w16/r32', 'nosuch/d2/w16', '--engines', 'tfjs-wasm', '--budget-s', '1']);
-    assertOneLine(r, /unknown model 'nosuch\/d2\/w16'/);
+    assertOneLineUserError(r, /unknown model 'nosuch\/d2\/w16'/);
   });
 
   it('onnxruntime leaves nothing in the temporary folder (its telemetry log) and prints nothing of its own', async () => {

@@ -6,19 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCli, type CliRun } from './cli-helpers.js';
+import { runCli } from './cli-helpers.js';
+import { assertOneLineUserError } from './hostile-helpers.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 const SMALL = 'standard/d2/w16/r32';
 
-function assertOneLine(r: CliRun, message: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^formbench: error: .+ \(hint: .+\)$/);
-  assert.match(lines[0]!, message);
-}
 
 describe('bench --scenario', () => {
   it('refuses bad scenario flags in one line, exit 2, before any worker starts', async () => {
@@ -35,7 +29,7 @@ describe('bench --scenario', () => {
     ];
     for (const [flags, message] of cases) {
       const r = await runCli(['bench', SMALL, '--engines', 'ort:threads=1', ...flags]);
-      assertOneLine(r, message);
+      assertOneLineUserError(r, message);
       // No session started: its progress line would say so.
       assert.doesNotMatch(r.stderr + r.stdout, /session\(s\)/);
     }
