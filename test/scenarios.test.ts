@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { engineChoice } from '../src/engines/index.js';
-import { claimPercentile, claimPercentiles, findPeakRate, minProbeRatePerS, minQueriesFor, overlapFraction, poissonArrivalsMs, quantileConfidenceInterval, simulateQueue, spansIntersect, threadSplit } from '../src/measure/scenarios/index.js';
-import { medianConfidenceInterval } from '../src/measure/stats.js';
+import { claimPercentile, claimPercentiles, findPeakRate, minProbeRatePerS, minQueriesFor, overlapFraction, poissonArrivalsMs, simulateQueue, spansIntersect, threadSplit } from '../src/measure/scenarios/index.js';
+import { medianConfidenceInterval, quantileConfidenceInterval } from '../src/measure/stats.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 

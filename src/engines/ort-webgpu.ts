@@ -167,15 +167,7 @@ function providerName(provider: string): string {
 
 /** Mean on-device time per inference after the first `skipRuns`, ms, from the GPU programs' timestamp-query events. */
 function deviceTimeMs(events: ApiEvent[], skipRuns: number): number | undefined {
-  const windows = events.filter((e) => e.cat === 'Session' && (e as { name?: string }).name === 'model_run' && typeof e.ts === 'number').sort((a, b) => a.ts! - b.ts!);
-  const programs = events.filter((e) => e.cat === 'Api' && e.ph === 'X' && typeof e.ts === 'number' && typeof e.dur === 'number');
-  if (programs.length === 0) return undefined;
-  const perRun = windows.map(() => 0);
-  for (const e of programs) {
-    const at = windows.findIndex((w) => e.ts! >= w.ts! && e.ts! <= w.ts! + w.dur!);
-    if (at >= 0) perRun[at]! += e.dur!;
-  }
-  const kept = perRun.slice(skipRuns);
+  const kept = deviceKernels(events).runs.slice(skipRuns).map((run) => run.reduce((us, k) => us + k.durUs, 0));
   if (kept.length === 0 || kept.every((us) => us === 0)) return undefined;
   return kept.reduce((a, b) => a + b, 0) / kept.length / 1000;
 }

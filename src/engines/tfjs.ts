@@ -386,7 +386,7 @@ export const tfjsWebgpuEngine: Engine = {
   planningRate: { gmacsPerS: 20, startupS: 2 },
   // Measured as tfjs-wasm's, on SwiftShader (GPU buffers in host memory): 209 MiB on
   // standard/d1/w8/r32; 660 MiB on standard/d10/w512/r32, 4.9 copies of its 92 MiB of weights;
-  // depthwise-bottleneck/d20/w64/r64 353 MiB against an estimate of 240: deep networks add memory
+  // depthwise-bottleneck/d20/w64/r64 355 MiB against an estimate of 245: deep networks add memory
   // per layer that no term here models (SwiftShader's compiled shaders, the backend's buffer pool);
   // the watchdog still holds the cap.
   memoryFootprint: () => ({ ...TFJS_FOOTPRINT, baseBytes: 220 * 2 ** 20, activationFactor: 3 }),

@@ -45,17 +45,24 @@ export function mad(values: readonly number[]): number {
 }
 
 /**
- * 95% confidence interval of the median from order statistics: the ranks n/2 ∓ 1.96·√n/2 of the
- * sorted sample (the normal approximation to the binomial), which needs no assumption about the
- * latency distribution. Undefined for fewer than 6 samples, where the ranks fall off the ends.
+ * 95% interval of the q-th quantile from order statistics: the ranks n·q ∓ 1.96·√(n·q·(1 − q)) of
+ * the sorted sample (the normal approximation to the binomial count below the quantile), which
+ * needs no assumption about the latency distribution. Undefined where a rank falls off the sample
+ * (for the median: fewer than 6 samples).
  */
-export function medianConfidenceInterval(values: readonly number[], z = 1.96): [number, number] | undefined {
+export function quantileConfidenceInterval(values: readonly number[], q: number, z = 1.96): [number, number] | undefined {
   const n = values.length;
-  const lo = Math.floor(n / 2 - (z * Math.sqrt(n)) / 2);
-  const hi = Math.ceil(n / 2 + (z * Math.sqrt(n)) / 2);
+  const half = z * Math.sqrt(n * q * (1 - q));
+  const lo = Math.floor(n * q - half);
+  const hi = Math.ceil(n * q + half);
   if (lo < 1 || hi > n) return undefined;
   const s = sorted(values);
   return [s[lo - 1]!, s[hi - 1]!];
+}
+
+/** 95% confidence interval of the median: the ranks n/2 ∓ 1.96·√n/2 (see quantileConfidenceInterval). */
+export function medianConfidenceInterval(values: readonly number[], z = 1.96): [number, number] | undefined {
+  return quantileConfidenceInterval(values, 0.5, z);
 }
 
 /** Modified Z-score threshold of Iglewicz and Hoaglin. */

@@ -1,5 +1,5 @@
 /** Scenarios (offline, multi-stream, server): pure rules (Poisson arrivals, percentile claims, peak search) and the runs on session workers. */
-export { boundMet, claimPercentile, claimPercentiles, CLAIMED_QUANTILES, minQueriesFor, percentileLabel, quantileConfidenceInterval, type PercentileClaim } from './percentiles.js';
+export { boundMet, claimPercentile, claimPercentiles, CLAIMED_QUANTILES, minQueriesFor, percentileLabel, type PercentileClaim } from './percentiles.js';
 export { findPeakRate, type PeakProbe, type PeakSearchOptions, type PeakSearchResult } from './peak-search.js';
 export { poissonArrivalsMs } from './poisson.js';
 export { overlapFraction, simulateQueue, spansIntersect, type RunInterval, type ServiceTimeMs } from './queueing.js';

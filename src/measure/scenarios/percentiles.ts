@@ -3,7 +3,7 @@
  * enough to support it, and then with a 95% interval from order statistics (as stats.ts does for
  * the median); otherwise the claim is refused with the count it needs.
  */
-import { quantile } from '../stats.js';
+import { quantile, quantileConfidenceInterval } from '../stats.js';
 
 /**
  * The fewest queries that support a claim about the q-th quantile. The figures are MLPerf
@@ -39,22 +39,6 @@ export type PercentileClaim =
 /** 'p50', 'p90', 'p99', 'p99.9'. */
 export function percentileLabel(q: number): string {
   return `p${Number((100 * q).toFixed(3))}`;
-}
-
-/**
- * 95% interval of the q-th quantile from order statistics: the ranks n·q ∓ 1.96·√(n·q·(1 − q))
- * of the sorted sample (the normal approximation to the binomial count below the quantile), which
- * assumes nothing about the latency distribution. For q = 0.5 it is stats.ts's interval of the
- * median. Undefined where a rank falls off the sample.
- */
-export function quantileConfidenceInterval(values: readonly number[], q: number, z = 1.96): [number, number] | undefined {
-  const n = values.length;
-  const half = z * Math.sqrt(n * q * (1 - q));
-  const lo = Math.floor(n * q - half);
-  const hi = Math.ceil(n * q + half);
-  if (lo < 1 || hi > n) return undefined;
-  const s = [...values].sort((a, b) => a - b);
-  return [s[lo - 1]!, s[hi - 1]!];
 }
 
 /** A claim about the q-th quantile of these latencies: its value and interval, or refused with the count it needs. */
