@@ -94,20 +94,24 @@ describe('bench --scenario', () => {
     assert.match(r.stdout, /Peak throughput: [\d.]+ images\/s at batch 1 with ort:threads=1 × 2 sessions/);
   });
 
-  it('a session that crashes, throws, leaks or hangs fails its own row with the reason; the others run', async () => {
+  it('a session that crashes, throws, leaks or hangs fails its own row with the reason; one with wrong outputs is flagged; the others run', async () => {
     const env = {
       FORMBENCH_ENGINE_MODULES: ['failing-engines.js', 'hungry-engines.js', 'stuck-engines.js'].map(fixture).join(':'),
       FORMBENCH_WORKER_MEMORY_MB: '400',
       FORMBENCH_LOAD_TIMEOUT_S: '3',
     };
-    const r = await runCli(['bench', SMALL, '--engines', 'ort:threads=1,test-crash,test-throw,test-leak,test-hang-run', '--scenario', 'offline', '--streams', '2', '--budget-s', '1', '--json'], { env });
+    const r = await runCli(['bench', SMALL, '--engines', 'ort:threads=1,test-crash,test-throw,test-leak,test-hang-run,test-wrong', '--scenario', 'offline', '--streams', '2', '--budget-s', '1', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { results: { engine: string; failed?: string; imagesPerS?: number }[] };
+    const out = JSON.parse(r.stdout) as { results: { engine: string; failed?: string; mismatch?: string; imagesPerS?: number }[] };
     const by = Object.fromEntries(out.results.map((x) => [x.engine, x]));
     assert.ok(by['ort:threads=1']!.imagesPerS! > 0 && by['ort:threads=1']!.failed === undefined);
     assert.match(by['test-crash']!.failed!, /^session 1 died \(signal SIGSEGV\)/);
     assert.match(by['test-throw']!.failed!, /^session 1: this engine cannot run Conv with dilations 7$/);
     assert.match(by['test-leak']!.failed!, /^session 1 exceeded its memory cap of 400 MiB$/);
     assert.equal(by['test-hang-run']!.failed, 'session 1 timed out after 3 s while loading the model and warming up');
+    // Wrong outputs still run: measured, and flagged as not to be trusted.
+    assert.ok(by['test-wrong']!.imagesPerS! > 0);
+    assert.match(by['test-wrong']!.mismatch!, /^outputs differ from ort:opt=disabled: relative error/);
+    assert.equal(by['ort:threads=1']!.mismatch, undefined);
   });
 });

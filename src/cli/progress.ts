@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import type { StoredScenario } from '../store/index.js';
 import type { StudyEvent } from '../study/index.js';
 
 /** How a running study tells the user where it is: a bar on a terminal, lines in a log, or JSON events. */
@@ -47,6 +48,15 @@ export function progressReporter(mode: ProgressMode): (e: StudyEvent) => void {
       case 'trial-start':
         bar?.update({ current: `${e.trial.model.spec} batch ${e.trial.batch} on ${e.trial.choice.label}` });
         break;
+      case 'scenario-start':
+        bar?.update({ current: `${e.run.scenario.name}: ${e.run.model.spec} batch ${e.run.batch} on ${e.run.choice.label}, ${e.run.sessions} session(s)` });
+        break;
+      case 'scenario-done': {
+        const left = eta.seconds(e.remainingEstimatedSeconds, totalEstimate - e.remainingEstimatedSeconds);
+        if (bar) bar.update(e.index, { eta_text: duration(left) });
+        else process.stderr.write(`[${e.index}/${e.toRun}] ${e.run.scenario.name} ${e.run.model.spec} batch ${e.run.batch} ${e.run.choice.label} × ${e.run.sessions}: ${scenarioOutcome(e.row)} (ETA ${duration(left)})\n`);
+        break;
+      }
       case 'counters':
         if (bar) bar.update({ current: `${e.trial.model.spec} on ${e.trial.choice.label}: ${e.line}` });
         else process.stderr.write(`  counters: ${e.line}\n`);
@@ -77,6 +87,19 @@ function outcome(row: { status: string; medianMs: number | null; ciLowMs: number
   return `${row.status} ${row.medianMs?.toFixed(3)} ms${ci}${row.reason ? ` (${row.reason})` : ''}`;
 }
 
+function scenarioOutcome(row: StoredScenario): string {
+  if (row.status === 'failed') return `failed: ${row.reason}`;
+  const figure =
+    row.scenario === 'server'
+      ? row.peakRatePerS !== null
+        ? `peak ${row.peakRatePerS.toFixed(1)} queries/s at p99 ≤ ${row.p99BoundMs} ms`
+        : row.p99Ms !== null
+          ? `p99 ${row.p99Ms.toFixed(3)} ms at ${row.targetRatePerS?.toFixed(1)} queries/s`
+          : 'no supported p99'
+      : `${row.imagesPerS?.toFixed(1)} images/s`;
+  return `${row.status} ${figure}${row.reason ? ` (${row.reason})` : ''}`;
+}
+
 /** Events without the engine objects: what a script reading the stream needs. */
 function jsonEvent(e: StudyEvent): object {
   if (e.type === 'counters') return { type: e.type, model: e.trial.model.spec, batch: e.trial.batch, engine: e.trial.choice.label, line: e.line };
@@ -84,6 +107,8 @@ function jsonEvent(e: StudyEvent): object {
     const { engineSamplesMs: _e, idiomaticSamplesMs: _i, ...record } = e.record;
     return { type: e.type, record };
   }
+  if (e.type === 'scenario-start') return { type: e.type, index: e.index, toRun: e.toRun, scenario: e.run.scenario.name, model: e.run.model.spec, batch: e.run.batch, engine: e.run.choice.label, sessions: e.run.sessions };
+  if (e.type === 'scenario-done') return { type: e.type, index: e.index, toRun: e.toRun, row: e.row, remainingEstimatedSeconds: e.remainingEstimatedSeconds };
   if (e.type === 'trial-start') return { type: e.type, index: e.index, toRun: e.toRun, model: e.trial.model.spec, batch: e.trial.batch, engine: e.trial.choice.label };
   if (e.type === 'trial-done') {
     const { samplesMs: _samples, ...row } = e.row;

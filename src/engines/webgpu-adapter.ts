@@ -56,6 +56,10 @@ async function findAdapter(): Promise<AdapterAnswer> {
     const probed = await probeWith({});
     return probed.adapter ? { ok: true, adapter: adapterOf(probed.adapter, `Dawn (webgpu ${version})`) } : { ok: false, reason: `Dawn (webgpu ${version}) found no WebGPU adapter${probed.why ? `: ${probed.why}` : ''}` };
   }
+  // Mesa's device-select layer (an implicit Vulkan layer that only reorders devices) prints an
+  // error on every Vulkan start where XDG_RUNTIME_DIR is unset, as on servers and in CI; this
+  // environment turns the layer off for this process and every worker after it.
+  process.env['NODEVICE_SELECT'] ??= '1';
   if (!LOADER_PATHS.some((p) => existsSync(p)) && !process.env['LD_LIBRARY_PATH']) {
     return { ok: false, reason: `no Vulkan loader (libvulkan.so.1), which WebGPU needs on Linux${nvidiaHint()} (hint: apt-get install libvulkan1, and a Vulkan driver: the GPU vendor's, or chromium's SwiftShader for a software adapter)` };
   }

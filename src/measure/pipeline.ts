@@ -86,7 +86,8 @@ export async function runTrials<T extends PlannedRun>(trials: T[], sink: TrialSi
   }
 }
 
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+/** Items by key, groups and items in their first-seen order. */
+export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
     const k = key(item);

@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { median, medianOf, speedup } from '../measure/index.js';
 // From the schema, not the store's index: the report's arithmetic needs no DuckDB binding loaded.
 import { modelIdentity } from '../store/schema.js';
-import type { StoredFidelity, StoredTrial } from '../store/index.js';
+import type { StoredFidelity, StoredScenario, StoredTrial } from '../store/index.js';
 import { withBaselineFidelity } from './fidelity.js';
 import { engineLabel } from './gpu.js';
 import type { LatencyPoint, PointCounters, ReportData, SpeedupPoint } from './types.js';
@@ -30,8 +30,8 @@ export function isNoisy(r: StoredTrial): boolean {
  * A baseline the user named (`report --baseline`) must have results; a study's own baseline may
  * have failed everywhere, and its report then lists the failures without speed-ups.
  */
-export function reportData(all: StoredTrial[], baseline?: string, fidelity: StoredFidelity[] = [], options: { baselineRequired?: boolean } = {}): ReportData {
-  const latest = latestRow(all);
+export function reportData(all: StoredTrial[], baseline?: string, fidelity: StoredFidelity[] = [], options: { baselineRequired?: boolean; scenarios?: StoredScenario[] } = {}): ReportData {
+  const latest = latestRow([...all, ...(options.scenarios ?? [])]);
   const rows = all.filter((r) => r.fingerprint === latest.fingerprint);
   const points = mergeRepetitions(rows.filter((r) => r.status === 'ok' && r.medianMs !== null));
   const base = baseline ?? points.find((p) => p.role === 'native')?.engine ?? points[0]?.engine ?? '';
@@ -45,15 +45,18 @@ export function reportData(all: StoredTrial[], baseline?: string, fidelity: Stor
   const checks = fidelity.filter((f) => f.fingerprint === latest.fingerprint);
   // A software GPU's times are the CPU's: it never has a speed-up, whatever it is compared with.
   const speedups = withBaselineFidelity(speedupsOver(points.filter((p) => !p.gpu?.software), base), checks, base);
-  return { study: latest.study, fingerprint: latest.fingerprint, baseline: base, rows, points, speedups, otherMachineRows: all.length - rows.length, noisy: rows.filter(isNoisy), fidelity: checks };
+  const scenarios = (options.scenarios ?? []).filter((s) => s.fingerprint === latest.fingerprint);
+  return { study: latest.study, fingerprint: latest.fingerprint, baseline: base, rows, points, speedups, otherMachineRows: all.length - rows.length, noisy: rows.filter(isNoisy), fidelity: checks, scenarios };
 }
 
-/** The machine a report describes: the one that finished a trial last. */
-export function reportFingerprint(all: StoredTrial[]): string {
+/** The machine a report describes: the one that finished a trial (or a scenario run) last. */
+export function reportFingerprint(all: Row[]): string {
   return latestRow(all).fingerprint;
 }
 
-function latestRow(all: StoredTrial[]): StoredTrial {
+type Row = Pick<StoredTrial, 'fingerprint' | 'study' | 'finishedAt'>;
+
+function latestRow(all: Row[]): Row {
   if (all.length === 0) throw new Error('no rows to report');
   return [...all].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1)!;
 }

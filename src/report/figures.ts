@@ -3,7 +3,9 @@ import { counted, macCorrelations, missCorrelations } from './correlations.js';
 import { depthSeries, widthSeries } from './data.js';
 import { FIDELITY_COLUMNS, fidelityCells } from './fidelity.js';
 import { describeAdapters, engineLabel, onHardwareGpu, onSoftwareGpu, SOFTWARE_GPU_WHY } from './gpu.js';
+import { lineOf } from './lines.js';
 import { precisionFigures } from './precision.js';
+import { throughputFigure, throughputPoints } from './throughput.js';
 import type { FigureSpec } from './render.js';
 import type { Figure, LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
 
@@ -18,6 +20,7 @@ export function buildFigures(data: ReportData): Figure[] {
       (f): f is Figure => f !== undefined,
     ),
     ...precisionFigures(data.rows),
+    ...[throughputFigure(throughputPoints(data.scenarios))].filter((f): f is Figure => f !== undefined),
   ];
 }
 
@@ -26,16 +29,7 @@ const latencyTable = (points: LatencyPoint[]): Table => ({
   rows: points.map((p) => [p.model, p.batch, p.engine, fmt(p.medianMs), fmt(p.ciLowMs), fmt(p.ciHighMs), fmt(p.macs / 1e9)]),
 });
 
-/**
- * The seed paper's lines: the native framework, hardware-specific acceleration on the CPU and,
- * as the third, GPU-specific acceleration (hardware adapters only). A software GPU keeps its own
- * label, which already says what it is.
- */
-const LINE_OF_ROLE: Record<string, string> = { native: 'native', accelerated: 'CPU acceleration', 'gpu-accelerated': 'GPU-specific acceleration', portable: 'portable' };
 const LINE_ORDER = ['native', 'accelerated', 'gpu-accelerated', 'portable'];
-
-/** A point's line in the latency figures: `ort (CPU acceleration)`, `ort-webgpu (GPU-specific acceleration)`. */
-export const lineOf = (p: LatencyPoint): string => (p.gpu?.software || !LINE_OF_ROLE[p.role] ? p.engine : `${p.engine} (${LINE_OF_ROLE[p.role]})`);
 
 /** The lines of some points in the paper's order (native, CPU, GPU), software GPUs last. */
 function linesOf(points: LatencyPoint[]): string[] {

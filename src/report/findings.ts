@@ -5,6 +5,7 @@ import { baselineFidelitySentence } from './fidelity.js';
 import { onSoftwareGpu } from './gpu.js';
 import { gpuFindings } from './gpu-findings.js';
 import { precisionFindings } from './precision.js';
+import { throughputFindings, throughputPoints } from './throughput.js';
 import type { Finding, LatencyPoint, ReportData, SpeedupPoint } from './types.js';
 
 const x = (v: number) => `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}×`;
@@ -23,6 +24,7 @@ export function computeFindings(data: ReportData): Finding[] {
     ...gpuFindings(data),
     // A software GPU's lower precision is no speed-up either: its figures still show it, labelled.
     ...precisionFindings(data.rows.filter((r) => !onSoftwareGpu(r))),
+    ...throughputFindings(throughputPoints(data.scenarios)),
   ].filter((f): f is Finding => f !== undefined);
 }
 

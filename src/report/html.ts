@@ -3,6 +3,7 @@ import { NOISY_CI } from './data.js';
 import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
 import { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
+import { scenariosTable } from './throughput.js';
 import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
 import type { Figure, Finding, ReportData } from './types.js';
@@ -55,7 +56,7 @@ export function reportPage(p: PageInput): string {
 <title>formbench report: ${escapeHtml(data.study)}</title><style>${STYLE}</style></head>
 <body data-figures-rendered="pending">
 <h1>formbench: ${escapeHtml(data.study)}</h1>
-<p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs) on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not included.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
+<p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs)${data.scenarios.length ? ` and ${data.scenarios.length} scenario runs (${data.scenarios.filter((s) => s.status === 'ok').length} ok)` : ''} on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not included.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
 ${data.noisy.length ? `<p class="warning"><b>Warning:</b> ${noiseWarning(data)}</p>` : ''}
 ${fidelityNotice(data)}
 ${softwareGpuNotice(data.rows) ? `<p class="warning"><b>Software GPU:</b> ${escapeHtml(softwareGpuNotice(data.rows)!)}</p>` : ''}
@@ -67,6 +68,7 @@ ${claimsSection(p.claims, data)}
 ${data.fidelity.length ? fidelitySection(data) : ''}
 ${data.rows.some((r) => r.gpuAdapter) ? gpuSection(data) : ''}
 ${hasLifecycle(data.rows) ? lifecycleSection(data) : ''}
+${data.scenarios.length ? scenariosSection(data) : ''}
 <h2>Figures</h2>
 ${p.figures.map(figureHtml).join('\n')}
 ${problems.length ? problemsSection(problems) : ''}
@@ -124,6 +126,12 @@ function gpuSection(data: ReportData): string {
   return `<h2 id="gpu-trials">GPU trials</h2>
 <p>Each GPU trial with its WebGPU adapter (driver, vendor and architecture, the API under WebGPU, and whether it is a hardware GPU or a software one running on the CPU), its median beside its first inference (allocation and shader compilation, timed apart and left out of the median), the time on the device from timestamp queries where the adapter has them, and where its convolutions and matrix products ran. Files: <a href="tables/gpu-trials.csv">CSV</a>, <a href="tables/gpu-trials.md">Markdown</a>.</p>
 ${tableToHtml(gpuTrialsTable(data.rows))}`;
+}
+
+function scenariosSection(data: ReportData): string {
+  return `<h2 id="scenarios">Scenarios</h2>
+<p>Runs beyond one warm stream (MLPerf LoadGen's scenarios): <i>offline</i>, every session back to back for the measured duration (images per second of all sessions together); <i>multi-stream</i>, each session a stream issuing its next query when the last answered; <i>server</i>, Poisson arrivals at a target rate queued to the first free session, latency including the queueing, and the p99 bound met or not (a peak search keeps its best passing probe). Percentiles are stated only where the sample supports them (64 queries for p90, 662 for p99), empty otherwise. Threads: each session's intra-op threads × the sessions, on this machine's cores; overlap: the share of time two or more sessions ran at once. Every session's first output was checked against the reference engine. Files: <a href="tables/scenarios.csv">CSV</a>, <a href="tables/scenarios.md">Markdown</a>.</p>
+${tableToHtml(scenariosTable(data.scenarios))}`;
 }
 
 function lifecycleSection(data: ReportData): string {

@@ -15,6 +15,7 @@ import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
 import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
 import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
+import { scenariosTable } from './throughput.js';
 import { tableToCsv, tableToMarkdown } from './tables.js';
 import type { Finding, Table } from './types.js';
 
@@ -47,8 +48,9 @@ export interface WrittenReport {
 
 export async function writeReport(store: ResultStore, outDir: string, options: { baseline?: string; baselineRequired?: boolean } = {}): Promise<WrittenReport> {
   const rows = await store.trials();
-  if (rows.length === 0) throw new UserError(`the store in ${outDir} has no trials yet`, 'run the study first; the report is written from stored trials');
-  const data = reportData(rows, options.baseline, await store.fidelity(reportFingerprint(rows)), { baselineRequired: options.baselineRequired ?? false });
+  const scenarios = await store.scenarios();
+  if (rows.length === 0 && scenarios.length === 0) throw new UserError(`the store in ${outDir} has no trials yet`, 'run the study first; the report is written from stored trials');
+  const data = reportData(rows, options.baseline, await store.fidelity(reportFingerprint([...rows, ...scenarios])), { baselineRequired: options.baselineRequired ?? false, scenarios });
   const environment = (await store.environments()).find((e) => e.fingerprint === data.fingerprint);
   const peaks = await store.peaks(data.fingerprint);
   if (peaks) data.peaks = peaks;
@@ -72,6 +74,7 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   if (data.fidelity.length) writeTable(outDir, 'fidelity', fidelityTable(data.fidelity));
   if (data.rows.some((r) => r.gpuAdapter)) writeTable(outDir, 'gpu-trials', gpuTrialsTable(data.rows));
   if (hasLifecycle(data.rows)) writeTable(outDir, 'lifecycle', lifecycleTable(data.rows));
+  if (data.scenarios.length) writeTable(outDir, 'scenarios', scenariosTable(data.scenarios));
   const htmlPath = join(outDir, 'report.html');
   writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
   const slowNative = fidelityWarning(data);

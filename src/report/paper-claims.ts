@@ -62,7 +62,7 @@ const LINEAR_PATTERNS = ['depthwise-separable', 'depthwise-bottleneck', 'grouped
 /** A width slope matches the paper's (0.5 or 1) within this. */
 const SLOPE_TOLERANCE = 0.25;
 /** Per-image latency that moves less than this from batch 1 to the largest batch is flat; more upwards, it grows. */
-const FLAT_TOLERANCE = 0.15;
+export const FLAT_TOLERANCE = 0.15;
 
 interface Definition {
   id: string;

@@ -5,7 +5,7 @@
  */
 import type { GpuAdapter } from '../engines/engine.js';
 import type { ModelIdentity } from '../model/identity.js';
-import type { StoredFidelity, StoredPeaks, StoredTrial } from '../store/index.js';
+import type { StoredFidelity, StoredPeaks, StoredScenario, StoredTrial } from '../store/index.js';
 import type { FigureSpec } from './render.js';
 
 /** One measured point: a model at a batch on an engine (repetitions merged). */
@@ -79,6 +79,8 @@ export interface ReportData {
   noisy: StoredTrial[];
   /** This machine's fidelity checks, failed ones included; empty where none was stored. */
   fidelity: StoredFidelity[];
+  /** This machine's scenario runs (offline throughput, streams, server), failed ones included. */
+  scenarios: StoredScenario[];
 }
 
 /** A table of a figure's numbers, written beside it as CSV and Markdown. */

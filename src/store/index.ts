@@ -2,3 +2,4 @@
 export { decodeTrial, encodeTrial, modelIdentity, TRIAL_COLUMNS, snakeCase, type ResultRow, type StoredTrial, type TrialStatus } from './schema.js';
 export { ResultStore, STORE_FILE, type StoredPeaks } from './store.js';
 export type { StoredFidelity } from './fidelity.js';
+export { scenarioFigures, type ScenarioResult, type StoredScenario } from './scenarios.js';

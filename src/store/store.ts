@@ -4,6 +4,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { UserError } from '../errors.js';
 import type { CacheRoof, Environment, FidelityRecord, KeptPeaks } from '../measure/index.js';
 import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
+import { decodeScenario, encodeScenario, SCENARIO_DELETE, SCENARIO_INSERT, SCENARIOS_ADDED_COLUMNS, SCENARIOS_DDL, type StoredScenario } from './scenarios.js';
 import { decodeTrial, encodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
 
 export const STORE_FILE = 'results.duckdb';
@@ -28,6 +29,7 @@ const ADDED_COLUMNS = [
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS peaks_method VARCHAR',
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS cache_roofs VARCHAR',
   ...FIDELITY_ADDED_COLUMNS,
+  ...SCENARIOS_ADDED_COLUMNS,
 ];
 
 /** The machine's peaks as the environments table keeps them (measure/peaks.ts measures them). */
@@ -69,6 +71,7 @@ export class ResultStore {
     await db.run(TRIALS_DDL);
     await db.run(ENVIRONMENTS_DDL);
     await db.run(FIDELITY_DDL);
+    await db.run(SCENARIOS_DDL);
     for (const sql of ADDED_COLUMNS) await db.run(sql);
     return new ResultStore(path, instance, db);
   }
@@ -170,6 +173,31 @@ export class ResultStore {
     const order = 'ORDER BY measured_at, engine, model, batch';
     const reader = fingerprint === undefined ? await this.db.runAndReadAll(`SELECT * FROM fidelity ${order}`) : await this.db.runAndReadAll(`SELECT * FROM fidelity WHERE fingerprint = $1 ${order}`, [fingerprint]);
     return reader.getRowObjectsJS().map((r) => decodeFidelity(r as Record<string, unknown>));
+  }
+
+  /** Keys of the scenario runs stored for a fingerprint, by status: resuming skips those that did not fail. */
+  async storedScenarios(fingerprint: string): Promise<Map<string, StoredScenario['status']>> {
+    const reader = await this.db.runAndReadAll('SELECT scenario_key, status FROM scenarios WHERE fingerprint = $1', [fingerprint]);
+    return new Map(reader.getRows().map(([key, status]) => [String(key), String(status) as StoredScenario['status']]));
+  }
+
+  /** Stores a scenario run, replacing an earlier run with its key on this machine. */
+  async insertScenario(s: StoredScenario): Promise<void> {
+    await this.db.run('BEGIN TRANSACTION');
+    try {
+      await this.db.run(SCENARIO_DELETE, [s.scenarioKey, s.fingerprint]);
+      await this.db.run(SCENARIO_INSERT, encodeScenario(s));
+      await this.db.run('COMMIT');
+    } catch (e) {
+      await this.db.run('ROLLBACK');
+      throw e;
+    }
+  }
+
+  /** Every stored scenario run, in the order they finished. */
+  async scenarios(): Promise<StoredScenario[]> {
+    const reader = await this.db.runAndReadAll('SELECT * FROM scenarios ORDER BY finished_at, scenario_key');
+    return reader.getRowObjectsJS().map((r) => decodeScenario(r as Record<string, unknown>));
   }
 
   async environments(): Promise<Environment[]> {

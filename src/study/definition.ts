@@ -27,7 +27,34 @@ export interface Sweep {
   budget: TimingBudget;
   /** Also count each trial's hardware (perf) or simulated (valgrind) counters per inference. */
   counters?: CounterPlan;
+  /** A load scenario instead of single-stream trials: each model × batch × engine × sessions runs it once. */
+  scenario?: ScenarioPlan;
 }
+
+/**
+ * A sweep's load scenario (measure/scenarios/): offline throughput, N back-to-back streams, or
+ * Poisson arrivals at a rate (or the peak rate) under a p99 bound. Single-stream is a plain sweep.
+ */
+export interface ScenarioPlan {
+  name: 'offline' | 'multi-stream' | 'server';
+  /** Concurrent sessions (worker processes); each value is a separate run. */
+  streams: number[];
+  /** How long each measurement runs after warm-up, ms. */
+  durationMs: number;
+  /** Warm-up per session, ms. */
+  warmupMs: number;
+  /** Server: the arrival rate, queries/s; with findPeak, the first probe. */
+  ratePerS?: number;
+  /** Server: search the highest rate whose p99 meets the bound. */
+  findPeak?: boolean;
+  /** Server: the p99 latency bound, ms. */
+  p99BoundMs?: number;
+  /** Server: the Poisson arrivals' seed. */
+  seed?: number;
+}
+
+/** A study's scenario runs 3 s per point unless the file says otherwise (bench's --budget-s 3). */
+export const STUDY_SCENARIO_DURATION_MS = 3_000;
 
 export interface CounterPlan {
   /** `perf`: the CPU's counters; `simulate`: valgrind's cache simulator with the named or written cache geometry. */

@@ -6,7 +6,8 @@ import { UserError } from '../errors.js';
 import { readInputText } from '../input/files.js';
 import { MAX_BATCH } from '../ir/index.js';
 import { parseGeometry } from '../measure/index.js';
-import { DEFAULT_COUNTED_INFERENCES, DEFAULT_COUNTER_TIMEOUT_MS, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
+import { DEFAULT_P99_BOUND_MS, SESSION_WARMUP_MS } from '../measure/scenarios/index.js';
+import { DEFAULT_COUNTED_INFERENCES, DEFAULT_COUNTER_TIMEOUT_MS, STUDY_BUDGET, STUDY_SCENARIO_DURATION_MS, type CounterPlan, type ScenarioPlan, type Study, type Sweep } from './definition.js';
 
 /**
  * User studies as YAML. The smallest useful file names the study, its models and its engines;
@@ -31,6 +32,10 @@ export const STUDY_LIMITS = {
   maxRuns: 1_000_000_000,
   countedInferences: 10_000,
   seed: 2 ** 32 - 1,
+  /** Each session is a worker process holding the model. */
+  sessions: 32,
+  /** Arrivals per second of a server scenario: a million is far past any engine here. */
+  ratePerS: 1_000_000,
 } as const;
 
 const atMost = (max: number, what: string) => ({ message: `at most ${max} ${what}` });
@@ -64,6 +69,25 @@ const sweepFields = {
         simulate: z.string().min(1),
         inferences: positiveInt.max(STUDY_LIMITS.countedInferences, atMost(STUDY_LIMITS.countedInferences, 'inferences')).optional(),
         timeoutSeconds: seconds.optional(),
+      }),
+    ])
+    .optional(),
+  /**
+   * A load scenario instead of single-stream trials: `offline`, or `{ name: server, rate: 50 }`,
+   * `{ name: server, findPeak: true, p99Ms: 20 }`, `{ name: multi-stream, streams: [2] }`.
+   */
+  scenario: z
+    .union([
+      z.enum(['single-stream', 'offline', 'multi-stream', 'server']),
+      z.strictObject({
+        name: z.enum(['single-stream', 'offline', 'multi-stream', 'server']),
+        streams: list(positiveInt.max(STUDY_LIMITS.sessions, atMost(STUDY_LIMITS.sessions, 'concurrent sessions'))).max(STUDY_LIMITS.sessions, atMost(STUDY_LIMITS.sessions, 'entries')).optional(),
+        seconds: seconds.optional(),
+        warmupSeconds: z.number().nonnegative().max(STUDY_LIMITS.seconds, atMost(STUDY_LIMITS.seconds, 'seconds (a day)')).optional(),
+        rate: z.number().positive().max(STUDY_LIMITS.ratePerS, atMost(STUDY_LIMITS.ratePerS, 'queries per second')).optional(),
+        findPeak: z.boolean().optional(),
+        p99Ms: z.number().positive().max(STUDY_LIMITS.seconds * 1000, atMost(STUDY_LIMITS.seconds * 1000, 'ms (a day)')).optional(),
+        seed: z.number().int().nonnegative().max(STUDY_LIMITS.seed, atMost(STUDY_LIMITS.seed, '(a 32-bit seed)')).optional(),
       }),
     ])
     .optional(),
@@ -152,19 +176,21 @@ function nestingError(source: string): UserError {
 /** Validates a parsed study document; `source` names it in errors and anchors relative model paths. */
 export function parseStudy(doc: unknown, source: string): Study {
   const result = studySchema.safeParse(doc);
-  if (!result.success) throw new UserError(`${source}: ${describeIssue(doc, result.error)}`, 'the smallest study file has name, models (list), engines (list); optional: batches, repetitions, budget, inputs, engineOptions, counters, baseline, reference');
+  if (!result.success) throw new UserError(`${source}: ${describeIssue(doc, result.error)}`, 'the smallest study file has name, models (list), engines (list); optional: batches, repetitions, budget, inputs, engineOptions, counters, scenario, baseline, reference');
   const s = result.data;
-  const trials = ('sweeps' in s ? s.sweeps : [s]).reduce((n, w) => n + w.models.length * w.engines.length * (w.batches?.length ?? 1) * (w.repetitions ?? 1), 0);
+  const streams = (w: SweepFields) => (typeof w.scenario === 'object' ? (w.scenario.streams?.length ?? 1) : 1);
+  const trials = ('sweeps' in s ? s.sweeps : [s]).reduce((n, w) => n + w.models.length * w.engines.length * (w.batches?.length ?? 1) * (w.repetitions ?? 1) * streams(w), 0);
   if (trials > STUDY_LIMITS.trials) {
     throw new UserError(`${source}: the study plans ${trials} trials, more than the ${STUDY_LIMITS.trials} formbench runs in one study`, 'split it into several studies, or use fewer models, engines, batches or repetitions');
   }
   const base = dirname(resolve(source));
-  const sweeps = 'sweeps' in s ? s.sweeps.map((w) => toSweep(w.name, w, base)) : [toSweep(s.name, s, base)];
+  const sweeps = 'sweeps' in s ? s.sweeps.map((w, i) => toSweep(w.name, w, base, `${source}: sweeps[${i}]`)) : [toSweep(s.name, s, base, source)];
   return { name: s.name, description: s.description ?? `user study from ${source}`, sweeps, ...(s.baseline ? { baseline: s.baseline } : {}), reference: s.reference ?? 'ort:opt=disabled' };
 }
 
-function toSweep(name: string, f: SweepFields, base: string): Sweep {
+function toSweep(name: string, f: SweepFields, base: string, where: string): Sweep {
   const b = f.budget ?? {};
+  const scenario = f.scenario === undefined ? undefined : scenarioPlan(f, where);
   return {
     name,
     // Model files are relative to the study file, as a user reading the file would expect.
@@ -174,6 +200,7 @@ function toSweep(name: string, f: SweepFields, base: string): Sweep {
     repetitions: f.repetitions ?? 1,
     inputSeed: f.inputs?.seed ?? 1,
     ...(f.counters ? { counters: counterPlan(f.counters) } : {}),
+    ...(scenario ? { scenario } : {}),
     budget: {
       targetCiRelative: b.ciPercent !== undefined ? b.ciPercent / 100 : STUDY_BUDGET.targetCiRelative,
       timedBudgetMs: b.timedSeconds !== undefined ? b.timedSeconds * 1000 : STUDY_BUDGET.timedBudgetMs,
@@ -182,6 +209,35 @@ function toSweep(name: string, f: SweepFields, base: string): Sweep {
       minRuns: b.minRuns ?? STUDY_BUDGET.minRuns,
       maxRuns: b.maxRuns ?? STUDY_BUDGET.maxRuns,
     },
+  };
+}
+
+/**
+ * A sweep's `scenario:` as a plan, each key checked against the scenario it belongs to: a rate
+ * on an offline sweep would silently do nothing, so it is an error, as in bench's flags.
+ * Single-stream is the plain sweep (no plan).
+ */
+function scenarioPlan(f: SweepFields, where: string): ScenarioPlan | undefined {
+  const given = typeof f.scenario === 'string' ? { name: f.scenario } : f.scenario!;
+  const fail = (what: string, hint: string) => new UserError(`${where}: ${what}`, hint);
+  const keys = Object.keys(given).filter((k) => k !== 'name');
+  if (given.name === 'single-stream') {
+    if (keys.length) throw fail(`scenario single-stream takes no ${keys.map((k) => `'${k}'`).join(', ')}`, 'single-stream is a plain sweep: give its budget instead, or name another scenario');
+    return undefined;
+  }
+  const serverOnly = ['rate', 'findPeak', 'p99Ms', 'seed'].filter((k) => k in given);
+  if (given.name !== 'server' && serverOnly.length) throw fail(`${serverOnly.map((k) => `'${k}'`).join(', ')} ${serverOnly.length > 1 ? 'are' : 'is'} for scenario server, not ${given.name}`, 'set name: server, or drop the key');
+  if (given.name === 'server' && given.rate === undefined && given.findPeak !== true) throw fail('scenario server needs a rate (queries/s) or findPeak: true', 'e.g. scenario: { name: server, rate: 50 }, or { name: server, findPeak: true, p99Ms: 20 }');
+  if (f.budget) throw fail(`budget is for single-stream trials, not scenario ${given.name}`, 'a scenario runs for scenario.seconds (default 3) after scenario.warmupSeconds (default 1) per session');
+  if (f.counters) throw fail(`counters are counted on single-stream trials, not scenario ${given.name}`, 'put the counters in a sweep of its own without a scenario');
+  return {
+    name: given.name,
+    streams: given.streams ?? [1],
+    durationMs: given.seconds !== undefined ? given.seconds * 1000 : STUDY_SCENARIO_DURATION_MS,
+    warmupMs: given.warmupSeconds !== undefined ? given.warmupSeconds * 1000 : SESSION_WARMUP_MS,
+    ...(given.name === 'server'
+      ? { ...(given.rate !== undefined ? { ratePerS: given.rate } : {}), findPeak: given.findPeak === true, p99BoundMs: given.p99Ms ?? DEFAULT_P99_BOUND_MS, seed: given.seed ?? 1 }
+      : {}),
   };
 }
 
@@ -217,6 +273,12 @@ function describeIssue(doc: unknown, error: z.ZodError): string {
 
 function innermostIssue(issues: z.core.$ZodIssue[], branch: number): z.core.$ZodIssue {
   const first = issues[0]!;
-  if (first.code === 'invalid_union' && first.errors[branch]?.length) return innermostIssue(first.errors[branch]!, branch);
+  // Only the top level's union (flat file or sweeps) is descended: a key's own union (scenario: a
+  // name or a mapping) is reported at that key, with what each of its forms expected.
+  if (first.code === 'invalid_union' && first.path.length === 0 && first.errors[branch]?.length) return innermostIssue(first.errors[branch]!, branch);
+  if (first.code === 'invalid_union') {
+    const forms = first.errors.map((e) => e[0]?.message.replace(/^Invalid (input|option): /, '')).filter(Boolean);
+    return { ...first, message: `expected ${forms.map((f) => f!.replace(/^expected /, '')).join(', or ')}` };
+  }
   return first;
 }

@@ -6,10 +6,10 @@ import type { Study } from './definition.js';
 import { readStudyFile } from './file.js';
 import { isPresetName, presetEngines, presetNotes, presetStudy, PRESET_DESCRIPTIONS, PRESET_NAMES } from './presets.js';
 
-export { STUDY_BUDGET, type Study, type Sweep } from './definition.js';
+export { STUDY_BUDGET, type ScenarioPlan, type Study, type Sweep } from './definition.js';
 export { parseStudy, readStudyFile } from './file.js';
 export { ALLOW_SOFTWARE_GPU_FLAG, checkSoftwareGpu, PRESET_GPU_ENGINE, presetGpu, softwareGpuUses, type GpuAvailability, type SoftwareGpuUse } from './gpu.js';
-export { estimateSeconds, planStudy, type ModelFacts, type PlannedTrial, type StudyPlan } from './plan.js';
+export { estimateSeconds, planStudy, type ModelFacts, type PlannedScenario, type PlannedTrial, type StudyPlan } from './plan.js';
 export { PRESET_DESCRIPTIONS, PRESET_NAMES, isPresetName, presetEngines, presetNotes, presetStudy, type PresetEngines, type PresetName } from './presets.js';
 export { runStudy, type RunOptions, type StudyEvent } from './run.js';
 

@@ -5,7 +5,7 @@ import { parseEngineChoice, type Engine, type EngineChoice, type PlanningRate } 
 import type { TimingBudget } from '../measure/index.js';
 import { resolveModel, type ModelIdentity, type ResolvedModel } from '../model/index.js';
 import { isPatternSpec, parsePatternSpec } from '../zoo/index.js';
-import type { CounterPlan, Study } from './definition.js';
+import { STUDY_BUDGET, type CounterPlan, type ScenarioPlan, type Study } from './definition.js';
 
 /** What a stored row says about its model, known before anything runs. */
 export interface ModelFacts extends Omit<ModelIdentity, 'model'> {
@@ -37,6 +37,21 @@ export interface PlannedTrial {
   estimatedSeconds: number;
 }
 
+/** One scenario run a study makes: a model × batch × engine × concurrent sessions under a sweep's scenario. */
+export interface PlannedScenario {
+  /** Stable identity on one machine, used to resume (the scenario's settings are part of it). */
+  key: string;
+  sweep: string;
+  model: ModelFacts;
+  batch: number;
+  choice: EngineChoice;
+  sessions: number;
+  scenario: ScenarioPlan;
+  repetition: number;
+  inputSeed: number;
+  estimatedSeconds: number;
+}
+
 /** A fidelity check the study makes: a native engine against its framework's idiomatic execution. */
 export interface PlannedFidelity {
   spec: string;
@@ -50,6 +65,8 @@ export interface PlannedFidelity {
 export interface StudyPlan {
   study: Study;
   trials: PlannedTrial[];
+  /** The scenario sweeps' runs (offline throughput, streams, server rates), apart from the single-stream trials. */
+  scenarios: PlannedScenario[];
   /** One check per model a native engine runs in the study, at its smallest batch (see fidelityChecks). */
   fidelity: PlannedFidelity[];
   reference: EngineChoice;
@@ -73,6 +90,7 @@ export function planStudy(study: Study): StudyPlan {
     return intensity.get(k)!;
   };
   const trials: PlannedTrial[] = [];
+  const scenarios: PlannedScenario[] = [];
   const seen = new Set<string>();
   for (const sweep of study.sweeps) {
     const choices = sweep.engines.map(parseEngineChoice);
@@ -86,6 +104,15 @@ export function planStudy(study: Study): StudyPlan {
       for (const batch of sweep.batches) {
         for (const choice of choices) {
           for (let repetition = 0; repetition < sweep.repetitions; repetition++) {
+            if (sweep.scenario) {
+              for (const sessions of sweep.scenario.streams) {
+                const key = scenarioKey(model.spec, batch, choice, sweep.inputSeed, repetition, sessions, sweep.scenario);
+                if (seen.has(key)) continue;
+                seen.add(key);
+                scenarios.push({ key, sweep: sweep.name, model, batch, choice, sessions, scenario: sweep.scenario, repetition, inputSeed: sweep.inputSeed, estimatedSeconds: estimateScenarioSeconds(model.macsPerSample * batch, choice.engine, sessions, sweep.scenario) });
+              }
+              continue;
+            }
             const key = trialKey(model.spec, batch, choice, sweep.inputSeed, repetition, sweep.counters);
             if (seen.has(key)) continue;
             seen.add(key);
@@ -97,9 +124,9 @@ export function planStudy(study: Study): StudyPlan {
     }
   }
   const reference = parseEngineChoice(study.reference);
-  const labels = [...new Set(trials.map((t) => t.choice.label))];
-  const baseline = study.baseline ? parseEngineChoice(study.baseline).label : (trials.find((t) => t.choice.engine.role === 'native')?.choice.label ?? labels[0]!);
-  return { study, trials, fidelity: fidelityChecks(trials), reference, baseline, resolved };
+  const runs = [...trials, ...scenarios];
+  const baseline = study.baseline ? parseEngineChoice(study.baseline).label : (runs.find((t) => t.choice.engine.role === 'native')?.choice.label ?? runs[0]!.choice.label);
+  return { study, trials, scenarios, fidelity: fidelityChecks([...trials, ...scenarios.map((s) => ({ ...s, budget: STUDY_BUDGET }))]), reference, baseline, resolved };
 }
 
 /**
@@ -110,7 +137,7 @@ export function planStudy(study: Study): StudyPlan {
  * as all its trials together. The two sides share one timing budget without its extension: a
  * paired ratio needs fewer runs than a latency.
  */
-function fidelityChecks(trials: PlannedTrial[]): PlannedFidelity[] {
+function fidelityChecks(trials: Pick<PlannedTrial, 'model' | 'batch' | 'choice' | 'inputSeed' | 'budget'>[]): PlannedFidelity[] {
   const checks = new Map<string, PlannedFidelity>();
   for (const t of trials) {
     if (t.choice.engine.role !== 'native') continue;
@@ -145,6 +172,18 @@ function modelFacts(model: ResolvedModel): ModelFacts {
 
 /** A file model's identity includes its size and modification time: an edited file is a new model. */
 function trialKey(spec: string, batch: number, choice: EngineChoice, inputSeed: number, repetition: number, counters?: CounterPlan): string {
+  return hashIdentity(trialIdentity(spec, batch, choice, inputSeed, repetition, counters ? { counters } : {}));
+}
+
+/** A scenario run's identity: the trial's, with the scenario's settings and the sessions (a longer run is a new measurement). */
+function scenarioKey(spec: string, batch: number, choice: EngineChoice, inputSeed: number, repetition: number, sessions: number, scenario: ScenarioPlan): string {
+  const { streams: _all, ...settings } = scenario;
+  return hashIdentity({ ...trialIdentity(spec, batch, choice, inputSeed, repetition, {}), scenario: settings, sessions });
+}
+
+const hashIdentity = (identity: object): string => createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 20);
+
+function trialIdentity(spec: string, batch: number, choice: EngineChoice, inputSeed: number, repetition: number, extra: object): object {
   let file: string | undefined;
   try {
     if (!isPatternSpec(spec) && /\.(onnx|json)$/i.test(spec)) {
@@ -159,8 +198,7 @@ function trialKey(spec: string, batch: number, choice: EngineChoice, inputSeed: 
   const options = Object.entries(choice.options)
     .filter(([k, v]) => choice.engine.options[k]?.defaultValue() !== v)
     .sort(([a], [b]) => a.localeCompare(b));
-  const identity = JSON.stringify({ spec, file, batch, engine: choice.engine.name, options, inputSeed, repetition, ...(counters ? { counters } : {}) });
-  return createHash('sha256').update(identity).digest('hex').slice(0, 20);
+  return { spec, file, batch, engine: choice.engine.name, options, inputSeed, repetition, ...extra };
 }
 
 /** For engines that give no planning rate: a middling CPU engine. */
@@ -173,6 +211,19 @@ export function estimateSeconds(macs: number, engine: Engine, budget: TimingBudg
   const timedS = Math.max(budget.minRuns * runS, Math.min(budget.timedBudgetMs / 1000, 30 * runS));
   // Start-up, model load, and the reference engine's one run for the same model and batch.
   return rate.startupS + 2 * runS + warmupS + timedS;
+}
+
+/**
+ * A scenario run: each session's start-up and load, its first run and its warm-up (at least three
+ * runs), then the measured duration plus the run in flight at its end; a server search probes
+ * up to ten rates of at least 662 queries each, about a minute apiece.
+ */
+function estimateScenarioSeconds(macs: number, engine: Engine, sessions: number, scenario: ScenarioPlan): number {
+  const rate = engine.planningRate ?? GENERIC_RATE;
+  const runS = (macs / (rate.gmacsPerS * 1e9)) * sessions;
+  const perSession = rate.startupS + runS + Math.max(scenario.warmupMs / 1000, 3 * runS);
+  const measuredS = scenario.name === 'server' && scenario.findPeak ? 10 * 60 : scenario.durationMs / 1000 + runS;
+  return sessions * perSession + measuredS;
 }
 
 /**

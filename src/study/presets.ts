@@ -1,7 +1,8 @@
 import { UserError } from '../errors.js';
 import { PATTERNS } from '../zoo/index.js';
 import { PAPER_SCALED_RESOLUTION } from '../measure/index.js';
-import { DEFAULT_COUNTED_INFERENCES, STUDY_BUDGET, type CounterPlan, type Study, type Sweep } from './definition.js';
+import { SESSION_WARMUP_MS } from '../measure/scenarios/index.js';
+import { DEFAULT_COUNTED_INFERENCES, STUDY_BUDGET, STUDY_SCENARIO_DURATION_MS, type CounterPlan, type ScenarioPlan, type Study, type Sweep } from './definition.js';
 import { presetGpu, type GpuAvailability } from './gpu.js';
 
 /**
@@ -21,7 +22,7 @@ export interface PresetEngines {
   gpuNote?: string;
 }
 
-export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper', 'cache', 'precision'] as const;
+export const PRESET_NAMES = ['quick', 'depth', 'width', 'networks', 'paper', 'cache', 'precision', 'throughput'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
@@ -31,6 +32,7 @@ export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
   quick: 'a representative subset of depth, width and networks, and the fidelity of the native engine on each model (its 115 trials took 17 minutes on a 2-core VM)',
   paper: 'depth, width and networks together',
   precision: 'FP32 vs FP16, BF16 and INT8: 6 patterns × depth 10/30/50 at width 64, and MobileNetV2 and ResNet-50, batch 1, one thread (speed-up over FP32, error vs speed-up)',
+  throughput: 'offline throughput (images/s) vs batch 1–32: 6 patterns at depth 30 and width 64 on the native and accelerated engines, one session using every core (the paper\'s batch finding as throughput)',
   cache: `simulated last-level cache misses and latency vs depth (10–50) and width (32–256), 56×56 input, under the paper's 4 MB cache scaled to 256 KiB (Figures 3 and 4; hours on 2 cores)`,
 };
 
@@ -39,7 +41,7 @@ export const PRESET_DESCRIPTIONS: Record<PresetName, string> = {
  * The cache study runs under a CPU cache simulator and the precision study compares CPU kernels:
  * neither has a GPU line.
  */
-const GPU_PRESETS: readonly PresetName[] = ['quick', 'depth', 'width', 'networks', 'paper'];
+const GPU_PRESETS: readonly PresetName[] = ['quick', 'depth', 'width', 'networks', 'paper', 'throughput'];
 
 /** The notes a preset's plan prints: the engines left out, the GPU line included where it would be. */
 export function presetNotes(name: PresetName, e: PresetEngines): string[] {
@@ -126,6 +128,20 @@ function precisionSweeps(e: PresetEngines): Sweep[] {
 /** The native framework at FP32 as the precision study runs it; lower precisions are compared with their own engine's FP32 besides. */
 const precisionBaseline = (e: PresetEngines): string => (e.native === 'torch' ? PRECISION_ENGINES.torch[0]! : PRECISION_ENGINES.ort[0]!);
 
+/**
+ * The throughput study: offline runs (measure/scenarios/) of the six patterns at depth 30 and
+ * width 64 over batch 1–32, one session with the engine's default threads (every core), 3 s per
+ * point after the session's warm-up. Offline throughput is what batching is for; the paper saw
+ * the native framework's per-image time grow with batch while the accelerated one's stayed flat.
+ */
+const THROUGHPUT_DEPTH = 30;
+const THROUGHPUT_BATCHES = [1, 2, 4, 8, 16, 32];
+const THROUGHPUT_SCENARIO: ScenarioPlan = { name: 'offline', streams: [1], durationMs: STUDY_SCENARIO_DURATION_MS, warmupMs: SESSION_WARMUP_MS };
+
+function throughputSweep(e: PresetEngines): Sweep {
+  return { ...sweep('throughput', patternModels([THROUGHPUT_DEPTH], [64]), lines(e), THROUGHPUT_BATCHES), scenario: THROUGHPUT_SCENARIO };
+}
+
 export function presetStudy(name: PresetName, engines: PresetEngines): Study {
   const sweeps: Record<PresetName, () => Sweep[]> = {
     depth: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32])],
@@ -139,6 +155,7 @@ export function presetStudy(name: PresetName, engines: PresetEngines): Study {
     paper: () => [depthSweep(engines, DEPTHS, [1, 8, 16, 32]), widthSweep(engines, WIDTHS), ...networkSweeps(engines, NETWORKS)],
     cache: () => cacheSweeps(engines),
     precision: () => precisionSweeps(engines),
+    throughput: () => [throughputSweep(engines)],
   };
   return {
     name,

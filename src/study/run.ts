@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { measureCounters, parseGeometry, simulationOptions, runTrials, measureFidelity, type CounterResult, type Environment, type TrialRecord, type FidelityRecord } from '../measure/index.js';
+import { groupBy, measureCounters, parseGeometry, simulationOptions, runTrials, measureFidelity, referenceOutput, estimateTrialMemory, workerMemoryCapBytes, type CounterResult, type Environment, type TrialRecord, type FidelityRecord, type PreparedModel } from '../measure/index.js';
 import { numericsOf } from '../engines/index.js';
-import type { ResultStore, StoredTrial } from '../store/index.js';
-import type { PlannedFidelity, PlannedTrial, StudyPlan } from './plan.js';
+import type { ResultStore, StoredScenario, StoredTrial } from '../store/index.js';
+import type { PlannedFidelity, PlannedScenario, PlannedTrial, StudyPlan } from './plan.js';
+import { measureScenario, scenarioRow } from './scenario-run.js';
 
 export type StudyEvent =
   | { type: 'start'; total: number; alreadyStored: number; toRun: number; estimatedSeconds: number }
@@ -11,6 +12,8 @@ export type StudyEvent =
   | { type: 'counters'; trial: PlannedTrial; line: string }
   | { type: 'fidelity'; check: PlannedFidelity; record: FidelityRecord }
   | { type: 'trial-done'; index: number; toRun: number; trial: PlannedTrial; row: StoredTrial; remainingEstimatedSeconds: number }
+  | { type: 'scenario-start'; index: number; toRun: number; run: PlannedScenario }
+  | { type: 'scenario-done'; index: number; toRun: number; run: PlannedScenario; row: StoredScenario; remainingEstimatedSeconds: number }
   | { type: 'done'; ran: number; skipped: number; failed: number; mismatched: number; wallSeconds: number; interrupted: boolean };
 
 export interface RunOptions {
@@ -33,14 +36,18 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
   await store.recordEnvironment(env);
   const stored = await store.storedTrials(env.fingerprint);
   const pending = plan.trials.filter((t) => !DONE_STATUSES.has(stored.get(t.key) ?? ''));
+  const storedScenarios = await store.storedScenarios(env.fingerprint);
+  const pendingScenarios = plan.scenarios.filter((r) => !DONE_STATUSES.has(storedScenarios.get(r.key) ?? ''));
+  const total = plan.trials.length + plan.scenarios.length;
+  const toRun = pending.length + pendingScenarios.length;
   const checked = new Set((await store.fidelity(env.fingerprint)).filter((f) => f.status === 'ok').map(fidelityKey));
   const pendingChecks = plan.fidelity.filter((f) => !checked.has(fidelityKey({ model: f.spec, batch: f.batch, engine: f.choice.label })));
-  let remainingEstimate = pending.reduce((s, t) => s + t.estimatedSeconds, 0) + pendingChecks.reduce((s, f) => s + f.estimatedSeconds, 0);
-  emit({ type: 'start', total: plan.trials.length, alreadyStored: plan.trials.length - pending.length, toRun: pending.length, estimatedSeconds: remainingEstimate });
+  let remainingEstimate = [...pending, ...pendingScenarios, ...pendingChecks].reduce((s, t) => s + t.estimatedSeconds, 0);
+  emit({ type: 'start', total, alreadyStored: total - toRun, toRun, estimatedSeconds: remainingEstimate });
 
   const counts = { ran: 0, failed: 0, mismatched: 0 };
   const signal = options.signal;
-  const models = [...new Set([...pending.map((t) => t.model.spec), ...pendingChecks.map((f) => f.spec)])];
+  const models = [...new Set([...pending.map((t) => t.model.spec), ...pendingScenarios.map((r) => r.model.spec), ...pendingChecks.map((f) => f.spec)])];
   let startedAt = new Date();
   let t0 = performance.now();
   await runTrials(
@@ -58,9 +65,28 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
           remainingEstimate -= check.estimatedSeconds;
           emit({ type: 'fidelity', check, record });
         }
+        // The model's scenario runs, on the file its trials load, grouped by batch and input as trials are.
+        for (const group of groupBy(pendingScenarios.filter((r) => r.model.spec === prepared.spec), (r) => `${r.batch}|${r.inputSeed}`).values()) {
+          if (signal?.aborted) return;
+          const reference = await scenarioReference(plan, prepared, group[0]!, signal);
+          for (const run of group) {
+            if (signal?.aborted) return;
+            emit({ type: 'scenario-start', index: counts.ran, toRun, run });
+            const startedAt = new Date();
+            const result = await measureScenario(run, prepared, reference);
+            if (signal?.aborted) return;
+            const row = scenarioRow(plan, run, result, env, startedAt);
+            await store.insertScenario(row);
+            counts.ran++;
+            if (row.status === 'failed') counts.failed++;
+            if (row.status === 'mismatch') counts.mismatched++;
+            remainingEstimate -= run.estimatedSeconds;
+            emit({ type: 'scenario-done', index: counts.ran, toRun, run, row, remainingEstimatedSeconds: Math.max(0, remainingEstimate) });
+          }
+        }
       },
       start(trial) {
-        emit({ type: 'trial-start', index: counts.ran, toRun: pending.length, trial });
+        emit({ type: 'trial-start', index: counts.ran, toRun, trial });
         startedAt = new Date();
         t0 = performance.now();
       },
@@ -73,12 +99,20 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
         if (row.status === 'failed') counts.failed++;
         if (row.status === 'mismatch') counts.mismatched++;
         remainingEstimate -= trial.estimatedSeconds;
-        emit({ type: 'trial-done', index: counts.ran, toRun: pending.length, trial, row, remainingEstimatedSeconds: Math.max(0, remainingEstimate) });
+        emit({ type: 'trial-done', index: counts.ran, toRun, trial, row, remainingEstimatedSeconds: Math.max(0, remainingEstimate) });
       },
     },
     { reference: plan.reference, models, resolved: plan.resolved, ...(signal ? { signal } : {}) },
   );
-  emit({ type: 'done', ...counts, skipped: plan.trials.length - pending.length, wallSeconds: (performance.now() - started) / 1000, interrupted: options.signal?.aborted === true });
+  emit({ type: 'done', ...counts, skipped: total - toRun, wallSeconds: (performance.now() - started) / 1000, interrupted: options.signal?.aborted === true });
+}
+
+/** The reference engine's output for a scenario group, where the reference fits in memory (as for trials). */
+async function scenarioReference(plan: StudyPlan, prepared: PreparedModel, run: PlannedScenario, signal?: AbortSignal): Promise<{ output: Float32Array; label: string } | undefined> {
+  const capBytes = workerMemoryCapBytes();
+  if (estimateTrialMemory(prepared.graph, run.batch, plan.reference).totalBytes > capBytes) return undefined;
+  const output = await referenceOutput(plan.reference, prepared.onnxPath, prepared.spec, run.batch, run.inputSeed, signal, capBytes);
+  return output ? { output, label: plan.reference.label } : undefined;
 }
 
 const fidelityKey = (f: { model: string; batch: number; engine: string }): string => `${f.model}|${f.batch}|${f.engine}`;

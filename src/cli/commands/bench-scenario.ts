@@ -4,8 +4,8 @@
  */
 import { parseEngineList, requireRunnable } from '../../engines/index.js';
 import { UserError } from '../../errors.js';
-import { INPUT_SEED, withPreparedModel } from '../../measure/index.js';
-import { runMultiStream, runOffline, runServer, SCENARIOS, type ClosedLoopResult, type PercentileClaim, type ScenarioName, type ScenarioSetup, type ServerResult, type ServerRun } from '../../measure/scenarios/index.js';
+import { defaultReference, INPUT_SEED, referenceOutput, withPreparedModel } from '../../measure/index.js';
+import { DEFAULT_P99_BOUND_MS, runMultiStream, runOffline, runServer, SCENARIOS, SESSION_WARMUP_MS, type ClosedLoopResult, type PercentileClaim, type ScenarioName, type ScenarioSetup, type ServerResult, type ServerRun } from '../../measure/scenarios/index.js';
 import { makeTable, printJson } from '../format.js';
 
 /** What bench's scenario flags hold as commander parsed them (strings, checked here). */
@@ -29,9 +29,6 @@ export interface ScenarioOptions {
   seed: number;
 }
 
-const DEFAULT_P99_MS = 20;
-/** Warm-up of each session before a measurement, ms. */
-const WARMUP_MS = 1000;
 
 const positive = (flag: string, raw: string, integer: boolean, hint: string): number => {
   const n = Number(raw);
@@ -55,7 +52,7 @@ export function scenarioOptions(f: ScenarioFlags): ScenarioOptions {
   const streams = f.streams === undefined ? [1] : f.streams.split(',').map((s) => positive('--streams', s.trim(), true, 'give concurrent sessions as whole numbers from 1, e.g. --streams 1,2'));
   const ratePerS = f.rate === undefined ? undefined : positive('--rate', f.rate, false, 'give the arrival rate in queries per second, e.g. --rate 50');
   if (scenario === 'server' && ratePerS === undefined && !f.findPeak) throw new UserError('--scenario server needs --rate <queries/s> or --find-peak', 'e.g. --rate 50, or --find-peak to search the highest rate that meets --p99-ms');
-  const p99BoundMs = f.p99Ms === undefined ? DEFAULT_P99_MS : positive('--p99-ms', f.p99Ms, false, `give the p99 latency bound in ms (default ${DEFAULT_P99_MS})`);
+  const p99BoundMs = f.p99Ms === undefined ? DEFAULT_P99_BOUND_MS : positive('--p99-ms', f.p99Ms, false, `give the p99 latency bound in ms (default ${DEFAULT_P99_BOUND_MS})`);
   const seed = f.seed === undefined ? 1 : Number(f.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed ${f.seed} is not a whole number from 0`, 'the seed of the Poisson arrivals, e.g. --seed 1');
   return { scenario, streams, ...(ratePerS !== undefined ? { ratePerS } : {}), p99BoundMs, findPeak: f.findPeak === true, seed };
@@ -75,13 +72,17 @@ export async function benchScenario(specs: string[], o: ScenarioFlags & { engine
     await withPreparedModel(
       spec,
       async (prepared) => {
-        for (const choice of engines)
-          for (const batch of o.batch)
+        for (const batch of o.batch) {
+          // Every session's outputs are checked against the reference engine, as a trial's are.
+          const reference = defaultReference();
+          const output = await referenceOutput(reference, prepared.onnxPath, prepared.spec, batch, INPUT_SEED);
+          for (const choice of engines)
             for (const sessions of options.streams) {
-              const setup: ScenarioSetup = { spec: prepared.spec, onnxPath: prepared.onnxPath, graph: prepared.graph, choice, batch, sessions, inputSeed: INPUT_SEED, durationMs: o.budgetS * 1000, warmupMs: WARMUP_MS };
+              const setup: ScenarioSetup = { spec: prepared.spec, onnxPath: prepared.onnxPath, graph: prepared.graph, choice, batch, sessions, inputSeed: INPUT_SEED, durationMs: o.budgetS * 1000, warmupMs: SESSION_WARMUP_MS, ...(output ? { reference: { output, label: reference.label } } : {}) };
               if (!o.json) process.stderr.write(`${options.scenario}: ${prepared.spec} ${choice.label} batch ${batch}, ${sessions} session(s)…\n`);
               results.push(await runOne(setup, options, o.json ? undefined : probeLine));
             }
+        }
       },
       o.batch,
     );
@@ -170,6 +171,7 @@ function printScenario(o: ScenarioOptions, budgetS: number, results: (ClosedLoop
       }
     }
     for (const r of own) {
+      if (r.mismatch) console.log(`Mismatch: ${r.engine} batch ${r.batch}: ${r.mismatch}; its figures above are not to be trusted.`);
       if (r.threads.oversubscribed) console.log(`Note: ${r.engine} batch ${r.batch}: ${r.threads.label}: more threads than cores, the sessions compete for them.`);
       const c = 'concurrency' in r ? r.concurrency : (r as ServerResult).run?.concurrency;
       if (r.sessions > 1 && c && (!c.spansIntersect || (c.overlapFraction ?? 0) < 0.5)) console.log(`Warning: ${r.engine} batch ${r.batch}: the ${r.sessions} sessions ran together only ${(100 * (c.overlapFraction ?? 0)).toFixed(0)}% of the time: they were not really concurrent.`);

@@ -7,7 +7,7 @@ import { currentEnvironment, ensureMachinePeaks, estimateTrialMemory, WORKER_MEM
 import { writeReport } from '../../report/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
 import { describeAdapter } from '../../engines/index.js';
-import { ALLOW_SOFTWARE_GPU_FLAG, checkSoftwareGpu, loadStudy, planStudy, runStudy, type StudyPlan } from '../../study/index.js';
+import { ALLOW_SOFTWARE_GPU_FLAG, checkSoftwareGpu, loadStudy, planStudy, runStudy, type ScenarioPlan, type StudyPlan } from '../../study/index.js';
 import { PRESET_NAMES } from '../../study/presets.js';
 import { duration, progressReporter } from '../progress.js';
 
@@ -48,16 +48,20 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
   const storePath = join(out, STORE_FILE);
   // A software adapter taken for "the GPU" would be reported as GPU acceleration: refused unless
   // asked, before a store exists (a dry run too: it plans what the run would do).
-  const softwareGpu = await checkSoftwareGpu([plan.reference, ...plan.trials.map((t) => t.choice)], o.allowSoftwareGpu === true);
+  const choices = [...plan.trials, ...plan.scenarios].map((t) => t.choice);
+  const softwareGpu = await checkSoftwareGpu([plan.reference, ...choices], o.allowSoftwareGpu === true);
   notes.push(...softwareGpu.map((u) => `${u.engine} runs on a software GPU, ${describeAdapter(u.adapter)} (${ALLOW_SOFTWARE_GPU_FLAG}): its trials check correctness and are labelled software GPU; their times are the CPU's`));
   // Nothing that can run: one error with every engine's reason, before a store is created.
-  if (!o.dryRun) await requireRunnable([...new Map(plan.trials.map((t) => [t.choice.label, t.choice])).values()]);
+  if (!o.dryRun) await requireRunnable([...new Map(choices.map((c) => [c.label, c])).values()]);
   // A dry run reads an existing store (to count what is done) but never creates one.
   const store = o.dryRun && !existsSync(storePath) ? undefined : await ResultStore.open(storePath);
   try {
     const stored = store ? await store.storedTrials(env.fingerprint) : new Map<string, string>();
-    const toRun = plan.trials.filter((t) => stored.get(t.key) !== 'ok' && stored.get(t.key) !== 'mismatch');
-    const summary = planSummary(plan, out, toRun, notes, overCap(plan, toRun));
+    const storedScenarios = store ? await store.storedScenarios(env.fingerprint) : new Map<string, string>();
+    const done = (status: string | undefined) => status === 'ok' || status === 'mismatch';
+    const toRun = plan.trials.filter((t) => !done(stored.get(t.key)));
+    const scenariosToRun = plan.scenarios.filter((r) => !done(storedScenarios.get(r.key)));
+    const summary = planSummary(plan, out, toRun, scenariosToRun, notes, overCap(plan, toRun));
     if (o.json) process.stdout.write(JSON.stringify({ type: 'plan', ...summary }) + '\n');
     else printPlan(plan, summary, env.fingerprint);
     if (o.dryRun || !store) return;
@@ -128,17 +132,19 @@ function overCap(plan: StudyPlan, toRun: StudyPlan['trials']) {
   return { capGiB: capBytes / 2 ** 30, trials };
 }
 
-function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], notes: string[], overMemoryCap: ReturnType<typeof overCap>) {
+function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], scenariosToRun: StudyPlan['scenarios'], notes: string[], overMemoryCap: ReturnType<typeof overCap>) {
+  const runs = plan.trials.length + plan.scenarios.length;
   return {
     study: plan.study.name,
     description: plan.study.description,
     out,
-    sweeps: plan.study.sweeps.map((s) => ({ name: s.name, models: s.models.length, batches: s.batches, engines: s.engines, repetitions: s.repetitions })),
-    trials: plan.trials.length,
-    alreadyStored: plan.trials.length - toRun.length,
-    toRun: toRun.length,
+    sweeps: plan.study.sweeps.map((s) => ({ name: s.name, models: s.models.length, batches: s.batches, engines: s.engines, repetitions: s.repetitions, ...(s.scenario ? { scenario: s.scenario } : {}) })),
+    trials: runs,
+    scenarioRuns: plan.scenarios.length,
+    alreadyStored: runs - toRun.length - scenariosToRun.length,
+    toRun: toRun.length + scenariosToRun.length,
     fidelityChecks: plan.fidelity.length,
-    estimatedSeconds: Math.round(toRun.reduce((s, t) => s + t.estimatedSeconds, 0) + plan.fidelity.reduce((s, f) => s + f.estimatedSeconds, 0)),
+    estimatedSeconds: Math.round([...toRun, ...scenariosToRun, ...plan.fidelity].reduce((s, t) => s + t.estimatedSeconds, 0)),
     baseline: plan.baseline,
     reference: plan.reference.label,
     overMemoryCap,
@@ -149,14 +155,21 @@ function planSummary(plan: StudyPlan, out: string, toRun: StudyPlan['trials'], n
 function printPlan(plan: StudyPlan, s: ReturnType<typeof planSummary>, fingerprint: string): void {
   const lines = [
     `study ${s.study}: ${s.description}`,
-    ...plan.study.sweeps.map((w) => `  ${w.name}: ${w.models.length} model${w.models.length > 1 ? 's' : ''} × batch ${w.batches.join(',')} × ${w.engines.join(', ')}${w.repetitions > 1 ? ` × ${w.repetitions} repetitions` : ''}`),
+    ...plan.study.sweeps.map((w) => `  ${w.name}: ${w.models.length} model${w.models.length > 1 ? 's' : ''} × batch ${w.batches.join(',')} × ${w.engines.join(', ')}${w.repetitions > 1 ? ` × ${w.repetitions} repetitions` : ''}${w.scenario ? ` · ${scenarioLabel(w.scenario)}` : ''}`),
     ...s.notes.map((n) => `  note: ${n}`),
-    `  ${s.trials} trials: ${s.alreadyStored} already stored for this machine (${fingerprint}), ${s.toRun} to run, estimated ${duration(s.estimatedSeconds)}`,
+    `  ${s.trials} trials${s.scenarioRuns ? ` (${s.scenarioRuns} of them scenario runs)` : ''}: ${s.alreadyStored} already stored for this machine (${fingerprint}), ${s.toRun} to run, estimated ${duration(s.estimatedSeconds)}`,
     `  speed-ups over ${s.baseline}; outputs checked against ${s.reference}; results in ${s.out}`,
     ...overCapLines(s.overMemoryCap),
     ...(s.fidelityChecks ? [`  ${s.fidelityChecks} fidelity checks: each native engine against its framework's idiomatic execution, per model at its smallest batch (stored ones are skipped)`] : []),
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** 'offline, 1 session, 3 s per point', 'server at 50 queries/s, p99 ≤ 20 ms'. */
+function scenarioLabel(s: ScenarioPlan): string {
+  const sessions = `${s.streams.join(',')} session${s.streams.length === 1 && s.streams[0] === 1 ? '' : 's'}`;
+  const what = s.name === 'server' ? `server ${s.findPeak ? 'peak-rate search' : `at ${s.ratePerS} queries/s`}, p99 ≤ ${s.p99BoundMs} ms` : s.name;
+  return `${what}, ${sessions}, ${s.durationMs / 1000} s per point`;
 }
 
 /** The first few trials over the cap, each with its estimate. */

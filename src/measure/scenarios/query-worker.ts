@@ -16,7 +16,7 @@ const send = (m: QueryWorkerReply): void => {
 };
 process.once('disconnect', () => process.exit(1));
 
-let running: { run: () => Promise<unknown>; dispose: () => Promise<void> | void } | undefined;
+let running: { run: () => Promise<Float32Array>; dispose: () => Promise<void> | void } | undefined;
 
 process.on('message', (m: QueryWorkerRequest) => {
   void handle(m).catch((e: unknown) => send({ kind: 'failed', reason: (e as Error).message.split('\n')[0]! }));
@@ -29,7 +29,8 @@ async function handle(m: QueryWorkerRequest): Promise<void> {
     const { session, input, dims } = loaded;
     running = { run: () => session.run(input, dims), dispose: () => session.dispose() };
     const t0 = performance.now();
-    await running.run();
+    // The first run's output goes back with 'ready': the parent checks it against the reference.
+    const output = await running.run();
     const firstRunMs = performance.now() - t0;
     // Warm-up: a fixed time (at least 3 runs), so that steady state is what the scenario measures.
     const warm: number[] = [];
@@ -39,7 +40,7 @@ async function handle(m: QueryWorkerRequest): Promise<void> {
       await running.run();
       warm.push(performance.now() - w0);
     }
-    return send({ kind: 'ready', engineVersion: loaded.engineVersion, loadMs: loaded.loadMs, firstRunMs, warmRuns: warm.length, warmMedianMs: median(warm) });
+    return send({ kind: 'ready', engineVersion: loaded.engineVersion, loadMs: loaded.loadMs, firstRunMs, warmRuns: warm.length, warmMedianMs: median(warm), output, ...(loaded.gpu ? { gpu: loaded.gpu } : {}) });
   }
   if (m.kind === 'query') {
     const startMs = sharedClockMs();

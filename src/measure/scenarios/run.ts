@@ -4,8 +4,10 @@
  * and server (Poisson arrivals at a rate, latency including queueing, a p99 bound, and the peak
  * rate that meets it). Sessions are worker processes (session-pool.ts); this module schedules.
  */
-import type { EngineChoice } from '../../engines/index.js';
+import type { GpuAdapter } from '../../engines/engine.js';
+import { numericsOf, type EngineChoice } from '../../engines/index.js';
 import type { Graph } from '../../ir/index.js';
+import { compareOutputs, type OutputComparison } from '../compare.js';
 import { workerMemoryCapBytes } from '../memory-cap.js';
 import { estimateTrialMemory, overCapReason } from '../memory-estimate.js';
 import { median } from '../stats.js';
@@ -19,6 +21,11 @@ import { threadSplit, type ThreadSplit } from './threads.js';
 
 export const SCENARIOS = ['single-stream', 'multi-stream', 'server', 'offline'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** The p99 bound of a server run unless one is given, ms. */
+export const DEFAULT_P99_BOUND_MS = 20;
+/** Warm-up of each session before a measurement, ms: at least 3 runs besides (query-worker.ts). */
+export const SESSION_WARMUP_MS = 1000;
 
 /** One model on one engine at one batch with N sessions: what every scenario run starts from. */
 export interface ScenarioSetup {
@@ -34,6 +41,8 @@ export interface ScenarioSetup {
   durationMs: number;
   /** Warm-up per session before the measurement, ms. */
   warmupMs: number;
+  /** The reference engine's output for this model, batch and input: every session's first output is checked against it. */
+  reference?: { output: Float32Array; label: string };
 }
 
 /** What every scenario result carries: the setup's labels, the thread split and how the sessions started. */
@@ -50,6 +59,12 @@ export interface ScenarioCommon {
   peakRssBytes?: number[];
   /** Set when the sessions failed: nothing else was measured. */
   failed?: string;
+  /** A GPU engine's WebGPU adapter (a software one is no GPU: its times are the CPU's). */
+  gpu?: GpuAdapter;
+  /** The worst session's first output against the reference, where one was given. */
+  outputs?: OutputComparison;
+  /** Set when a session's outputs differ from the reference's: measured, but not to be trusted. */
+  mismatch?: string;
 }
 
 /** Concurrency as measured: whether the sessions' runs really overlapped in time. */
@@ -94,6 +109,15 @@ export interface ServerResult extends ScenarioCommon {
   peak?: PeakSearchResult & { runs: ServerRun[]; /** No probe went below this rate (minProbeRatePerS). */ minRatePerS: number };
 }
 
+/** Every session's first output against the reference, the worst one kept, as a trial's outputs are checked. */
+function checkOutputs(setup: ScenarioSetup, ready: SessionReady[]): Pick<ScenarioCommon, 'outputs' | 'mismatch'> {
+  if (!setup.reference || ready.length === 0) return {};
+  const tolerance = numericsOf(setup.choice.engine, setup.choice.options).tolerance;
+  const compared = ready.map((r) => compareOutputs(setup.reference!.output, r.output, setup.batch, tolerance));
+  const worst = compared.find((c) => !c.matches) ?? compared.reduce((a, b) => (b.relativeError > a.relativeError ? b : a));
+  return { outputs: worst, ...(worst.matches ? {} : { mismatch: `outputs differ from ${setup.reference.label}: relative error ${worst.relativeError.toExponential(2)}` }) };
+}
+
 function commonOf(setup: ScenarioSetup, pool?: SessionPool, failed?: string): ScenarioCommon {
   const ready: SessionReady[] = pool?.sessions.map((s) => s.ready) ?? [];
   return {
@@ -103,9 +127,10 @@ function commonOf(setup: ScenarioSetup, pool?: SessionPool, failed?: string): Sc
     sessions: setup.sessions,
     threads: threadSplit(setup.choice, setup.sessions),
     ...(ready.length
-      ? { engineVersion: ready[0]!.engineVersion, loadMs: ready.map((r) => r.loadMs), firstRunMs: ready.map((r) => r.firstRunMs), warmMedianMs: ready.map((r) => r.warmMedianMs) }
+      ? { engineVersion: ready[0]!.engineVersion, ...(ready[0]!.gpu ? { gpu: ready[0]!.gpu } : {}), loadMs: ready.map((r) => r.loadMs), firstRunMs: ready.map((r) => r.firstRunMs), warmMedianMs: ready.map((r) => r.warmMedianMs) }
       : {}),
     ...(pool ? { peakRssBytes: pool.peakRssBytes() } : {}),
+    ...checkOutputs(setup, ready),
     ...(failed ? { failed } : {}),
   };
 }

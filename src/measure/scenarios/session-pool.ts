@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { GpuAdapter } from '../../engines/engine.js';
 import { defaultWorkerMemoryCapBytes, formatMib } from '../memory-cap.js';
 import { killTree, processTree, treeRssBytes } from '../process-tree.js';
 import type { WorkerModelRequest } from '../worker-session.js';
@@ -22,7 +23,7 @@ export type QueryWorkerRequest =
   | { kind: 'stop' };
 
 export type QueryWorkerReply =
-  | { kind: 'ready'; engineVersion: string; loadMs: number; firstRunMs: number; warmRuns: number; warmMedianMs: number }
+  | { kind: 'ready'; engineVersion: string; loadMs: number; firstRunMs: number; warmRuns: number; warmMedianMs: number; output: Float32Array; gpu?: GpuAdapter }
   | { kind: 'done'; id: number; startMs: number; endMs: number }
   /** start, end, start, end, … of every run of a burst. */
   | { kind: 'burst-done'; id: number; times: Float64Array }
@@ -35,6 +36,10 @@ export interface SessionReady {
   firstRunMs: number;
   warmRuns: number;
   warmMedianMs: number;
+  /** The session's first output, for the check against the reference engine. */
+  output: Float32Array;
+  /** A GPU engine's WebGPU adapter: a software one is no GPU. */
+  gpu?: GpuAdapter;
 }
 
 /** One query's run inside its session, on the sessions' shared clock. */
@@ -126,7 +131,7 @@ export async function openSessionPool(model: WorkerModelRequest, count: number, 
           const limitMs = Math.max(30_000, QUERY_LIMIT_FACTOR * m.warmMedianMs);
           session = {
             index,
-            ready: { engineVersion: m.engineVersion, loadMs: m.loadMs, firstRunMs: m.firstRunMs, warmRuns: m.warmRuns, warmMedianMs: m.warmMedianMs },
+            ready: { engineVersion: m.engineVersion, loadMs: m.loadMs, firstRunMs: m.firstRunMs, warmRuns: m.warmRuns, warmMedianMs: m.warmMedianMs, output: m.output, ...(m.gpu ? { gpu: m.gpu } : {}) },
             runs: [],
             query: () =>
               new Promise<QueryRun>((res, rej) => {
