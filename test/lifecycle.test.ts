@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuPerWall, energyJoules, energyOver, frequencyDrop, leakSuspected, lifecycleProbe, processCpuMs, readCpuMhz, readEnergy, throttled } from '../src/measure/lifecycle.js';
+import { cpuPerWall, cpuPerWallMinWallMs, energyJoules, energyOver, frequencyDrop, leakSuspected, lifecycleProbe, processCpuMs, readCpuMhz, readEnergy, throttled } from '../src/measure/lifecycle.js';
 import { testTempDir } from './temp-dir.js';
 
 const MiB = 2 ** 20;
@@ -141,6 +141,15 @@ describe('the probe on this process', () => {
     const slept = idle.stop(1);
     assert.ok(slept.cpuPerWall! < 0.3, `sleep: CPU/wall ${slept.cpuPerWall}`);
     assert.ok(slept.timedWallMs >= 290, `${slept.timedWallMs} ms`);
+  });
+
+  it('gives no CPU ÷ wall for a window too short for the clocks it divides', () => {
+    const probe = lifecycleProbe();
+    probe.start();
+    const l = probe.stop(1);
+    assert.ok(l.timedWallMs < cpuPerWallMinWallMs(false), `${l.timedWallMs} ms`);
+    assert.equal(l.cpuPerWall, undefined);
+    assert.ok(l.cpuMs >= 0);
   });
 
   it("counts a child's CPU time (the torch engine's Python) and sees memory held over the runs", async () => {

@@ -36,7 +36,7 @@ function lifecycleParts(t: TrialRecord): string[] {
     `steady median ${median.toFixed(3)} ms${cold}`,
     `peak RSS ${t.peakRssBytes !== undefined ? mib(t.peakRssBytes) : 'unsupported'}${t.estimatedPeakBytes !== undefined && t.peakRssBytes !== undefined ? ` (estimated ${mib(t.estimatedPeakBytes)})` : ''}`,
     `RSS growth ${l?.rssGrowthBytes !== undefined ? `${signedBytes(l.rssGrowthBytes)} over the timed runs${leakSuspected(l.rssStartBytes, l.rssGrowthBytes) ? ' (LEAK?)' : ''}` : 'unsupported'}`,
-    `CPU÷wall ${l?.cpuPerWall !== undefined ? l.cpuPerWall.toFixed(2) : 'unknown'}`,
+    `CPU÷wall ${l?.cpuPerWall !== undefined ? l.cpuPerWall.toFixed(2) : l ? `unknown (timed runs ${l.timedWallMs.toFixed(0)} ms, too short to divide)` : 'unknown'}`,
     `CPU ${l?.cpuMhzBefore !== undefined ? `${l.cpuMhzBefore.toFixed(0)}→${l.cpuMhzAfter!.toFixed(0)} MHz (${l.cpuMhzSource})${throttled(l.cpuMhzBefore, l.cpuMhzAfter) ? ' THROTTLED' : ''}` : 'frequency unsupported'}`,
     `energy ${!l ? 'unknown' : 'joulesPerInference' in l.energy ? `${l.energy.joulesPerInference.toPrecision(3)} J/inference` : `unsupported (${l.energy.unsupported})`}`,
   ];

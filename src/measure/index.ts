@@ -9,7 +9,7 @@ export * from './counters/index.js';
 export { currentEnvironment, fingerprintOf, type Environment } from './environment.js';
 export { FIDELITY_WARNING_RATIO, measureFidelity, runFidelity, type FidelityPlan, type FidelityRecord } from './fidelity.js';
 export { ensureMachinePeaks, type KeptPeaks } from './peaks.js';
-export { cpuPerWall, energyJoules, frequencyDrop, leakSuspected, LEAK_MIN_BYTES, LEAK_RELATIVE, readCpuMhz, readEnergy, throttled, THROTTLE_DROP, type CpuMhzSource, type TrialLifecycle } from './lifecycle.js';
+export { cpuPerWall, cpuPerWallMinWallMs, energyJoules, frequencyDrop, leakSuspected, LEAK_MIN_BYTES, LEAK_RELATIVE, readCpuMhz, readEnergy, throttled, THROTTLE_DROP, type CpuMhzSource, type TrialLifecycle } from './lifecycle.js';
 export { groupBy, impreciseReason, measureTrial, referenceOutput, runTrials, type PipelineOptions, type PlannedRun, type TrialRecord, type TrialSetup, type TrialSink } from './pipeline.js';
 export { workerMemoryCapBytes, WORKER_MEMORY_ENV } from './memory-cap.js';
 export { estimateTrialMemory, type MemoryEstimate } from './memory-estimate.js';

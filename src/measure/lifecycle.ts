@@ -36,7 +36,7 @@ export interface TrialLifecycle {
   timedWallMs: number;
   /** User + system CPU time of the worker and its children over the timed runs, ms. */
   cpuMs: number;
-  /** cpuMs ÷ timedWallMs: about the number of busy threads (1.97 on 2 spinning threads). */
+  /** cpuMs ÷ timedWallMs: about the number of busy threads (1.97 on 2 spinning threads); absent for a window shorter than cpuPerWallMinWallMs. */
   cpuPerWall?: number;
   /** Resident memory of the worker tree at the start of the timed runs, bytes (where /proc tells). */
   rssStartBytes?: number;
@@ -194,45 +194,77 @@ interface Mark {
   energy: EnergyReading | { unsupported: string };
 }
 
-function mark(): Mark {
+/** The two clocks, read back to back so that neither counts time the other does not. */
+function clocks(): { wallNs: bigint; selfCpuMs: number } {
   const cpu = process.cpuUsage();
-  const tree = processTree(process.pid);
+  return { wallNs: process.hrtime.bigint(), selfCpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+function childCpu(pids: readonly number[]): Map<number, number> {
   const childCpuMs = new Map<number, number>();
-  for (const pid of tree.slice(1)) {
+  for (const pid of pids) {
     const ms = processCpuMs(pid);
     if (ms !== undefined) childCpuMs.set(pid, ms);
   }
-  // The tree's: the torch engine's memory is its Python child's.
-  const rssBytes = treeRssBytes(tree) ?? process.memoryUsage().rss;
-  return { wallNs: process.hrtime.bigint(), selfCpuMs: (cpu.user + cpu.system) / 1000, childCpuMs, rssBytes, mhz: readCpuMhz(), energy: readEnergy() };
+  return childCpuMs;
 }
 
 /**
- * Watches the timed runs: `start()` just before the first, `stop(runs)` just after the last
- * (each reads a handful of /proc and /sys files: well under a millisecond, outside the timed loop).
+ * Below these timed wall times, ms, CPU ÷ wall is not given: the window is too short for the
+ * clocks it divides. The kernel brings a thread's CPU time up to date at each scheduler tick (4 ms
+ * at HZ 250) while it runs on another core, so a 3 ms window on 2 cores once read 2.8 busy
+ * threads; 100 ms keeps that to a few percent per thread. A child's CPU time comes from /proc in
+ * ticks of 10 ms, and 20 of them keep its rounding under 5%.
+ */
+export const CPU_PER_WALL_MIN_WALL_MS = 100;
+export const CHILD_CPU_MIN_WALL_MS = 20 * (1000 / 100);
+
+/** The shortest timed window whose CPU ÷ wall is given, ms: longer where a child's ticks count. */
+export function cpuPerWallMinWallMs(withChildren: boolean): number {
+  return withChildren ? CHILD_CPU_MIN_WALL_MS : CPU_PER_WALL_MIN_WALL_MS;
+}
+
+/**
+ * Watches the timed runs: `start()` just before the first, `stop(runs)` just after the last.
+ * Each reads a handful of /proc and /sys files, and walking the process tree scans /proc, which
+ * costs milliseconds of CPU; so the clocks are read last at the start and first at the end, and
+ * none of that reading falls inside the window they measure (a 3 ms window once read 3 busy
+ * threads on 2 cores when it did).
  */
 export function lifecycleProbe(): { start(): void; stop(runs: number): TrialLifecycle } {
   let begin: Mark | undefined;
   return {
     start() {
-      begin = mark();
+      const tree = processTree(process.pid);
+      // The tree's: the torch engine's memory is its Python child's.
+      const rssBytes = treeRssBytes(tree) ?? process.memoryUsage().rss;
+      const mhz = readCpuMhz();
+      const energy = readEnergy();
+      const childCpuMs = childCpu(tree.slice(1));
+      begin = { ...clocks(), childCpuMs, rssBytes, mhz, energy };
     },
     stop(runs) {
-      const end = mark();
-      const b = begin ?? end;
-      const timedWallMs = Number(end.wallNs - b.wallNs) / 1e6;
-      // A child born during the runs counts from 0; one that ended before the last mark is lost.
+      const c = clocks();
+      const energyEnd = readEnergy();
+      const b = begin ?? { ...c, childCpuMs: new Map<number, number>(), rssBytes: undefined, mhz: undefined, energy: energyEnd };
+      const known = childCpu([...b.childCpuMs.keys()]);
+      const tree = processTree(process.pid);
+      // A child born during the runs counts from 0 (read a little late); one that ended before this mark is lost.
+      for (const [pid, ms] of childCpu(tree.slice(1).filter((pid) => !known.has(pid)))) known.set(pid, ms);
+      const rssEnd = treeRssBytes(tree) ?? process.memoryUsage().rss;
+      const mhzEnd = readCpuMhz();
+      const timedWallMs = Number(c.wallNs - b.wallNs) / 1e6;
       let childMs = 0;
-      for (const [pid, ms] of end.childCpuMs) childMs += ms - (b.childCpuMs.get(pid) ?? 0);
-      const cpuMs = end.selfCpuMs - b.selfCpuMs + childMs;
-      const energy = energyOver(b.energy, end.energy, runs);
-      const ratio = cpuPerWall(cpuMs, timedWallMs);
+      for (const [pid, ms] of known) childMs += ms - (b.childCpuMs.get(pid) ?? 0);
+      const cpuMs = c.selfCpuMs - b.selfCpuMs + childMs;
+      const energy = energyOver(b.energy, energyEnd, runs);
+      const ratio = timedWallMs < cpuPerWallMinWallMs(known.size > 0) ? undefined : cpuPerWall(cpuMs, timedWallMs);
       return {
         timedWallMs,
         cpuMs,
         ...(ratio !== undefined ? { cpuPerWall: ratio } : {}),
-        ...(b.rssBytes !== undefined && end.rssBytes !== undefined ? { rssStartBytes: b.rssBytes, rssGrowthBytes: end.rssBytes - b.rssBytes } : {}),
-        ...(b.mhz && end.mhz ? { cpuMhzBefore: b.mhz.mhz, cpuMhzAfter: end.mhz.mhz, cpuMhzSource: end.mhz.source } : {}),
+        ...(b.rssBytes !== undefined ? { rssStartBytes: b.rssBytes, rssGrowthBytes: rssEnd - b.rssBytes } : {}),
+        ...(b.mhz && mhzEnd ? { cpuMhzBefore: b.mhz.mhz, cpuMhzAfter: mhzEnd.mhz, cpuMhzSource: mhzEnd.source } : {}),
         energy,
       };
     },

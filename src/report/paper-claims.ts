@@ -139,6 +139,9 @@ const CLAIMS: Definition[] = [
 
 /** Every claim of the seed paper with its verdict on this machine's stored trials, in the paper's order. */
 export function paperClaims(data: ReportData): PaperClaim[] {
+  // The claims are about single-stream latency: a store of scenario runs only (the throughput
+  // preset) has its own finding, and nothing here to set against the paper.
+  if (data.rows.length === 0) return [];
   // A software GPU (a Vulkan implementation on the CPU) is never acceleration of any kind.
   const points = data.points.filter((p) => !p.gpu?.software);
   const native = pickEngine(points, 'native', data.baseline);

@@ -52,6 +52,26 @@ export interface PlannedScenario {
   estimatedSeconds: number;
 }
 
+/** The columns a stored trial or scenario run takes from its plan: who measured what, on which engine. */
+export function plannedColumns(plan: StudyPlan, run: Pick<PlannedTrial, 'sweep' | 'model' | 'batch' | 'choice'>, fingerprint: string) {
+  const m = run.model;
+  return {
+    fingerprint,
+    study: plan.study.name,
+    sweep: run.sweep,
+    model: m.spec,
+    modelKind: m.kind,
+    pattern: m.pattern,
+    depth: m.depth,
+    width: m.width,
+    resolution: m.resolution,
+    batch: run.batch,
+    engine: run.choice.label,
+    engineName: run.choice.engine.name,
+    engineRole: run.choice.engine.role,
+  };
+}
+
 /** A fidelity check the study makes: a native engine against its framework's idiomatic execution. */
 export interface PlannedFidelity {
   spec: string;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { groupBy, measureCounters, parseGeometry, simulationOptions, runTrials, measureFidelity, referenceOutput, estimateTrialMemory, workerMemoryCapBytes, type CounterResult, type Environment, type TrialRecord, type FidelityRecord, type PreparedModel } from '../measure/index.js';
 import { numericsOf } from '../engines/index.js';
 import type { ResultStore, StoredScenario, StoredTrial } from '../store/index.js';
-import type { PlannedFidelity, PlannedScenario, PlannedTrial, StudyPlan } from './plan.js';
+import { plannedColumns, type PlannedFidelity, type PlannedScenario, type PlannedTrial, type StudyPlan } from './plan.js';
 import { measureScenario, scenarioRow } from './scenario-run.js';
 
 export type StudyEvent =
@@ -46,6 +46,14 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
   emit({ type: 'start', total, alreadyStored: total - toRun, toRun, estimatedSeconds: remainingEstimate });
 
   const counts = { ran: 0, failed: 0, mismatched: 0 };
+  /** Counts a stored trial or scenario run; answers the estimate of what is left. */
+  const counted = (status: StoredTrial['status'], estimatedSeconds: number): number => {
+    counts.ran++;
+    if (status === 'failed') counts.failed++;
+    if (status === 'mismatch') counts.mismatched++;
+    remainingEstimate -= estimatedSeconds;
+    return Math.max(0, remainingEstimate);
+  };
   const signal = options.signal;
   const models = [...new Set([...pending.map((t) => t.model.spec), ...pendingScenarios.map((r) => r.model.spec), ...pendingChecks.map((f) => f.spec)])];
   let startedAt = new Date();
@@ -77,11 +85,8 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
             if (signal?.aborted) return;
             const row = scenarioRow(plan, run, result, env, startedAt);
             await store.insertScenario(row);
-            counts.ran++;
-            if (row.status === 'failed') counts.failed++;
-            if (row.status === 'mismatch') counts.mismatched++;
-            remainingEstimate -= run.estimatedSeconds;
-            emit({ type: 'scenario-done', index: counts.ran, toRun, run, row, remainingEstimatedSeconds: Math.max(0, remainingEstimate) });
+            const left = counted(row.status, run.estimatedSeconds);
+            emit({ type: 'scenario-done', index: counts.ran, toRun, run, row, remainingEstimatedSeconds: left });
           }
         }
       },
@@ -95,11 +100,8 @@ export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environ
         if (signal?.aborted) return;
         const row = resultRow(plan, trial, record, env, startedAt, performance.now() - t0, counters);
         await store.insertTrial(row);
-        counts.ran++;
-        if (row.status === 'failed') counts.failed++;
-        if (row.status === 'mismatch') counts.mismatched++;
-        remainingEstimate -= trial.estimatedSeconds;
-        emit({ type: 'trial-done', index: counts.ran, toRun, trial, row, remainingEstimatedSeconds: Math.max(0, remainingEstimate) });
+        const left = counted(row.status, trial.estimatedSeconds);
+        emit({ type: 'trial-done', index: counts.ran, toRun, trial, row, remainingEstimatedSeconds: left });
       },
     },
     { reference: plan.reference, models, resolved: plan.resolved, ...(signal ? { signal } : {}) },
@@ -142,19 +144,7 @@ function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, en
   const s = record.summary;
   return {
     trialKey: trial.key,
-    fingerprint: env.fingerprint,
-    study: plan.study.name,
-    sweep: trial.sweep,
-    model: m.spec,
-    modelKind: m.kind,
-    pattern: m.pattern,
-    depth: m.depth,
-    width: m.width,
-    resolution: m.resolution,
-    batch: trial.batch,
-    engine: trial.choice.label,
-    engineName: trial.choice.engine.name,
-    engineRole: trial.choice.engine.role,
+    ...plannedColumns(plan, trial, env.fingerprint),
     options: trial.choice.options,
     engineVersion: record.engineVersion ?? null,
     inputSeed: trial.inputSeed,

@@ -6,7 +6,7 @@
 import { runMultiStream, runOffline, runServer, type ScenarioSetup } from '../measure/scenarios/index.js';
 import type { Environment, PreparedModel } from '../measure/index.js';
 import { scenarioFigures, type ScenarioResult, type StoredScenario } from '../store/index.js';
-import type { PlannedScenario, StudyPlan } from './plan.js';
+import { plannedColumns, type PlannedScenario, type StudyPlan } from './plan.js';
 
 export function measureScenario(p: PlannedScenario, prepared: PreparedModel, reference?: { output: Float32Array; label: string }): Promise<ScenarioResult> {
   const s = p.scenario;
@@ -29,22 +29,9 @@ export function measureScenario(p: PlannedScenario, prepared: PreparedModel, ref
 
 /** The stored row: the run's identity from the plan, its status, and the headline figures beside the whole result. */
 export function scenarioRow(plan: StudyPlan, p: PlannedScenario, result: ScenarioResult, env: Environment, startedAt: Date): StoredScenario {
-  const m = p.model;
   return {
     scenarioKey: p.key,
-    fingerprint: env.fingerprint,
-    study: plan.study.name,
-    sweep: p.sweep,
-    model: m.spec,
-    modelKind: m.kind,
-    pattern: m.pattern,
-    depth: m.depth,
-    width: m.width,
-    resolution: m.resolution,
-    batch: p.batch,
-    engine: p.choice.label,
-    engineName: p.choice.engine.name,
-    engineRole: p.choice.engine.role,
+    ...plannedColumns(plan, p, env.fingerprint),
     engineVersion: result.engineVersion ?? null,
     gpuAdapter: result.gpu ?? null,
     scenario: p.scenario.name,
@@ -52,7 +39,7 @@ export function scenarioRow(plan: StudyPlan, p: PlannedScenario, result: Scenari
     threads: result.threads.label,
     status: result.failed ? 'failed' : result.mismatch ? 'mismatch' : 'ok',
     reason: result.failed ?? result.mismatch ?? null,
-    macsPerSample: m.macsPerSample,
+    macsPerSample: p.model.macsPerSample,
     ...scenarioFigures(result),
     result,
     startedAt: startedAt.toISOString(),

@@ -96,7 +96,7 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
     if (o.json) process.stdout.write(JSON.stringify({ type: 'report', html: report.htmlPath, figures: report.figurePaths }) + '\n');
     else {
       for (const f of report.findings) process.stdout.write(`- ${f.text}\n`);
-      process.stdout.write("the seed paper's claims on this machine:\n");
+      if (report.claims.length) process.stdout.write("the seed paper's claims on this machine:\n");
       for (const c of report.claims) process.stdout.write(`- ${c.verdict}: ${c.claim} (paper ${c.paper}; here ${c.measured ?? c.detail})\n`);
       if (report.fidelityWarning) process.stderr.write(`warning: ${report.fidelityWarning}\n`);
       if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
