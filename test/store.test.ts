@@ -52,7 +52,7 @@ describe('results store', () => {
     assert.deepEqual([typedFailed!.placement, typedFailed!.firstRunMs], [null, null]);
     assert.deepEqual([plain!.gpuAdapter, plain!.placement], [null, null]);
     assert.deepEqual((await store.rows()).map((r) => encodeTrial(decodeTrial(r))), [gpu, failed, cpu], 'encodeTrial undoes decodeTrial');
-    await store.exportTrials('json', join(dir, 'gpu.json'));
+    await store.exportTable('trials', 'json', join(dir, 'gpu.json'));
     store.close();
     const [exported] = JSON.parse(readFileSync(join(dir, 'gpu.json'), 'utf8')) as { first_run_ms: number; gpu_adapter: string; placement: string }[];
     assert.equal(exported!.first_run_ms, 812.5);
@@ -81,9 +81,9 @@ describe('results store', () => {
     const store = await ResultStore.open(join(dir, 'c', 'results.duckdb'));
     await store.recordEnvironment({ fingerprint: 'machine-a', cpuModel: 'Test CPU', isa: ['AVX2', 'AVX-512F'], logicalCores: 2, memoryGiB: 24, os: 'linux', nodeVersion: 'v20' });
     for (const batch of [1, 2, 4]) await store.insert(fakeRow({ model: 'mobilenet_v2', batch, engine: 'ort', macs: 3e8 * batch }));
-    await store.exportTrials('csv', join(dir, 'c.csv'));
-    await store.exportTrials('json', join(dir, 'c.json'));
-    await store.exportTrials('parquet', join(dir, 'c.parquet'));
+    await store.exportTable('trials', 'csv', join(dir, 'c.csv'));
+    await store.exportTable('trials', 'json', join(dir, 'c.json'));
+    await store.exportTable('trials', 'parquet', join(dir, 'c.parquet'));
     store.close();
     const csv = readFileSync(join(dir, 'c.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 4);

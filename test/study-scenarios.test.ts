@@ -215,6 +215,18 @@ describe('formbench study with an offline scenario', () => {
     assert.ok(existsSync(join(out, 'figures', 'throughput-vs-batch.svg')));
     assert.ok(existsSync(join(out, 'tables', 'scenarios.csv')));
 
+    // `results --table scenarios` exports the runs with their machine, as `results` does trials.
+    const exported = await runCli(['results', out, '--table', 'scenarios', '--format', 'json']);
+    assert.equal(exported.code, 0, exported.stderr);
+    const json = JSON.parse(exported.stdout) as { engine: string; status: string; images_per_s: number; cpu_model: string; result: string }[];
+    assert.deepEqual(json.map((x) => [x.engine, x.status]), rows.map((x) => [x.engine, x.status]));
+    assert.ok(json.every((x) => x.images_per_s > 0 && x.cpu_model.length > 0 && JSON.parse(x.result) !== null));
+    const csv = await runCli(['results', out, '--table', 'scenarios']);
+    assert.equal(csv.stdout.trim().split('\n').length, 5, csv.stdout);
+    const bad = await runCli(['results', out, '--table', 'samples']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--table.*samples.*trials, scenarios/);
+
     const again = await runCli(['study', file, '--out', out, '--no-report'], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /4 trials \(4 of them scenario runs\): 4 already stored for this machine \(\w+\), 0 to run/);

@@ -10,7 +10,7 @@ import type { GpuAdapter } from '../engines/engine.js';
 import { median } from '../measure/index.js';
 import type { ClosedLoopResult, ServerResult } from '../measure/scenarios/index.js';
 import type { ModelKind } from '../model/identity.js';
-import type { TrialStatus } from './schema.js';
+import { snakeCase, type TrialStatus } from './schema.js';
 
 export type ScenarioResult = ClosedLoopResult | ServerResult;
 
@@ -117,11 +117,9 @@ export const SCENARIO_COLUMNS: ScenarioColumn[] = [
   ['finishedAt', 'TIMESTAMP'],
 ];
 
-const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-export const SCENARIOS_DDL = `CREATE TABLE IF NOT EXISTS scenarios (${SCENARIO_COLUMNS.map(([k, t]) => `${snake(k)} ${t}`).join(', ')})`;
-export const SCENARIOS_ADDED_COLUMNS = SCENARIO_COLUMNS.map(([k, t]) => `ALTER TABLE scenarios ADD COLUMN IF NOT EXISTS ${snake(k)} ${t}`);
-export const SCENARIO_INSERT = `INSERT INTO scenarios (${SCENARIO_COLUMNS.map(([k]) => snake(k)).join(', ')}) VALUES (${SCENARIO_COLUMNS.map(([, t], i) => (t === 'TIMESTAMP' ? `CAST($${i + 1} AS TIMESTAMP)` : `$${i + 1}`)).join(', ')})`;
+export const SCENARIOS_DDL = `CREATE TABLE IF NOT EXISTS scenarios (${SCENARIO_COLUMNS.map(([k, t]) => `${snakeCase(k)} ${t}`).join(', ')})`;
+export const SCENARIOS_ADDED_COLUMNS = SCENARIO_COLUMNS.map(([k, t]) => `ALTER TABLE scenarios ADD COLUMN IF NOT EXISTS ${snakeCase(k)} ${t}`);
+export const SCENARIO_INSERT = `INSERT INTO scenarios (${SCENARIO_COLUMNS.map(([k]) => snakeCase(k)).join(', ')}) VALUES (${SCENARIO_COLUMNS.map(([, t], i) => (t === 'TIMESTAMP' ? `CAST($${i + 1} AS TIMESTAMP)` : `$${i + 1}`)).join(', ')})`;
 export const SCENARIO_DELETE = 'DELETE FROM scenarios WHERE scenario_key = $1 AND fingerprint = $2';
 
 /** Bind values in SCENARIO_COLUMNS order. JSON has no Infinity (an output of the wrong length): it is stored as null. */
@@ -139,7 +137,7 @@ export function encodeScenario(s: StoredScenario): DuckDBValue[] {
 export function decodeScenario(row: Record<string, unknown>): StoredScenario {
   const out: Record<string, unknown> = {};
   for (const [key, type] of SCENARIO_COLUMNS) {
-    const v = row[snake(key)];
+    const v = row[snakeCase(key)];
     if (key === 'result') out[key] = JSON.parse(String(v ?? '{}')) as ScenarioResult;
     else if (key === 'gpuAdapter') out[key] = v ? (JSON.parse(String(v)) as GpuAdapter) : null;
     else if (v === null || v === undefined) out[key] = null;

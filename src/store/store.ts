@@ -4,7 +4,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { UserError } from '../errors.js';
 import type { CacheRoof, Environment, FidelityRecord, KeptPeaks } from '../measure/index.js';
 import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
-import { decodeScenario, encodeScenario, SCENARIO_DELETE, SCENARIO_INSERT, SCENARIOS_ADDED_COLUMNS, SCENARIOS_DDL, type StoredScenario } from './scenarios.js';
+import { decodeScenario, encodeScenario, SCENARIO_COLUMNS, SCENARIO_DELETE, SCENARIO_INSERT, SCENARIOS_ADDED_COLUMNS, SCENARIOS_DDL, type StoredScenario } from './scenarios.js';
 import { decodeTrial, encodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
 
 export const STORE_FILE = 'results.duckdb';
@@ -16,6 +16,10 @@ export interface TrialIdentity {
 }
 
 /** By name: an older store's table has the columns added since at its end, not in TRIAL_COLUMNS' order. */
+/** The tables `formbench results` exports. */
+export const EXPORT_TABLES = ['trials', 'scenarios'] as const;
+export type ExportTable = (typeof EXPORT_TABLES)[number];
+
 const TRIAL_INSERT_COLUMNS = TRIAL_COLUMNS.map(([k]) => snakeCase(k)).join(', ');
 const TRIALS_DDL = `CREATE TABLE IF NOT EXISTS trials (${TRIAL_COLUMNS.map(([k, t]) => `${snakeCase(k)} ${t}`).join(', ')})`;
 const ENVIRONMENTS_DDL = `CREATE TABLE IF NOT EXISTS environments (
@@ -217,13 +221,14 @@ export class ResultStore {
    * Writes every trial with its machine's description (CPU, ISA, cores, memory, OS, Node) using
    * DuckDB's own writers: CSV with a header, Parquet, or a JSON array.
    */
-  async exportTrials(format: 'csv' | 'parquet' | 'json', file: string): Promise<void> {
+  /** Writes one table's rows, with the machine of each, to a file: the trials or the scenario runs. */
+  async exportTable(table: ExportTable, format: 'csv' | 'parquet' | 'json', file: string): Promise<void> {
     const options = { csv: 'FORMAT CSV, HEADER', parquet: 'FORMAT PARQUET', json: 'FORMAT JSON, ARRAY true' }[format];
+    const [columns, key] = table === 'trials' ? [TRIAL_COLUMNS.map(([k]) => snakeCase(k)), 'trial_key'] : [SCENARIO_COLUMNS.map(([k]) => snakeCase(k)), 'scenario_key'];
     // CSV has no list type: samples become one ';'-separated field there.
-    const samples = format === 'csv' ? `array_to_string(t.samples_ms, ';') AS samples_ms` : 't.samples_ms';
-    const columns = TRIAL_COLUMNS.map(([k]) => snakeCase(k)).map((c) => (c === 'samples_ms' ? samples : `t.${c}`));
-    const select = `SELECT ${columns.join(', ')}, e.cpu_model, e.isa, e.logical_cores, e.memory_gib, e.os, e.node_version
-      FROM trials t LEFT JOIN environments e USING (fingerprint) ORDER BY t.finished_at, t.trial_key`;
+    const cells = columns.map((c) => (c === 'samples_ms' && format === 'csv' ? `array_to_string(t.samples_ms, ';') AS samples_ms` : `t.${c}`));
+    const select = `SELECT ${cells.join(', ')}, e.cpu_model, e.isa, e.logical_cores, e.memory_gib, e.os, e.node_version
+      FROM ${table} t LEFT JOIN environments e USING (fingerprint) ORDER BY t.finished_at, t.${key}`;
     await this.db.run(`COPY (${select}) TO '${file.replace(/'/g, "''")}' (${options})`);
   }
 
