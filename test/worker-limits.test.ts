@@ -111,6 +111,14 @@ describe('refused before it starts', () => {
     assert.deepEqual(rows.map((r) => [r.batch, r.status]).sort(), [[1, 'ok'], [4096, 'failed']]);
     assert.match(rows.find((r) => r.batch === 4096)!.reason!, /^refused before starting: estimated peak memory [\d.]+ GiB .* exceeds the worker memory cap of 1\.00 GiB/);
   });
+
+  it('study: a scenario run over the cap is flagged in the plan as a trial is', async () => {
+    writeFileSync(join(tmp, 'big-offline.yaml'), `name: big-offline\nmodels: [${WIDE_INPUT}]\nbatches: [1, 4096]\nengines: ["ort:threads=1"]\nscenario: offline\n`);
+    const dry = await runCli(['study', 'big-offline.yaml', '--dry-run', '--out', join(tmp, 'big-offline')], { cwd: tmp, env: { FORMBENCH_WORKER_MEMORY_MB: '1024' } });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /1 trial over the worker memory cap of 1\.00 GiB/);
+    assert.match(dry.stderr, /standard\/d1\/w8\/r128 batch 4096 on ort:threads=1: about [\d.]+ GiB/);
+  });
 });
 
 describe('a worker over its memory cap', () => {

@@ -61,7 +61,7 @@ async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> 
     const done = (status: string | undefined) => status === 'ok' || status === 'mismatch';
     const toRun = plan.trials.filter((t) => !done(stored.get(t.key)));
     const scenariosToRun = plan.scenarios.filter((r) => !done(storedScenarios.get(r.key)));
-    const summary = planSummary(plan, out, toRun, scenariosToRun, notes, overCap(plan, toRun));
+    const summary = planSummary(plan, out, toRun, scenariosToRun, notes, overCap(plan, [...toRun, ...scenariosToRun]));
     if (o.json) process.stdout.write(JSON.stringify({ type: 'plan', ...summary }) + '\n');
     else printPlan(plan, summary, env.fingerprint);
     if (o.dryRun || !store) return;
@@ -124,8 +124,9 @@ async function measurePeaksOnce(store: ResultStore, env: Environment, json: bool
  * the rest of a long study is worth having, and the failed rows say, in the report and to a
  * later run (which retries failed trials), what did not fit on this machine.
  */
-function overCap(plan: StudyPlan, toRun: StudyPlan['trials']) {
+function overCap(plan: StudyPlan, toRun: readonly (StudyPlan['trials'][number] | StudyPlan['scenarios'][number])[]) {
   const capBytes = workerMemoryCapBytes();
+  // A scenario's sessions each run in a worker of their own, under the same cap as a trial's.
   const trials = toRun
     .map((t) => ({ model: t.model.spec, batch: t.batch, engine: t.choice.label, estimatedGiB: estimateTrialMemory(plan.resolved.get(t.model.spec)!.graph, t.batch, t.choice).totalBytes / 2 ** 30 }))
     .filter((t) => t.estimatedGiB * 2 ** 30 > capBytes);
