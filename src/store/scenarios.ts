@@ -10,7 +10,7 @@ import type { GpuAdapter } from '../engines/engine.js';
 import { median } from '../measure/index.js';
 import type { ClosedLoopResult, ServerResult } from '../measure/scenarios/index.js';
 import type { ModelKind } from '../model/identity.js';
-import { snakeCase, type TrialStatus } from './schema.js';
+import { RUN_IDENTITY_COLUMNS, snakeCase, type TrialStatus } from './schema.js';
 
 export type ScenarioResult = ClosedLoopResult | ServerResult;
 
@@ -75,19 +75,7 @@ type ScenarioColumn = [key: keyof StoredScenario, type: 'VARCHAR' | 'INTEGER' | 
 /** Column order of the table; names are the keys in snake_case. `result` is the JSON. */
 export const SCENARIO_COLUMNS: ScenarioColumn[] = [
   ['scenarioKey', 'VARCHAR'],
-  ['fingerprint', 'VARCHAR'],
-  ['study', 'VARCHAR'],
-  ['sweep', 'VARCHAR'],
-  ['model', 'VARCHAR'],
-  ['modelKind', 'VARCHAR'],
-  ['pattern', 'VARCHAR'],
-  ['depth', 'INTEGER'],
-  ['width', 'INTEGER'],
-  ['resolution', 'INTEGER'],
-  ['batch', 'INTEGER'],
-  ['engine', 'VARCHAR'],
-  ['engineName', 'VARCHAR'],
-  ['engineRole', 'VARCHAR'],
+  ...RUN_IDENTITY_COLUMNS,
   ['engineVersion', 'VARCHAR'],
   ['gpuAdapter', 'VARCHAR'],
   ['scenario', 'VARCHAR'],

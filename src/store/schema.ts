@@ -6,6 +6,7 @@
 import type { GpuAdapter, KernelPrecisionSummary, WorkPlacement } from '../engines/engine.js';
 import type { CounterResult } from '../measure/index.js';
 import type { ModelIdentity, ModelKind } from '../model/identity.js';
+import type { StoredScenario } from './scenarios.js';
 
 export type TrialStatus = 'ok' | 'failed' | 'mismatch';
 
@@ -135,13 +136,8 @@ export function modelIdentity(row: ResultRow | StoredTrial): ModelIdentity {
 
 type SqlType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'DOUBLE[]' | 'TIMESTAMP';
 
-/**
- * Column order of a new `trials` table and of exports; column names are the row's keys in
- * snake_case. A store written before a column existed gains it at the end of its table
- * (store.ts), so rows are inserted by column name, never by position.
- */
-export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
-  ['trialKey', 'VARCHAR'],
+/** The columns that say which run a row is, in a trial's row and a scenario run's alike (study/plan.ts plannedColumns fills them). */
+export const RUN_IDENTITY_COLUMNS: [key: keyof ResultRow & keyof StoredScenario, type: 'VARCHAR' | 'INTEGER'][] = [
   ['fingerprint', 'VARCHAR'],
   ['study', 'VARCHAR'],
   ['sweep', 'VARCHAR'],
@@ -155,6 +151,16 @@ export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
   ['engine', 'VARCHAR'],
   ['engineName', 'VARCHAR'],
   ['engineRole', 'VARCHAR'],
+];
+
+/**
+ * Column order of a new `trials` table and of exports; column names are the row's keys in
+ * snake_case. A store written before a column existed gains it at the end of its table
+ * (store.ts), so rows are inserted by column name, never by position.
+ */
+export const TRIAL_COLUMNS: [key: keyof ResultRow, type: SqlType][] = [
+  ['trialKey', 'VARCHAR'],
+  ...RUN_IDENTITY_COLUMNS,
   ['options', 'VARCHAR'],
   ['engineVersion', 'VARCHAR'],
   ['inputSeed', 'INTEGER'],
