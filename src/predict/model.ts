@@ -53,10 +53,10 @@ const ln = (x: number) => Math.log(Math.max(x, 1));
 
 /** The features each class is fitted on; names are stored with the coefficients. */
 export const CLASS_FEATURES: Record<KernelClass | 'fallback', (keyof KernelShape | 'macs2')[]> = {
-  conv: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation'],
-  conv1x1: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation'],
-  dwconv: ['macs', 'macs2', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation'],
-  gconv: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation'],
+  conv: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned'],
+  conv1x1: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned'],
+  dwconv: ['macs', 'macs2', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned'],
+  gconv: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation', 'channelsAligned'],
   gemm: ['macs', 'bytes', 'channelsIn', 'channelsOut', 'batch'],
   pool: ['bytes', 'outputElements', 'kernelArea', 'stride', 'batch'],
   gap: ['bytes', 'outputElements', 'channelsOut', 'batch'],
@@ -67,7 +67,7 @@ export const CLASS_FEATURES: Record<KernelClass | 'fallback', (keyof KernelShape
 };
 
 /** Counts and 0/1 flags enter as they are; sizes as logarithms. */
-const LINEAR = new Set(['fusedAdd', 'fusedActivation']);
+const LINEAR = new Set(['fusedAdd', 'fusedActivation', 'channelsAligned']);
 
 export function featureVector(names: readonly string[], s: KernelShape): number[] {
   return names.map((name) => {

@@ -21,8 +21,13 @@ export const SPATIAL_GRID = [7, 14, 28, 56, 112] as const;
 export const STEM_GRID = [96, 112, 224] as const;
 export const BATCH_GRID = [1, 1, 1, 1, 2, 4] as const;
 
-/** Kept small so a probe profiles in about a second: MACs of one run at batch 1. */
+/**
+ * MACs of one run at batch 1: at most this, so that a probe profiles in about a second; at least
+ * the minimum, so that its kernels take tens of µs or more (the networks predicted do), where the
+ * profiler's few µs per kernel are not most of what is timed.
+ */
 export const PROBE_MAX_MACS = 300e6;
+export const PROBE_MIN_MACS = 15e6;
 
 export type ProbeUnit =
   /** One body block of a design pattern at `width` (DESIGN.md), on the current value. */
