@@ -5,8 +5,10 @@ import { loadEngineModules } from '../engines/index.js';
 import { formatUserError, UserError } from '../errors.js';
 import { loadAllowanceMs, workerMemoryCapBytes } from '../measure/index.js';
 import { useRunTempDir } from './run-temp.js';
+import { registerAdviseCommand } from './commands/advise.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerCalibrateCommand } from './commands/calibrate.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerConvertCommand } from './commands/convert.js';
 import { registerCountersCommand } from './commands/counters.js';
@@ -14,6 +16,7 @@ import { registerEnginesCommand } from './commands/engines.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerFidelityCommand } from './commands/fidelity.js';
 import { registerModelsCommand } from './commands/models.js';
+import { registerPredictCommand } from './commands/predict.js';
 import { registerProfileCommand } from './commands/profile.js';
 import { registerQuantizeCommand } from './commands/quantize.js';
 import { registerReportCommand } from './commands/report.js';
@@ -49,6 +52,9 @@ registerSparsityCommand(program);
 registerProfileCommand(program);
 registerQuantizeCommand(program);
 registerConvertCommand(program);
+registerCalibrateCommand(program);
+registerPredictCommand(program);
+registerAdviseCommand(program);
 
 // Commander's own errors (unknown option, missing argument, invalid value) in formbench's one-line form.
 for (const command of [program, ...program.commands]) {

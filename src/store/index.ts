@@ -3,3 +3,4 @@ export { decodeTrial, encodeTrial, modelIdentity, TRIAL_COLUMNS, snakeCase, type
 export { EXPORT_TABLES, ResultStore, STORE_FILE, type ExportTable, type StoredPeaks } from './store.js';
 export type { StoredFidelity } from './fidelity.js';
 export { scenarioFigures, type ScenarioResult, type StoredScenario } from './scenarios.js';
+export { CalibrationTables, type StoredFusionRule, type StoredLatencyModel, type StoredPredictionCheck, type StoredProbe } from './calibration.js';

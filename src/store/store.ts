@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../errors.js';
 import type { CacheRoof, Environment, FidelityRecord, KeptPeaks } from '../measure/index.js';
+import { CALIBRATION_DDL, CalibrationTables } from './calibration.js';
 import { decodeFidelity, encodeFidelity, FIDELITY_ADDED_COLUMNS, FIDELITY_DDL, FIDELITY_DELETE, FIDELITY_INSERT, type StoredFidelity } from './fidelity.js';
 import { decodeScenario, encodeScenario, SCENARIO_COLUMNS, SCENARIO_DELETE, SCENARIO_INSERT, SCENARIOS_ADDED_COLUMNS, SCENARIOS_DDL, type StoredScenario } from './scenarios.js';
 import { decodeTrial, encodeTrial, snakeCase, TRIAL_COLUMNS, type ResultRow, type StoredTrial } from './schema.js';
@@ -76,6 +77,7 @@ export class ResultStore {
     await db.run(ENVIRONMENTS_DDL);
     await db.run(FIDELITY_DDL);
     await db.run(SCENARIOS_DDL);
+    for (const sql of CALIBRATION_DDL) await db.run(sql);
     for (const sql of ADDED_COLUMNS) await db.run(sql);
     return new ResultStore(path, instance, db);
   }
@@ -230,6 +232,11 @@ export class ResultStore {
     const select = `SELECT ${cells.join(', ')}, e.cpu_model, e.isa, e.logical_cores, e.memory_gib, e.os, e.node_version
       FROM ${table} t LEFT JOIN environments e USING (fingerprint) ORDER BY t.finished_at, t.${key}`;
     await this.db.run(`COPY (${select}) TO '${file.replace(/'/g, "''")}' (${options})`);
+  }
+
+  /** The calibration tables: probes, fitted latency models, fusion rules, held-out checks (calibration.ts). */
+  calibration(): CalibrationTables {
+    return new CalibrationTables(this.db);
   }
 
   close(): void {

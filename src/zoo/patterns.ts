@@ -16,7 +16,7 @@ export const NUM_CLASSES = 1000;
  * One body block of each design pattern, exactly as DESIGN.md defines it (width C, stride 1,
  * same padding). `residualGain` scales the last BatchNorm of a residual branch.
  */
-const BLOCKS = {
+export const BLOCKS = {
   standard(b: NetBuilder, x: string, c: number): string {
     return b.relu(b.batchNorm(b.conv(x, c, { kernel: 3 })));
   },

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { parseEngineChoice, parseEngineList } from '../../engines/index.js';
+import { currentEnvironment } from '../../measure/index.js';
+import { advise, loadModels, type Advice, type Candidate } from '../../predict/index.js';
+import { DEFAULT_RESOLUTION } from '../../zoo/index.js';
+import { formatCount, makeTable, printJson } from '../format.js';
+import { batchSize, positiveInt } from '../options.js';
+import { CALIBRATION_DIR, openCalibrationStore } from './calibrate.js';
+
+interface AdviseOptions {
+  engine: string;
+  native: string;
+  budgetMs: number;
+  batch: number;
+  resolution: number;
+  out: string;
+  json?: boolean;
+}
+
+function positiveMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of milliseconds.');
+  return n;
+}
+
+export function registerAdviseCommand(program: Command): void {
+  program
+    .command('advise')
+    .description('the widest and deepest network of each design pattern predicted to meet a latency budget, the top ones then measured')
+    .option('--engine <engine>', 'the engine to meet the budget on', 'ort')
+    .option('--native <engine>', 'the native engine compared with, where calibrated', 'torch')
+    .requiredOption('--budget-ms <ms>', 'latency budget of one run, ms', positiveMs)
+    .option('--batch <n>', 'batch size', batchSize, 1)
+    .option('--resolution <px>', 'input resolution', positiveInt, DEFAULT_RESOLUTION)
+    .option('--out <dir>', 'calibration store folder', CALIBRATION_DIR)
+    .option('--json', 'machine-readable output')
+    .action(adviseCommand);
+}
+
+async function adviseCommand(o: AdviseOptions): Promise<void> {
+  const engine = parseEngineChoice(o.engine);
+  const native = parseEngineList(o.native)[0]!;
+  const store = await openCalibrationStore(resolve(o.out));
+  try {
+    const fingerprint = currentEnvironment().fingerprint;
+    const [loaded] = await loadModels(store.calibration(), [engine], fingerprint);
+    // The native engine only adds a comparison: without its calibration the advice still stands.
+    const nativeLoaded = await loadModels(store.calibration(), [native], fingerprint).then((l) => l[0], (e: Error) => {
+      if (!o.json) process.stderr.write(`note: no comparison with ${native.label}: ${e.message}\n`);
+      return undefined;
+    });
+    const progress = (t: { model: string; summary?: { medianMs: number }; status: string }, done: number, total: number) => {
+      if (!o.json) process.stderr.write(`[${done}/${total}] measuring ${t.model}: ${t.summary ? `${t.summary.medianMs.toFixed(3)} ms` : t.status}\n`);
+    };
+    const a = await advise(loaded!, nativeLoaded, { budgetMs: o.budgetMs, batch: o.batch, resolution: o.resolution, onTrial: progress });
+    if (o.json) printJson(a);
+    else printAdvice(a);
+  } finally {
+    store.close();
+  }
+}
+
+const cell = (c: Candidate | undefined) => (c ? `d${c.depth}/w${c.width}: ${c.predictedMs.toFixed(2)} ms, ${formatCount(c.macs)} MACs, ${formatCount(c.params)} params` : 'none fits');
+
+function printAdvice(a: Advice): void {
+  console.log(`Networks predicted to run within ${a.budgetMs} ms on ${a.engine} at batch ${a.batch}, input ${a.resolution}×${a.resolution} (depth ≤ 60, widths 8–512):`);
+  const table = makeTable(['pattern', 'widest', 'deepest', 'most MACs'], ['left', 'left', 'left', 'left']);
+  for (const p of a.patterns) table.push([p.pattern, cell(p.widest), cell(p.deepest), cell(p.mostCapacity)]);
+  console.log(table.toString());
+  for (const b of a.bestPattern) console.log(b.pattern ? `Most capacity under ${a.budgetMs} ms on ${b.engine} (predicted): ${b.pattern}, ${formatCount(b.macs!)} MACs.` : `On ${b.engine} no network of any pattern is predicted to fit ${a.budgetMs} ms.`);
+  if (a.measured.length) {
+    const m = makeTable(['candidate', 'predicted ms', 'measured ms', 'error', 'met budget'], ['left', 'right', 'right', 'right', 'left']);
+    for (const x of a.measured) {
+      const ms = x.trial.summary?.medianMs;
+      m.push([x.candidate.spec, x.candidate.predictedMs.toFixed(3), ms === undefined ? `failed: ${x.trial.reason}` : ms.toFixed(3), ms === undefined ? '-' : `${((100 * (x.candidate.predictedMs - ms)) / ms).toFixed(1)}%`, x.met === undefined ? '-' : x.met ? 'yes' : 'no']);
+    }
+    console.log(`Each pattern's most-MACs candidate measured on ${a.engine} with the bench protocol (predictions choose, measurements confirm):`);
+    console.log(m.toString());
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * A network as the sequence of kernels an engine really runs (nn-Meter's kernel decomposition).
+ * Which IR nodes an engine fuses into one kernel is learned from its profiles: ort's trace names
+ * the fused kernel and the profile maps it back to the IR nodes it covers (Conv+BN+ReLU,
+ * Conv+BN+Add+ReLU), torch runs op by op. Each distinct chain of operator types one kernel
+ * covered is a fusion signature; decomposing a new graph matches the longest learned signature
+ * along each single-consumer chain.
+ */
+import type { LayerCost, ModelCost } from '../analysis/index.js';
+import { consumers, getInt, getInts, topologicalOrder, type Graph, type Node } from '../ir/index.js';
+
+/** The kernel families a model is fitted for apart: their time scales differently with their shape. */
+export const KERNEL_CLASSES = ['conv', 'conv1x1', 'dwconv', 'gconv', 'gemm', 'pool', 'gap', 'elementwise', 'reshape', 'data'] as const;
+export type KernelClass = (typeof KERNEL_CLASSES)[number];
+
+/** The shape of one kernel: what its time is fitted on. Sizes are of one run at the batch. */
+export interface KernelShape {
+  batch: number;
+  macs: number;
+  /** Input activations read + constants read + outputs written (src/analysis's byte model), summed over the fused nodes. */
+  bytes: number;
+  outputElements: number;
+  channelsIn: number;
+  channelsOut: number;
+  /** Output height × width. */
+  spatialOut: number;
+  /** Kernel height × width (1 where none). */
+  kernelArea: number;
+  stride: number;
+  groups: number;
+  /** A residual Add fused in (1) or not (0). */
+  fusedAdd: number;
+  /** An activation (Relu, Clip) fused in (1) or not (0). */
+  fusedActivation: number;
+  /**
+   * Channels in and out both multiples of 16 (1) or not (0): ort's NCHWc layout blocks channels by
+   * the SIMD width (16 floats with AVX-512) and leaves other convolutions in NCHW, a step in speed
+   * no smooth feature of the size shows.
+   */
+  channelsAligned: number;
+}
+
+export interface Kernel {
+  /** The main IR node's name. */
+  name: string;
+  kernelClass: KernelClass;
+  /** Operator types of the nodes it covers, main first, joined by '+'. */
+  signature: string;
+  nodes: string[];
+  shape: KernelShape;
+}
+
+/** Learned fusion signatures of one engine, with how often each was seen in its profiles. */
+export type FusionRules = ReadonlyMap<string, number>;
+
+const ACTIVATIONS = new Set(['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Tanh']);
+const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', ...ACTIVATIONS]);
+/** Longest chain of single-consumer nodes a kernel is looked for along (ort fuses up to Conv+BN+Add+ReLU). */
+const MAX_CHAIN = 5;
+
+/** The class of a kernel, from its main node. */
+export function kernelClassOf(node: Node, graph: Graph): KernelClass {
+  switch (node.op) {
+    case 'Conv': {
+      const group = getInt(node.attrs, 'group', 1);
+      const w = graph.initializers.get(node.inputs[1] ?? '')?.dims ?? [];
+      if (group > 1) return w[1] === 1 ? 'dwconv' : 'gconv';
+      return (w[2] ?? 1) * (w[3] ?? 1) === 1 ? 'conv1x1' : 'conv';
+    }
+    case 'Gemm':
+    case 'MatMul':
+      return 'gemm';
+    case 'MaxPool':
+    case 'AveragePool':
+      return 'pool';
+    case 'GlobalAveragePool':
+    case 'GlobalMaxPool':
+    case 'ReduceMean':
+      return 'gap';
+    default:
+      if (ELEMENTWISE.has(node.op)) return 'elementwise';
+      if (RESHAPES.has(node.op)) return 'reshape';
+      return 'data';
+  }
+}
+
+export function signatureOf(nodes: readonly Node[]): string {
+  return nodes.map((n) => n.op).join('+');
+}
+
+/** The shape of the kernel made of `nodes` (main first), from the graph's static cost at its batch. */
+export function kernelShape(graph: Graph, cost: ModelCost, nodes: readonly Node[], costs: ReadonlyMap<string, LayerCost> = layerCosts(cost)): KernelShape {
+  const main = nodes[0]!;
+  const mainCost = costs.get(main.name);
+  const out = mainCost?.outputShape ?? [];
+  const last = costs.get(nodes[nodes.length - 1]!.name)?.outputShape ?? out;
+  let macs = 0;
+  let bytes = 0;
+  for (const n of nodes) {
+    const c = costs.get(n.name);
+    if (!c) continue;
+    macs += c.macs;
+    bytes += c.inputBytes + c.weightBytes + c.activationBytes;
+  }
+  const weight = main.op === 'Conv' || main.op === 'Gemm' ? graph.initializers.get(main.inputs[1] ?? '')?.dims : undefined;
+  const groups = main.op === 'Conv' ? getInt(main.attrs, 'group', 1) : 1;
+  const channelsOut = main.op === 'Gemm' ? (getInt(main.attrs, 'transB', 0) ? weight?.[0] : weight?.[1]) ?? out[1] ?? 1 : (out[1] ?? 1);
+  const channelsIn = main.op === 'Conv' ? (weight?.[1] ?? 1) * groups : main.op === 'Gemm' ? ((getInt(main.attrs, 'transB', 0) ? weight?.[1] : weight?.[0]) ?? 1) : channelsOut;
+  const kernel = main.op === 'Conv' ? [weight?.[2] ?? 1, weight?.[3] ?? 1] : (getInts(main.attrs, 'kernel_shape') ?? [1, 1]);
+  const strides = getInts(main.attrs, 'strides') ?? [1];
+  return {
+    batch: cost.batch,
+    macs,
+    bytes,
+    outputElements: last.reduce((a, b) => a * b, 1),
+    channelsIn,
+    channelsOut,
+    spatialOut: out.length >= 4 ? out[2]! * out[3]! : 1,
+    kernelArea: kernel.reduce((a, b) => a * b, 1),
+    stride: strides[0] ?? 1,
+    groups,
+    fusedAdd: nodes.slice(1).some((n) => n.op === 'Add') ? 1 : 0,
+    fusedActivation: nodes.slice(1).some((n) => ACTIVATIONS.has(n.op)) ? 1 : 0,
+    channelsAligned: channelsIn % 16 === 0 && channelsOut % 16 === 0 ? 1 : 0,
+  };
+}
+
+export function layerCosts(cost: ModelCost): Map<string, LayerCost> {
+  return new Map(cost.layers.map((l) => [l.name, l]));
+}
+
+/**
+ * The kernels an engine runs for `graph`: along each chain of nodes whose outputs have one
+ * consumer, the longest prefix whose signature the engine's profiles showed as one kernel; a
+ * node no signature covers is a kernel of its own (how an engine that fuses nothing runs).
+ */
+export function decompose(graph: Graph, cost: ModelCost, rules: FusionRules): Kernel[] {
+  const users = consumers(graph);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const costs = layerCosts(cost);
+  const taken = new Set<Node>();
+  const kernels: Kernel[] = [];
+  for (const node of topologicalOrder(graph)) {
+    if (taken.has(node)) continue;
+    const chain = [node];
+    for (let cur = node; chain.length < MAX_CHAIN; ) {
+      const out = cur.outputs[0];
+      const next = out && !outputs.has(out) && cur.outputs.length === 1 ? users.get(out) : undefined;
+      if (!next || next.length !== 1 || taken.has(next[0]!)) break;
+      cur = next[0]!;
+      chain.push(cur);
+    }
+    let length = 1;
+    for (let k = chain.length; k > 1; k--) {
+      if (rules.has(signatureOf(chain.slice(0, k)))) {
+        length = k;
+        break;
+      }
+    }
+    const nodes = chain.slice(0, length);
+    for (const n of nodes) taken.add(n);
+    kernels.push({ name: node.name, kernelClass: kernelClassOf(node, graph), signature: signatureOf(nodes), nodes: nodes.map((n) => n.name), shape: kernelShape(graph, cost, nodes, costs) });
+  }
+  return kernels;
+}

@@ -1,0 +1,62 @@
+/**
+ * Predictions for user models: each engine's stored model (refused for another machine or engine
+ * version, fit.ts), applied to the kernels that engine would run, and the predicted speed-up of
+ * every accelerated engine over the native one (the seed paper's question, before measuring).
+ */
+import { availabilityOf, type EngineChoice } from '../engines/index.js';
+import { UserError } from '../errors.js';
+import type { Graph } from '../ir/index.js';
+import { resolveModel } from '../model/index.js';
+import type { CalibrationTables } from '../store/index.js';
+import { loadEngineModel } from './fit.js';
+import { predictGraph, type EngineLatencyModel, type Prediction } from './model.js';
+
+export interface LoadedModel {
+  choice: EngineChoice;
+  model: EngineLatencyModel;
+}
+
+/** The stored model of each engine, for this machine and the engine versions installed. */
+export async function loadModels(tables: CalibrationTables, engines: readonly EngineChoice[], fingerprint: string): Promise<LoadedModel[]> {
+  const rows = await tables.models();
+  const loaded: LoadedModel[] = [];
+  for (const choice of engines) {
+    const availability = await availabilityOf(choice.engine);
+    if (!availability.available) throw new UserError(`${choice.label} is not available: ${availability.reason}`, 'predict with an engine that runs here (formbench engines lists them)');
+    loaded.push({ choice, model: loadEngineModel(rows, await tables.fusionRules(fingerprint, choice.label), choice.label, fingerprint, availability.version) });
+  }
+  return loaded;
+}
+
+export interface PredictedSpeedup {
+  engine: string;
+  /** The native engine it is relative to. */
+  over: string;
+  /** Native latency ÷ this engine's. */
+  ratio: number;
+}
+
+export interface ModelPrediction {
+  model: string;
+  batch: number;
+  predictions: Prediction[];
+  speedups: PredictedSpeedup[];
+}
+
+/** Native ÷ accelerated predicted latency for every (native, accelerated) pair among the engines. */
+export function predictedSpeedups(loaded: readonly LoadedModel[], predictions: readonly Prediction[]): PredictedSpeedup[] {
+  const role = new Map(loaded.map((l) => [l.choice.label, l.choice.engine.role]));
+  const natives = predictions.filter((p) => role.get(p.engine) === 'native');
+  return predictions.filter((p) => role.get(p.engine) !== 'native').flatMap((a) => natives.map((n) => ({ engine: a.engine, over: n.engine, ratio: n.latencyMs / a.latencyMs })));
+}
+
+export function predictModelGraph(spec: string, graph: Graph, loaded: readonly LoadedModel[], batch: number): ModelPrediction {
+  const predictions = loaded.map((l) => predictGraph(l.model, graph, batch));
+  return { model: spec, batch, predictions, speedups: predictedSpeedups(loaded, predictions) };
+}
+
+/** Predicts a spec or .onnx file (resolved as every command resolves models) on each loaded engine. */
+export function predictSpec(spec: string, loaded: readonly LoadedModel[], batch: number): ModelPrediction {
+  const resolved = resolveModel(spec);
+  return predictModelGraph(resolved.spec, resolved.graph, loaded, batch);
+}

@@ -1,0 +1,61 @@
+/**
+ * `formbench predict --validate`: networks the calibration never sampled — pattern networks at
+ * depths and widths off the sampling grid and at another input resolution (whose body runs at a
+ * spatial size off the grid too), and reference networks — predicted, then measured with the
+ * bench protocol (each trial in its own worker), and the two compared.
+ */
+import { defaultReference, INPUT_SEED, runBench, type TimingBudget, type TrialRecord } from '../measure/index.js';
+import type { CalibrationTables, StoredPredictionCheck } from '../store/index.js';
+import { PATTERNS } from '../zoo/index.js';
+import { accuracyOf, speedupAgreement, type Accuracy, type PredictionCheck, type SpeedupCheck } from './accuracy.js';
+import { predictSpec, type LoadedModel } from './predict.js';
+
+/** Off the sampling grid (probes.ts): widths 40, 80, 112, 160; depths 5, 7, 13; resolution 160 (body at 40 × 40). */
+export const HELD_OUT_PATTERNS: string[] = PATTERNS.flatMap((p) => [`${p}/d7/w80`, p === 'grouped' ? `${p}/d13/w160` : `${p}/d13/w40`, `${p}/d5/w112/r160`]);
+/** Affordable reference networks (0.3 and 1.8 GMACs at 224), at two resolutions. */
+export const HELD_OUT_REFERENCES = ['mobilenet_v2', 'resnet18', 'mobilenet_v2/r160', 'resnet18/r160'];
+
+/** The held-out trials' budget: the bench protocol, shorter (the machine is the calibration's). */
+export const VALIDATE_BUDGET: TimingBudget = { targetCiRelative: 0.02, timedBudgetMs: 2_000, warmupBudgetMs: 700, minRuns: 8, maxRuns: 5_000 };
+
+export interface ValidationEngine {
+  engine: string;
+  all: Accuracy;
+  pattern: Accuracy;
+  reference: Accuracy;
+}
+
+export interface Validation {
+  checks: StoredPredictionCheck[];
+  engines: ValidationEngine[];
+  speedups: { engine: string; over: string; pairs: number; withinShare: number; rows: SpeedupCheck[] }[];
+  failed: TrialRecord[];
+  wallS: number;
+}
+
+export async function validate(loaded: readonly LoadedModel[], tables: CalibrationTables, fingerprint: string, o: { batch: number; specs?: string[]; onTrial?: (t: TrialRecord, done: number, total: number) => void }): Promise<Validation> {
+  const t0 = Date.now();
+  const specs = o.specs ?? [...HELD_OUT_PATTERNS, ...HELD_OUT_REFERENCES];
+  const engines = loaded.map((l) => l.choice);
+  const result = await runBench({ specs, engines, batches: [o.batch], baseline: engines[0]!, reference: defaultReference(), budget: VALIDATE_BUDGET, inputSeed: INPUT_SEED }, o.onTrial);
+  const predicted = new Map(specs.map((s) => predictSpec(s, loaded, o.batch)).map((p) => [p.model, p]));
+  const checkedAt = new Date().toISOString();
+  const checks: StoredPredictionCheck[] = [];
+  for (const t of result.trials) {
+    const p = predicted.get(t.model)?.predictions.find((x) => x.engine === t.engine);
+    const l = loaded.find((x) => x.choice.label === t.engine);
+    if (!t.summary || t.status === 'failed' || !p || !l) continue;
+    checks.push({ fingerprint, engine: t.engine, engineVersion: l.model.engineVersion, model: t.model, heldOut: HELD_OUT_REFERENCES.includes(t.model) || !/^[a-z-]+\/d\d+/.test(t.model) ? 'reference' : 'pattern', batch: o.batch, predictedMs: p.latencyMs, measuredMs: t.summary.medianMs, checkedAt });
+  }
+  await tables.insertChecks(checks);
+  return { ...summarizeChecks(checks, loaded.map((l) => ({ label: l.choice.label, native: l.choice.engine.role === 'native' }))), checks, failed: result.trials.filter((t) => t.status === 'failed'), wallS: (Date.now() - t0) / 1000 };
+}
+
+/** The accuracy figures of stored checks: per engine (all, pattern, reference), and speed-up pairs of each accelerated engine over each native one. */
+export function summarizeChecks(checks: readonly StoredPredictionCheck[], engines: readonly { label: string; native: boolean }[]): Pick<Validation, 'engines' | 'speedups'> {
+  const rows = (engine: string, heldOut?: string): PredictionCheck[] => checks.filter((c) => c.engine === engine && (!heldOut || c.heldOut === heldOut));
+  return {
+    engines: engines.map((e) => ({ engine: e.label, all: accuracyOf(rows(e.label)), pattern: accuracyOf(rows(e.label, 'pattern')), reference: accuracyOf(rows(e.label, 'reference')) })),
+    speedups: engines.filter((e) => !e.native).flatMap((a) => engines.filter((n) => n.native).map((n) => ({ engine: a.label, over: n.label, ...speedupAgreement(rows(n.label), rows(a.label)) }))),
+  };
+}

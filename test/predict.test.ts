@@ -1,0 +1,154 @@
+/**
+ * The predictor's arithmetic, without an engine: accuracy figures on fixture rows (computed by
+ * hand below), ridge regression recovering a known linear law, kernel decomposition under learned
+ * fusion signatures, and the refusals of a model made on another machine or engine version.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isOneLineUserError } from './hostile-helpers.js';
+import { analyzeGraph } from '../src/analysis/index.js';
+import { accuracyOf, decompose, loadEngineModel, modelRows, ranks, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
+import { attributed, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
+import { fitNetworkModel } from '../src/predict/model.js';
+import { buildProbe, probeKey, sampleProbe } from '../src/predict/probes.js';
+import { evaluate, fitRidge } from '../src/predict/regression.js';
+import type { StoredPredictionCheck } from '../src/store/index.js';
+import { buildZooModel } from '../src/zoo/index.js';
+
+/** Errors 0%, 4%, −5%, 8%, −20%: by hand, 3 of 5 within ±5%, 4 within ±10%, median |error| 5%. */
+const ROWS = [
+  { model: 'a', engine: 'ort', predictedMs: 10, measuredMs: 10 },
+  { model: 'b', engine: 'ort', predictedMs: 20.8, measuredMs: 20 },
+  { model: 'c', engine: 'ort', predictedMs: 28.5, measuredMs: 30 },
+  { model: 'd', engine: 'ort', predictedMs: 43.2, measuredMs: 40 },
+  { model: 'e', engine: 'ort', predictedMs: 40, measuredMs: 50 },
+];
+
+describe('accuracy arithmetic', () => {
+  it('counts shares within ±5% and ±10%, and the median absolute percentage error', () => {
+    const a = accuracyOf(ROWS);
+    assert.equal(a.count, 5);
+    assert.equal(a.within5, 3 / 5);
+    assert.equal(a.within10, 4 / 5);
+    assert.ok(Math.abs(a.mdape - 0.05) < 1e-12, String(a.mdape));
+  });
+
+  it("computes Spearman's ρ from ranks, ties at their mean rank", () => {
+    // Predicted 10, 20.8, 28.5, 43.2, 40 ranks 1 2 3 5 4 against 1 2 3 4 5: d² sums to 2, ρ = 1 − 6·2/(5·24) = 0.9.
+    assert.ok(Math.abs(accuracyOf(ROWS).spearman - 0.9) < 1e-12);
+    assert.deepEqual(ranks([5, 1, 5, 3]), [3.5, 1, 3.5, 2]);
+    // Ties: Pearson's r of ranks [1.5, 1.5, 3] and [1, 2, 3] is √3/2.
+    assert.ok(Math.abs(spearman([1, 1, 2], [1, 2, 3]) - Math.sqrt(3) / 2) < 1e-12);
+    assert.ok(Number.isNaN(spearman([1], [1])));
+  });
+
+  it('compares predicted and measured speed-ups pair by pair within ±15%', () => {
+    const native = [
+      { model: 'a', engine: 'torch', predictedMs: 30, measuredMs: 20 },
+      { model: 'b', engine: 'torch', predictedMs: 50, measuredMs: 50 },
+    ];
+    const accelerated = [
+      { model: 'a', engine: 'ort', predictedMs: 10, measuredMs: 10 },
+      { model: 'b', engine: 'ort', predictedMs: 10, measuredMs: 11 },
+      { model: 'z', engine: 'ort', predictedMs: 1, measuredMs: 1 },
+    ];
+    // a: predicted 3×, measured 2× (+50%); b: predicted 5×, measured 4.545× (+10%).
+    const s = speedupAgreement(native, accelerated);
+    assert.equal(s.pairs, 2);
+    assert.equal(s.withinShare, 0.5);
+    assert.deepEqual(s.rows.map((r) => r.within), [false, true]);
+  });
+
+  it('summarises stored checks per engine and held-out group', () => {
+    const checks: StoredPredictionCheck[] = ROWS.map((r, i) => ({ ...r, fingerprint: 'f', engineVersion: '1', heldOut: i < 3 ? 'pattern' : 'reference', batch: 1, checkedAt: '' }));
+    const [ort] = summarizeChecks(checks, [{ label: 'ort', native: false }]).engines;
+    assert.equal(ort!.pattern.count, 3);
+    assert.equal(ort!.pattern.within5, 1);
+    assert.equal(ort!.reference.within10, 1 / 2);
+  });
+});
+
+describe('regression', () => {
+  it('ridge least squares recovers a linear law from exact samples', () => {
+    const xs = Array.from({ length: 40 }, (_, i) => [i % 7, Math.floor(i / 7), (i * 37) % 11]);
+    const ys = xs.map(([a, b, c]) => 1.5 + 2 * a! - 0.5 * b! + 0.25 * c!);
+    const m = fitRidge(['a', 'b', 'c'], xs, ys, undefined, 0);
+    for (const [i, x] of xs.entries()) assert.ok(Math.abs(evaluate(m, x) - ys[i]!) < 1e-9);
+  });
+
+  it('the network model recovers latency = a + b·Σ kernel ms + c·kernels', () => {
+    const rows = [1, 2, 4, 8, 16].flatMap((sum) => [3, 9].map((kernels) => ({ kernelSumMs: sum, kernels, measuredMs: 0.05 + 0.9 * sum + 0.002 * kernels })));
+    const n = fitNetworkModel(rows);
+    assert.ok(Math.abs(n.interceptMs - 0.05) < 1e-5 && Math.abs(n.kernelSumScale - 0.9) < 1e-5 && Math.abs(n.perKernelMs - 0.002) < 1e-5, JSON.stringify(n));
+  });
+});
+
+describe('kernel decomposition', () => {
+  const graph = buildZooModel('bottleneck/d2/w32').graph;
+  const cost = analyzeGraph(graph, { batch: 1 });
+
+  it('runs op by op without fusion signatures: one kernel per IR node', () => {
+    assert.equal(decompose(graph, cost, new Map()).length, graph.nodes.length);
+  });
+
+  it('fuses single-consumer chains a profile showed as one kernel, never across a value with two consumers', () => {
+    const rules = new Map([['Conv+BatchNormalization+Relu', 5], ['Conv+BatchNormalization+Add+Relu', 2]]);
+    const kernels = decompose(graph, cost, rules);
+    const signatures = kernels.map((k) => k.signature);
+    // Stem and 2 blocks × 2 Conv+BN+ReLU; each block's last 1×1 with its BN, Add and ReLU.
+    assert.equal(signatures.filter((s) => s === 'Conv+BatchNormalization+Relu').length, 5);
+    assert.equal(signatures.filter((s) => s === 'Conv+BatchNormalization+Add+Relu').length, 2);
+    assert.equal(kernels.reduce((a, k) => a + k.nodes.length, 0), graph.nodes.length);
+    const last = kernels.find((k) => k.signature.includes('Add'))!;
+    assert.equal(last.kernelClass, 'conv1x1');
+    assert.equal(last.shape.fusedAdd, 1);
+    assert.equal(last.shape.channelsIn, 8);
+    assert.equal(last.shape.channelsOut, 32);
+  });
+
+  it('turns a profile into kernel samples whose time is its share of the unprofiled median', () => {
+    const probe = sampleProbe(3);
+    const g = buildProbe(probe);
+    const layers = [...g.nodes.map((n) => ({ kind: 'compute', nodes: [n.name], ms: 2 })), { kind: 'layout', nodes: [], ms: 2 }];
+    const { kernels, layoutMs } = kernelSamples(g, probe.batch, attributed(layers, 1));
+    assert.equal(kernels.length, g.nodes.length);
+    assert.ok(Math.abs(kernels.reduce((a, k) => a + k.ms, 0) + layoutMs - 1) < 1e-12);
+  });
+});
+
+describe('sampling', () => {
+  it('starts with the same space-filling probes on every run, then skips those stored', () => {
+    const first = nextProbe([], new Set(), () => 1);
+    assert.equal(probeKey(first), probeKey(nextProbe([], new Set(), () => 1)));
+    assert.notEqual(probeKey(nextProbe([], new Set([probeKey(first)]), () => 1)), probeKey(first));
+    assert.equal(first.purpose, 'space-filling');
+  });
+});
+
+describe('drift', () => {
+  const model: EngineLatencyModel = {
+    fingerprint: 'machine-a',
+    engine: 'ort',
+    engineVersion: '1.30.0',
+    fusion: new Map([['Conv+Relu', 1]]),
+    kernels: new Map([['fallback', { featureNames: ['bytes'], intercept: 0, coefficients: [1], means: [0], scales: [1] }]]),
+    network: { interceptMs: 0, kernelSumScale: 1, perKernelMs: 0 },
+    probes: 1,
+    fittedAt: '2026-01-01T00:00:00.000Z',
+  };
+  const { models, rules } = modelRows(model, []);
+
+  it('reads back the model it stored', () => {
+    const back = loadEngineModel(models, rules, 'ort', 'machine-a', '1.30.0');
+    assert.deepEqual(back.network, model.network);
+    assert.deepEqual(back.kernels.get('fallback'), model.kernels.get('fallback'));
+  });
+
+  it('refuses an engine without calibration, another machine and another engine version, each with the reason', () => {
+    const refusal = (f: () => unknown, pattern: RegExp) =>
+      assert.throws(f, (e: unknown) => isOneLineUserError(e) && pattern.test((e as Error).message));
+    refusal(() => loadEngineModel(models, rules, 'torch', 'machine-a', '1.13'), /no calibration of torch/);
+    refusal(() => loadEngineModel(models, rules, 'ort', 'machine-b', '1.30.0'), /another machine \(fingerprint machine-a, this one is machine-b\)/);
+    refusal(() => loadEngineModel(models, rules, 'ort', 'machine-a', '1.31.0'), /made with version 1\.30\.0, but 1\.31\.0 is installed/);
+  });
+});
