@@ -6,7 +6,6 @@
 import type { GpuAdapter, KernelPrecisionSummary, WorkPlacement } from '../engines/engine.js';
 import type { CounterResult } from '../measure/index.js';
 import type { ModelIdentity, ModelKind } from '../model/identity.js';
-import type { StoredScenario } from './scenarios.js';
 
 export type TrialStatus = 'ok' | 'failed' | 'mismatch';
 
@@ -137,7 +136,8 @@ export function modelIdentity(row: ResultRow | StoredTrial): ModelIdentity {
 type SqlType = 'VARCHAR' | 'INTEGER' | 'DOUBLE' | 'DOUBLE[]' | 'TIMESTAMP';
 
 /** The columns that say which run a row is, in a trial's row and a scenario run's alike (study/plan.ts plannedColumns fills them). */
-export const RUN_IDENTITY_COLUMNS: [key: keyof ResultRow & keyof StoredScenario, type: 'VARCHAR' | 'INTEGER'][] = [
+export type RunIdentityKey = 'fingerprint' | 'study' | 'sweep' | 'model' | 'modelKind' | 'pattern' | 'depth' | 'width' | 'resolution' | 'batch' | 'engine' | 'engineName' | 'engineRole';
+export const RUN_IDENTITY_COLUMNS: [key: RunIdentityKey, type: 'VARCHAR' | 'INTEGER'][] = [
   ['fingerprint', 'VARCHAR'],
   ['study', 'VARCHAR'],
   ['sweep', 'VARCHAR'],
