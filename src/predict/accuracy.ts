@@ -4,6 +4,8 @@
  * Spearman's rank correlation (does the predictor order networks as the machine does?).
  */
 
+import { median, spearman as rankCorrelation } from '../measure/stats.js';
+
 /** One held-out measurement beside its prediction. */
 export interface PredictionCheck {
   model: string;
@@ -64,41 +66,12 @@ export interface SpeedupCheck {
   within: boolean;
 }
 
+/** The median, NaN for no values (an empty class or held-out set has no error to quote). */
 export function medianOf(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return xs.length ? median(xs) : NaN;
 }
 
-/** Ranks from 1, tied values sharing the mean of their ranks. */
-export function ranks(xs: readonly number[]): number[] {
-  const order = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
-  const out = new Array<number>(xs.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-    for (let k = i; k <= j; k++) out[order[k]![1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return out;
-}
-
-/** Spearman's ρ: Pearson's correlation of the ranks (exact with ties). */
+/** Spearman's ρ (measure/stats.ts: Pearson's on the ranks, exact with ties), NaN where it is undefined (under 3 pairs, a constant series). */
 export function spearman(a: readonly number[], b: readonly number[]): number {
-  if (a.length < 2 || a.length !== b.length) return NaN;
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const ma = mean(ra);
-  const mb = mean(rb);
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < ra.length; i++) {
-    num += (ra[i]! - ma) * (rb[i]! - mb);
-    da += (ra[i]! - ma) ** 2;
-    db += (rb[i]! - mb) ** 2;
-  }
-  return da === 0 || db === 0 ? NaN : num / Math.sqrt(da * db);
+  return a.length === b.length ? (rankCorrelation(a, b) ?? NaN) : NaN;
 }

@@ -4,7 +4,7 @@
  * predicted as the sum over the kernels its engine really runs (kernels.ts, model.ts); held-out
  * validation (validate.ts) and a budget advisor (advise.ts).
  */
-export { accuracyOf, absoluteRelativeError, medianOf, ranks, spearman, speedupAgreement, type Accuracy, type PredictionCheck, type SpeedupCheck } from './accuracy.js';
+export { accuracyOf, absoluteRelativeError, medianOf, spearman, speedupAgreement, type Accuracy, type PredictionCheck, type SpeedupCheck } from './accuracy.js';
 export { advise, ADVISE_MAX_DEPTH, ADVISE_WIDTHS, frontier, patternAdvice, type Advice, type Candidate, type PatternAdvice } from './advise.js';
 export { calibrate, INITIAL_PROBES, measureProbe, PROBE_BUDGET, type CalibrationEvent, type EngineCalibration } from './calibrate.js';
 export { fitEngineModel, loadEngineModel, modelRows } from './fit.js';
