@@ -23,6 +23,8 @@ import { registerReportCommand } from './commands/report.js';
 import { registerResultsCommand } from './commands/results.js';
 import { registerSparsityCommand } from './commands/sparsity.js';
 import { registerStudyCommand } from './commands/study.js';
+import { registerFleetCommand } from './commands/fleet.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 /** Exit code for anything the user can fix: a bad spec, file, flag or value. */
 const USAGE_EXIT = 2;
@@ -55,6 +57,8 @@ registerConvertCommand(program);
 registerCalibrateCommand(program);
 registerPredictCommand(program);
 registerAdviseCommand(program);
+registerWorkerCommand(program);
+registerFleetCommand(program);
 
 // Commander's own errors (unknown option, missing argument, invalid value) in formbench's one-line form.
 for (const command of [program, ...program.commands]) {

@@ -25,8 +25,15 @@ export function currentEnvironment(): Environment {
     os: `${os.platform()} ${os.release()} ${os.arch()}`,
     nodeVersion: process.version,
   };
-  return { fingerprint: fingerprintOf(fields), ...fields };
+  return { fingerprint: process.env[TEST_FINGERPRINT_ENV] || fingerprintOf(fields), ...fields };
 }
+
+/**
+ * Test-only: a fingerprint that replaces this machine's, so that one test box can play several
+ * machines (the fleet tests run three workers, each as a machine of its own). Never set it for
+ * real measurements: rows would be filed under a machine that does not exist.
+ */
+export const TEST_FINGERPRINT_ENV = 'FORMBENCH_TEST_FINGERPRINT';
 
 export function fingerprintOf(fields: Omit<Environment, 'fingerprint'>): string {
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);

@@ -6,7 +6,7 @@
 export { defaultReference, INPUT_SEED, runBench, type BenchPlan, type BenchResult, type ModelHealth, type SpeedupRecord } from './bench.js';
 export { compareOutputs, type OutputComparison } from './compare.js';
 export * from './counters/index.js';
-export { currentEnvironment, fingerprintOf, type Environment } from './environment.js';
+export { currentEnvironment, fingerprintOf, TEST_FINGERPRINT_ENV, type Environment } from './environment.js';
 export { FIDELITY_WARNING_RATIO, measureFidelity, runFidelity, type FidelityPlan, type FidelityRecord } from './fidelity.js';
 export { ensureMachinePeaks, type KeptPeaks } from './peaks.js';
 export { cpuPerWall, cpuPerWallMinWallMs, energyJoules, frequencyDrop, leakSuspected, LEAK_MIN_BYTES, LEAK_RELATIVE, readCpuMhz, readEnergy, throttled, THROTTLE_DROP, type CpuMhzSource, type TrialLifecycle } from './lifecycle.js';

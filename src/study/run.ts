@@ -22,6 +22,12 @@ export interface RunOptions {
   onEvent?: (event: StudyEvent) => void;
 }
 
+/**
+ * What a study writes to and reads back for resuming: the DuckDB store, or the fleet's
+ * PostgreSQL store (src/fleet/) on a worker, which runs its trials through this same code.
+ */
+export type StudyStore = Pick<ResultStore, 'recordEnvironment' | 'storedTrials' | 'storedScenarios' | 'fidelity' | 'insertFidelity' | 'insertScenario' | 'insertTrial'>;
+
 /** Trials stored with these statuses are not run again; failed ones are retried (and replaced). */
 const DONE_STATUSES = new Set(['ok', 'mismatch']);
 
@@ -30,7 +36,7 @@ const DONE_STATUSES = new Set(['ok', 'mismatch']);
  * each, committing every result the moment it is measured: a study killed at any point loses at
  * most the trial in flight, and running it again picks up where it stopped.
  */
-export async function runStudy(plan: StudyPlan, store: ResultStore, env: Environment, options: RunOptions = {}): Promise<void> {
+export async function runStudy(plan: StudyPlan, store: StudyStore, env: Environment, options: RunOptions = {}): Promise<void> {
   const emit = options.onEvent ?? (() => {});
   const started = performance.now();
   await store.recordEnvironment(env);

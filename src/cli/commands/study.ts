@@ -10,6 +10,11 @@ import { describeAdapter } from '../../engines/index.js';
 import { ALLOW_SOFTWARE_GPU_FLAG, checkSoftwareGpu, loadStudy, planStudy, runStudy, type ScenarioPlan, type StudyPlan } from '../../study/index.js';
 import { PRESET_NAMES } from '../../study/presets.js';
 import { duration, progressReporter } from '../progress.js';
+import { FLEET_MODES, fleetStudyCommand } from '../fleet-study.js';
+import { positiveSeconds } from '../fleet-options.js';
+import { Option } from 'commander';
+import { UserError } from '../../errors.js';
+import { positiveInt } from '../options.js';
 
 interface StudyOptions {
   out?: string;
@@ -18,6 +23,10 @@ interface StudyOptions {
   report: boolean;
   json?: boolean;
   allowSoftwareGpu?: boolean;
+  fleet?: string;
+  mode?: string;
+  retries?: number;
+  trialExpiryS?: number;
 }
 
 /** Exit status of a study stopped by Ctrl-C (128 + SIGINT), as shells expect. */
@@ -34,8 +43,19 @@ export function registerStudyCommand(program: Command): void {
     .option('--no-report', 'do not write the report at the end')
     .option('--json', 'machine-readable events, one JSON object per line')
     .option(ALLOW_SOFTWARE_GPU_FLAG, 'let GPU engines run on a software adapter (SwiftShader, on the CPU): for correctness; its trials are labelled software GPU, never GPU acceleration')
-    .action(studyCommand);
+    .option('--fleet <url>', "submit the study to a fleet's PostgreSQL database (postgres://…) for 'formbench worker' to run, instead of running it here")
+    .addOption(new Option('--mode <mode>', 'with --fleet: split (default: machines of a class share the trials) or each (every machine runs them all)').choices([...FLEET_MODES]))
+    .addOption(new Option('--retries <n>', 'with --fleet: how many more times a failing trial is tried before it is stored as failed (default 2)').argParser(positiveIntOrZero))
+    .addOption(new Option('--trial-expiry-s <seconds>', "with --fleet: how long a taken trial may go unanswered before the queue gives it to another worker (default: from the budget)").argParser(positiveSeconds))
+    .action((study: string, o: StudyOptions) => {
+      if (o.fleet) return fleetStudyCommand(study, { ...o, fleet: o.fleet });
+      const fleetOnly = (['mode', 'retries', 'trialExpiryS'] as const).filter((k) => o[k] !== undefined);
+      if (fleetOnly.length) throw new UserError(`--${fleetOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for a study submitted with --fleet`, 'add --fleet postgres://…, or drop the option to run the study here');
+      return studyCommand(study, o);
+    });
 }
+
+const positiveIntOrZero = (value: string): number => (value.trim() === '0' ? 0 : positiveInt(value));
 
 /** `formbench study`: plan, show the plan, run what is not stored yet, then write the report. */
 async function studyCommand(nameOrPath: string, o: StudyOptions): Promise<void> {
