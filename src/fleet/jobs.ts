@@ -31,7 +31,7 @@ export function jobId(study: string, generation: number, unit: string, trialKey:
 export async function enqueueForUnit(boss: PgBoss, store: FleetStore, study: FleetStudy, unit: string): Promise<string> {
   const queue = queueOf(study.mode, unit);
   if (await store.isEnqueued(study.name, study.generation, unit)) return queue;
-  await boss.createQueue(queue, { name: queue, retryLimit: study.retryLimit, expireInSeconds: study.expireSeconds });
+  await store.exclusive(() => boss.createQueue(queue, { name: queue, retryLimit: study.retryLimit, expireInSeconds: study.expireSeconds }));
   const stored = await store.storedTrials(unit);
   const jobs = study.trials
     .filter((t) => stored.get(t.key) !== 'ok' && stored.get(t.key) !== 'mismatch')

@@ -38,10 +38,12 @@ export async function fleetStatus(store: FleetStore, now = new Date()): Promise<
   const machineUnits = await store.pool.query(`SELECT name, class_fingerprint, each_fingerprint, class_name FROM formbench.machines`);
   const units: UnitStatus[] = [];
   const studies = await store.studies();
+  // pg-boss creates its tables when the first worker starts.
+  const queueInstalled = (await store.pool.query(`SELECT to_regclass('pgboss.job') IS NOT NULL AS ok`)).rows[0].ok === true;
   for (const e of await store.enqueued()) {
     const study = studies.find((s) => s.name === e.study && s.generation === e.generation);
     if (!study) continue;
-    const jobs = await store.pool.query(
+    const jobs = !queueInstalled ? { rows: [] } : await store.pool.query(
       `SELECT state::text AS state, count(*)::int AS count FROM pgboss.job WHERE name = $1 AND data->>'study' = $2 AND data->>'generation' = $3 GROUP BY 1`,
       [e.queue, e.study, String(e.generation)],
     );

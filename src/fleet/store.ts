@@ -12,6 +12,7 @@ import { FLEET_DDL, FLEET_SCHEMA, FLEET_TRIAL_COLUMNS } from './schema.js';
 const S = FLEET_SCHEMA;
 /** Any constant: it only has to be the same for every formbench process creating the tables. */
 const MIGRATION_LOCK = 0x666f726d;
+const QUEUE_LOCK = 0x666f7271;
 
 export type FleetMode = 'split' | 'each';
 
@@ -70,6 +71,25 @@ export class FleetStore {
     }
     client.release();
     return new FleetStore(pool);
+  }
+
+  /**
+   * Runs `fn` while no other formbench process runs one: pg-boss's own schema install and its
+   * queue creation (a partition attached to its job table) deadlock or collide when workers
+   * starting together do them at once.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [QUEUE_LOCK]);
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   close(): Promise<void> {

@@ -50,7 +50,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ trials: number }> {
   let doing: string | null = null;
   let trials = 0;
   try {
-    boss = await openQueue(o.url, { supervise: true, maintenanceIntervalSeconds: SUPERVISE_INTERVAL_S });
+    boss = await store.exclusive(() => openQueue(o.url, { supervise: true, maintenanceIntervalSeconds: SUPERVISE_INTERVAL_S }));
     await store.recordMachine(machine);
     log(`worker ${machine.name}: class ${machine.classFingerprint} (${machine.className}), machine ${machine.eachFingerprint}`);
     const plans = new Map<string, StudyPlan | Error>();
