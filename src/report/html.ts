@@ -4,6 +4,7 @@ import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
 import { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
 import { scenariosTable } from './throughput.js';
+import type { MachinesView } from './machines.js';
 import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
 import type { Figure, Finding, ReportData } from './types.js';
@@ -18,6 +19,8 @@ export interface PageInput {
   findings: Finding[];
   claims: PaperClaim[];
   environment?: Environment;
+  /** Where the store holds two machines or more: the cross-machine view and its rendered figures. */
+  machines?: { view: MachinesView; figures: RenderedFigure[] };
   generatedAt: string;
 }
 
@@ -56,12 +59,13 @@ export function reportPage(p: PageInput): string {
 <title>formbench report: ${escapeHtml(data.study)}</title><style>${STYLE}</style></head>
 <body data-figures-rendered="pending">
 <h1>formbench: ${escapeHtml(data.study)}</h1>
-<p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs)${data.scenarios.length ? ` and ${data.scenarios.length} scenario runs (${data.scenarios.filter((s) => s.status === 'ok').length} ok)` : ''} on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not included.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
+<p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs)${data.scenarios.length ? ` and ${data.scenarios.length} scenario runs (${data.scenarios.filter((s) => s.status === 'ok').length} ok)` : ''} on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not in this machine's figures${p.machines ? '; <a href="#machines">Machines</a> compares every machine' : ''}.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
 ${data.noisy.length ? `<p class="warning"><b>Warning:</b> ${noiseWarning(data)}</p>` : ''}
 ${fidelityNotice(data)}
 ${softwareGpuNotice(data.rows) ? `<p class="warning"><b>Software GPU:</b> ${escapeHtml(softwareGpuNotice(data.rows)!)}</p>` : ''}
 ${lifecycleWarnings(data.rows).map((w) => `<p class="warning"><b>Warning:</b> ${escapeHtml(w)}</p>`).join('\n')}
 ${environmentSection(p.environment)}
+${p.machines ? machinesSection(p.machines) : ''}
 <h2>Findings</h2>
 ${p.findings.length ? p.findings.map(findingHtml).join('\n') : '<p>Not enough successful trials for findings: at least two engines must have measured the same models.</p>'}
 ${claimsSection(p.claims, data)}
@@ -144,6 +148,13 @@ function environmentSection(env: Environment | undefined): string {
   if (!env) return '';
   return `<h2>Machine</h2>
 <p>${escapeHtml(env.cpuModel)}, ${env.logicalCores} logical cores, ${env.memoryGiB} GiB; ISA: ${escapeHtml(env.isa.join(', ') || 'unknown')}; ${escapeHtml(env.os)}; Node ${escapeHtml(env.nodeVersion)}.</p>`;
+}
+
+function machinesSection(m: NonNullable<PageInput['machines']>): string {
+  return `<h2 id="machines">Machines in this store</h2>
+<p>This store holds trials of ${m.view.machines.length} machines (a fingerprint each: a CLI machine, a fleet's machine class, or a browser). The rest of this report is the most recent one's; here each is drawn on its own, and then form against device: each pattern's speed-up on each machine over its own native engine, and each machine's latency against ${escapeHtml(m.view.reference.label)}. Files: <a href="tables/machines.csv">CSV</a>, <a href="tables/machines.md">Markdown</a>.</p>
+${tableToHtml(m.view.table)}
+${m.figures.map(figureHtml).join('\n')}`;
 }
 
 function findingHtml(f: Finding): string {
