@@ -7,7 +7,7 @@ import { scenariosTable } from './throughput.js';
 import type { MachinesView } from './machines.js';
 import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
-import type { Figure, Finding, ReportData } from './types.js';
+import type { Figure, Finding, ReportData, Table } from './types.js';
 
 export interface RenderedFigure extends Figure {
   svg: string;
@@ -21,6 +21,8 @@ export interface PageInput {
   environment?: Environment;
   /** Where the store holds two machines or more: the cross-machine view and its rendered figures. */
   machines?: { view: MachinesView; figures: RenderedFigure[] };
+  /** Where `formbench predict --validate` stored held-out checks on this machine: their accuracy. */
+  predictions?: { accuracy: Table; speedups: Table; checkedAt: string };
   generatedAt: string;
 }
 
@@ -73,6 +75,7 @@ ${data.fidelity.length ? fidelitySection(data) : ''}
 ${data.rows.some((r) => r.gpuAdapter) ? gpuSection(data) : ''}
 ${hasLifecycle(data.rows) ? lifecycleSection(data) : ''}
 ${data.scenarios.length ? scenariosSection(data) : ''}
+${p.predictions ? predictionsSection(p.predictions) : ''}
 <h2>Figures</h2>
 ${p.figures.map(figureHtml).join('\n')}
 ${problems.length ? problemsSection(problems) : ''}
@@ -136,6 +139,13 @@ function scenariosSection(data: ReportData): string {
   return `<h2 id="scenarios">Scenarios</h2>
 <p>Runs beyond one warm stream (MLPerf LoadGen's scenarios): <i>offline</i>, every session back to back for the measured duration (images per second of all sessions together); <i>multi-stream</i>, each session a stream issuing its next query when the last answered; <i>server</i>, Poisson arrivals at a target rate queued to the first free session, latency including the queueing, and the p99 bound met or not (a peak search keeps its best passing probe). Percentiles are stated only where the sample supports them (64 queries for p90, 662 for p99), empty otherwise. Threads: each session's intra-op threads × the sessions, on this machine's cores; overlap: the share of time two or more sessions ran at once. Every session's first output was checked against the reference engine. Files: <a href="tables/scenarios.csv">CSV</a>, <a href="tables/scenarios.md">Markdown</a>.</p>
 ${tableToHtml(scenariosTable(data.scenarios))}`;
+}
+
+function predictionsSection(p: NonNullable<PageInput['predictions']>): string {
+  return `<h2 id="predictions">Latency predictions</h2>
+<p>How well this machine's calibration (<code>formbench calibrate</code>) predicts what it measures, from the held-out networks of <code>formbench predict --validate</code> (last run ${escapeHtml(p.checkedAt)}): pattern networks off the sampling grid and reference networks, each predicted and then measured with the bench protocol. A prediction counts as within ±10% when |predicted ÷ measured − 1| ≤ 0.1; ρ is the rank correlation of predicted and measured latency. Files: <a href="tables/prediction-accuracy.csv">CSV</a>, <a href="tables/prediction-accuracy.md">Markdown</a>.</p>
+${tableToHtml(p.accuracy)}
+${p.speedups.rows.length ? `<p>The speed-up of each accelerated engine over each native one, predicted (both predictions) against measured (both measurements), on the networks both were checked on. Files: <a href="tables/prediction-speedups.csv">CSV</a>, <a href="tables/prediction-speedups.md">Markdown</a>.</p>\n${tableToHtml(p.speedups)}` : ''}`;
 }
 
 function lifecycleSection(data: ReportData): string {

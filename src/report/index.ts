@@ -14,6 +14,7 @@ import { gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
 import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
 import { machinesView } from './machines.js';
+import { predictionAccuracyTable, predictionSpeedupTable } from './predictions.js';
 import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
 import { scenariosTable } from './throughput.js';
@@ -76,6 +77,12 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   const machineFigures: RenderedFigure[] = [];
   for (const figure of machines?.figures ?? []) machineFigures.push(await render(figure));
   if (machines) writeTable(outDir, 'machines', machines.table);
+  const checks = await store.calibration().checks(data.fingerprint);
+  const predictions = checks.length ? { accuracy: predictionAccuracyTable(checks), speedups: predictionSpeedupTable(checks, data.rows), checkedAt: checks.map((c) => c.checkedAt).sort().at(-1)! } : undefined;
+  if (predictions) {
+    writeTable(outDir, 'prediction-accuracy', predictions.accuracy);
+    writeTable(outDir, 'prediction-speedups', predictions.speedups);
+  }
   const findings = computeFindings(data);
   const claims = paperClaims(data);
   writeTable(outDir, 'paper-claims', paperClaimsTable(claims));
@@ -84,7 +91,7 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   if (hasLifecycle(data.rows)) writeTable(outDir, 'lifecycle', lifecycleTable(data.rows));
   if (data.scenarios.length) writeTable(outDir, 'scenarios', scenariosTable(data.scenarios));
   const htmlPath = join(outDir, 'report.html');
-  writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), ...(machines ? { machines: { view: machines, figures: machineFigures } } : {}), generatedAt: new Date().toISOString() }));
+  writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), ...(machines ? { machines: { view: machines, figures: machineFigures } } : {}), ...(predictions ? { predictions } : {}), generatedAt: new Date().toISOString() }));
   const slowNative = fidelityWarning(data);
   const softwareGpu = softwareGpuNotice(data.rows);
   return { htmlPath, figurePaths, findings, claims, lifecycleWarnings: lifecycleWarnings(data.rows), ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}), ...(softwareGpu ? { softwareGpuNotice: softwareGpu } : {}) };
