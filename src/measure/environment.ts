@@ -13,6 +13,8 @@ export interface Environment {
   memoryGiB: number;
   os: string;
   nodeVersion: string;
+  /** What else identifies a device that is not this CLI's machine (a browser's user agent and adapter), JSON; absent for the CLI's own. */
+  device?: string;
 }
 
 export function currentEnvironment(): Environment {

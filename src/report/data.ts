@@ -61,7 +61,8 @@ function latestRow(all: Row[]): Row {
   return [...all].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1)!;
 }
 
-function mergeRepetitions(rows: StoredTrial[]): LatencyPoint[] {
+/** One point per model, batch and engine label: repetitions merged. */
+export function mergeRepetitions(rows: StoredTrial[]): LatencyPoint[] {
   const groups = new Map<string, StoredTrial[]>();
   for (const r of rows) {
     // By label: the same engine on a software and on a hardware adapter is two lines, never one.

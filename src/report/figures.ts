@@ -32,7 +32,7 @@ const latencyTable = (points: LatencyPoint[]): Table => ({
 const LINE_ORDER = ['native', 'accelerated', 'gpu-accelerated', 'portable'];
 
 /** The lines of some points in the paper's order (native, CPU, GPU), software GPUs last. */
-function linesOf(points: LatencyPoint[]): string[] {
+export function linesOf(points: LatencyPoint[]): string[] {
   const rank = (p: LatencyPoint): number => {
     if (p.gpu?.software) return LINE_ORDER.length;
     const i = LINE_ORDER.indexOf(p.role);
@@ -60,7 +60,7 @@ const DASH_OF_ROLE: Record<string, number[]> = { native: [6, 3], accelerated: [1
 const SOFTWARE_GPU_DASH = [1, 4];
 const OTHER_DASH = [8, 3, 2, 3];
 
-function lineDashes(points: LatencyPoint[], lines: string[]): number[][] {
+export function lineDashes(points: LatencyPoint[], lines: string[]): number[][] {
   return lines.map((line) => {
     const p = points.find((q) => lineOf(q) === line);
     return p?.gpu?.software ? SOFTWARE_GPU_DASH : (DASH_OF_ROLE[p?.role ?? ''] ?? OTHER_DASH);

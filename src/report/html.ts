@@ -4,9 +4,10 @@ import { checkedEngines, fidelityTable, fidelityWarning } from './fidelity.js';
 import { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
 import { scenariosTable } from './throughput.js';
+import type { MachinesView } from './machines.js';
 import type { PaperClaim } from './paper-claims.js';
 import { escapeHtml, tableToHtml, tableToMarkdown } from './tables.js';
-import type { Figure, Finding, ReportData } from './types.js';
+import type { Figure, Finding, ReportData, Table } from './types.js';
 
 export interface RenderedFigure extends Figure {
   svg: string;
@@ -18,6 +19,10 @@ export interface PageInput {
   findings: Finding[];
   claims: PaperClaim[];
   environment?: Environment;
+  /** Where the store holds two machines or more: the cross-machine view and its rendered figures. */
+  machines?: { view: MachinesView; figures: RenderedFigure[] };
+  /** Where `formbench predict --validate` stored held-out checks on this machine: their accuracy. */
+  predictions?: { accuracy: Table; speedups: Table; checkedAt: string };
   generatedAt: string;
 }
 
@@ -56,12 +61,13 @@ export function reportPage(p: PageInput): string {
 <title>formbench report: ${escapeHtml(data.study)}</title><style>${STYLE}</style></head>
 <body data-figures-rendered="pending">
 <h1>formbench: ${escapeHtml(data.study)}</h1>
-<p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs)${data.scenarios.length ? ` and ${data.scenarios.length} scenario runs (${data.scenarios.filter((s) => s.status === 'ok').length} ok)` : ''} on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not included.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
+<p class="meta">Generated ${escapeHtml(p.generatedAt)} from ${data.rows.length} stored trials (${counts.ok} ok, ${counts.failed} failed, ${counts.mismatch} with mismatched outputs)${data.scenarios.length ? ` and ${data.scenarios.length} scenario runs (${data.scenarios.filter((s) => s.status === 'ok').length} ok)` : ''} on machine ${escapeHtml(data.fingerprint)}.${data.otherMachineRows ? ` ${data.otherMachineRows} trials from other machines in the same store are not in this machine's figures${p.machines ? '; <a href="#machines">Machines</a> compares every machine' : ''}.` : ''} Speed-ups are relative to <b>${escapeHtml(data.baseline)}</b>. Every number here comes from the results store.</p>
 ${data.noisy.length ? `<p class="warning"><b>Warning:</b> ${noiseWarning(data)}</p>` : ''}
 ${fidelityNotice(data)}
 ${softwareGpuNotice(data.rows) ? `<p class="warning"><b>Software GPU:</b> ${escapeHtml(softwareGpuNotice(data.rows)!)}</p>` : ''}
 ${lifecycleWarnings(data.rows).map((w) => `<p class="warning"><b>Warning:</b> ${escapeHtml(w)}</p>`).join('\n')}
 ${environmentSection(p.environment)}
+${p.machines ? machinesSection(p.machines) : ''}
 <h2>Findings</h2>
 ${p.findings.length ? p.findings.map(findingHtml).join('\n') : '<p>Not enough successful trials for findings: at least two engines must have measured the same models.</p>'}
 ${claimsSection(p.claims, data)}
@@ -69,6 +75,7 @@ ${data.fidelity.length ? fidelitySection(data) : ''}
 ${data.rows.some((r) => r.gpuAdapter) ? gpuSection(data) : ''}
 ${hasLifecycle(data.rows) ? lifecycleSection(data) : ''}
 ${data.scenarios.length ? scenariosSection(data) : ''}
+${p.predictions ? predictionsSection(p.predictions) : ''}
 <h2>Figures</h2>
 ${p.figures.map(figureHtml).join('\n')}
 ${problems.length ? problemsSection(problems) : ''}
@@ -134,6 +141,13 @@ function scenariosSection(data: ReportData): string {
 ${tableToHtml(scenariosTable(data.scenarios))}`;
 }
 
+function predictionsSection(p: NonNullable<PageInput['predictions']>): string {
+  return `<h2 id="predictions">Latency predictions</h2>
+<p>How well this machine's calibration (<code>formbench calibrate</code>) predicts what it measures, from the held-out networks of <code>formbench predict --validate</code> (last run ${escapeHtml(p.checkedAt)}): pattern networks off the sampling grid and reference networks, each predicted and then measured with the bench protocol. A prediction counts as within ±10% when |predicted ÷ measured − 1| ≤ 0.1; ρ is the rank correlation of predicted and measured latency. Files: <a href="tables/prediction-accuracy.csv">CSV</a>, <a href="tables/prediction-accuracy.md">Markdown</a>.</p>
+${tableToHtml(p.accuracy)}
+${p.speedups.rows.length ? `<p>The speed-up of each accelerated engine over each native one, predicted (both predictions) against measured (both measurements), on the networks both were checked on. Files: <a href="tables/prediction-speedups.csv">CSV</a>, <a href="tables/prediction-speedups.md">Markdown</a>.</p>\n${tableToHtml(p.speedups)}` : ''}`;
+}
+
 function lifecycleSection(data: ReportData): string {
   return `<h2 id="lifecycle">Trial lifecycle</h2>
 <p>Each trial's load (session creation) and first inference (allocation, and on a GPU shader compilation), timed apart from the steady-state median; the most resident memory its worker and the worker's children (the torch engine's Python) were seen to hold, beside the estimate that admitted it; the growth of that memory over the timed runs (a leak is flagged above 10% and 32 MiB); CPU time of the tree ÷ wall time over the timed runs (about the number of busy threads: spinning threads show here); the CPU frequency before and after the timed runs where the OS reports it (a drop over 10% is throttling); and the package energy per inference from Linux powercap/RAPL where readable. An empty cell is a figure this machine did not offer, never 0. Files: <a href="tables/lifecycle.csv">CSV</a>, <a href="tables/lifecycle.md">Markdown</a>.</p>
@@ -144,6 +158,13 @@ function environmentSection(env: Environment | undefined): string {
   if (!env) return '';
   return `<h2>Machine</h2>
 <p>${escapeHtml(env.cpuModel)}, ${env.logicalCores} logical cores, ${env.memoryGiB} GiB; ISA: ${escapeHtml(env.isa.join(', ') || 'unknown')}; ${escapeHtml(env.os)}; Node ${escapeHtml(env.nodeVersion)}.</p>`;
+}
+
+function machinesSection(m: NonNullable<PageInput['machines']>): string {
+  return `<h2 id="machines">Machines in this store</h2>
+<p>This store holds trials of ${m.view.machines.length} machines (a fingerprint each: a CLI machine, a fleet's machine class, or a browser). The rest of this report is the most recent one's; here each is drawn on its own, and then form against device: each pattern's speed-up on each machine over its own native engine, and each machine's latency against ${escapeHtml(m.view.reference.label)}. Files: <a href="tables/machines.csv">CSV</a>, <a href="tables/machines.md">Markdown</a>.</p>
+${tableToHtml(m.view.table)}
+${m.figures.map(figureHtml).join('\n')}`;
 }
 
 function findingHtml(f: Finding): string {

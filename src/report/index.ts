@@ -13,11 +13,13 @@ import { computeFindings } from './findings.js';
 import { gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 import { noiseWarning, reportPage, type RenderedFigure } from './html.js';
 import { hasLifecycle, lifecycleTable, lifecycleWarnings } from './lifecycle.js';
+import { machinesView } from './machines.js';
+import { predictionAccuracyTable, predictionSpeedupTable } from './predictions.js';
 import { paperClaims, paperClaimsTable, type PaperClaim } from './paper-claims.js';
 import { renderSvg, svgToPng } from './render.js';
 import { scenariosTable } from './throughput.js';
 import { tableToCsv, tableToMarkdown } from './tables.js';
-import type { Finding, Table } from './types.js';
+import type { Figure, Finding, Table } from './types.js';
 
 export { macCorrelations } from './correlations.js';
 export { isNoisy, reportData, reportFingerprint } from './data.js';
@@ -26,6 +28,7 @@ export { buildFigures } from './figures.js';
 export { computeFindings } from './findings.js';
 export { engineLabel, gpuTrialsTable, softwareGpuNotice } from './gpu.js';
 export { lifecycleTable, lifecycleWarnings } from './lifecycle.js';
+export { machinesView, type MachinesView, type MachineSummary } from './machines.js';
 export { paperClaims, paperClaimsTable, type ClaimVerdict, type PaperClaim } from './paper-claims.js';
 export { renderSvg, svgToPng, type FigureSpec } from './render.js';
 export type { BaselineFidelity, Figure, Finding, LatencyPoint, ReportData, SpeedupPoint, Table } from './types.js';
@@ -51,22 +54,34 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   const scenarios = await store.scenarios();
   if (rows.length === 0 && scenarios.length === 0) throw new UserError(`the store in ${outDir} has no trials yet`, 'run the study first; the report is written from stored trials');
   const data = reportData(rows, options.baseline, await store.fidelity(reportFingerprint([...rows, ...scenarios])), { baselineRequired: options.baselineRequired ?? false, scenarios });
-  const environment = (await store.environments()).find((e) => e.fingerprint === data.fingerprint);
+  const environments = await store.environments();
+  const environment = environments.find((e) => e.fingerprint === data.fingerprint);
+  const machines = machinesView(rows, environments);
   const peaks = await store.peaks(data.fingerprint);
   if (peaks) data.peaks = peaks;
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'tables'), { recursive: true });
-  const figures: RenderedFigure[] = [];
   const figurePaths: string[] = [];
-  for (const figure of buildFigures(data)) {
+  const render = async (figure: Figure): Promise<RenderedFigure> => {
     const svg = await renderSvg(figure.spec);
     const svgPath = join(outDir, 'figures', `${figure.id}.svg`);
     const pngPath = join(outDir, 'figures', `${figure.id}.png`);
     writeFileSync(svgPath, svg);
     writeFileSync(pngPath, svgToPng(svg));
     writeTable(outDir, figure.id, figure.table);
-    figures.push({ ...figure, svg });
     figurePaths.push(svgPath, pngPath);
+    return { ...figure, svg };
+  };
+  const figures: RenderedFigure[] = [];
+  for (const figure of buildFigures(data)) figures.push(await render(figure));
+  const machineFigures: RenderedFigure[] = [];
+  for (const figure of machines?.figures ?? []) machineFigures.push(await render(figure));
+  if (machines) writeTable(outDir, 'machines', machines.table);
+  const checks = await store.calibration().checks(data.fingerprint);
+  const predictions = checks.length ? { accuracy: predictionAccuracyTable(checks), speedups: predictionSpeedupTable(checks, data.rows), checkedAt: checks.map((c) => c.checkedAt).sort().at(-1)! } : undefined;
+  if (predictions) {
+    writeTable(outDir, 'prediction-accuracy', predictions.accuracy);
+    writeTable(outDir, 'prediction-speedups', predictions.speedups);
   }
   const findings = computeFindings(data);
   const claims = paperClaims(data);
@@ -76,7 +91,7 @@ export async function writeReport(store: ResultStore, outDir: string, options: {
   if (hasLifecycle(data.rows)) writeTable(outDir, 'lifecycle', lifecycleTable(data.rows));
   if (data.scenarios.length) writeTable(outDir, 'scenarios', scenariosTable(data.scenarios));
   const htmlPath = join(outDir, 'report.html');
-  writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), generatedAt: new Date().toISOString() }));
+  writeFileSync(htmlPath, reportPage({ data, figures, findings, claims, ...(environment ? { environment } : {}), ...(machines ? { machines: { view: machines, figures: machineFigures } } : {}), ...(predictions ? { predictions } : {}), generatedAt: new Date().toISOString() }));
   const slowNative = fidelityWarning(data);
   const softwareGpu = softwareGpuNotice(data.rows);
   return { htmlPath, figurePaths, findings, claims, lifecycleWarnings: lifecycleWarnings(data.rows), ...(data.noisy.length ? { warning: noiseWarning(data) } : {}), ...(slowNative ? { fidelityWarning: slowNative } : {}), ...(softwareGpu ? { softwareGpuNotice: softwareGpu } : {}) };

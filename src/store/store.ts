@@ -33,6 +33,7 @@ const ADDED_COLUMNS = [
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS bandwidth_gbs DOUBLE',
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS peaks_method VARCHAR',
   'ALTER TABLE environments ADD COLUMN IF NOT EXISTS cache_roofs VARCHAR',
+  'ALTER TABLE environments ADD COLUMN IF NOT EXISTS device VARCHAR',
   ...FIDELITY_ADDED_COLUMNS,
   ...SCENARIOS_ADDED_COLUMNS,
 ];
@@ -91,8 +92,8 @@ export class ResultStore {
 
   async recordEnvironment(env: Environment): Promise<void> {
     await this.db.run(
-      'INSERT INTO environments (fingerprint, cpu_model, isa, logical_cores, memory_gib, os, node_version, first_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMP)) ON CONFLICT DO NOTHING',
-      [env.fingerprint, env.cpuModel, env.isa.join(' '), env.logicalCores, env.memoryGiB, env.os, env.nodeVersion, new Date().toISOString()],
+      'INSERT INTO environments (fingerprint, cpu_model, isa, logical_cores, memory_gib, os, node_version, first_seen, device) VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMP), $9) ON CONFLICT DO NOTHING',
+      [env.fingerprint, env.cpuModel, env.isa.join(' '), env.logicalCores, env.memoryGiB, env.os, env.nodeVersion, new Date().toISOString(), env.device ?? null],
     );
   }
 
@@ -216,6 +217,7 @@ export class ResultStore {
       memoryGiB: Number(r['memory_gib']),
       os: String(r['os']),
       nodeVersion: String(r['node_version']),
+      ...(r['device'] === null || r['device'] === undefined ? {} : { device: String(r['device']) }),
     }));
   }
 
