@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
@@ -201,13 +201,16 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
         const envs = await store.environments();
         assert.equal(envs.length, 4);
         assert.deepEqual(new Set(envs.map((e) => e.fingerprint)), new Set(rows.map((r) => r.fingerprint)));
+        const devices = envs.map((e) => JSON.parse(e.device!) as { fleet: string; class?: string; machine?: string; workers: string[] });
+        assert.deepEqual(devices.map((d) => `${d.fleet} ${d.class ?? d.machine} ${d.workers.join(',')}`).sort(), ['each laptop laptop', 'each server server', 'split alpha laptop', 'split beta server']);
       } finally {
         store.close();
       }
       const reportDir = testTempDir('fleet-report-');
       const report = await runCli(['report', reportDir, '--fleet', db.url], { env });
       assert.equal(report.code, 0, report.stderr);
-      assert.ok(existsSync(join(reportDir, 'report.html')));
+      // Four fingerprints with trials: the report's Machines section draws one panel each.
+      assert.match(readFileSync(join(reportDir, 'report.html'), 'utf8'), /<h2 id="machines">Machines in this store<\/h2>\s*<p>This store holds trials of 4 machines/);
     } finally {
       await db.drop();
     }

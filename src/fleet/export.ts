@@ -1,7 +1,8 @@
 /**
  * The fleet's rows copied into a DuckDB store, so that everything that reads a store (the
- * exporters of `formbench results`, the report) reads a fleet's results unchanged: each unit (a
- * machine class, or one machine) is one fingerprint with its environments row.
+ * exporters of `formbench results`, the report and its Machines section) reads a fleet's results
+ * unchanged: each unit (a machine class, or one machine) is one fingerprint with its
+ * environments row, whose device description names the fleet's class or machine and its workers.
  */
 import { ResultStore } from '../store/index.js';
 import type { FleetStore } from './store.js';
@@ -9,10 +10,15 @@ import type { FleetStore } from './store.js';
 export async function copyToDuckDb(fleet: FleetStore, path: string): Promise<{ trials: number; fingerprints: number }> {
   const envs = await fleet.environments();
   const rows = await fleet.rows();
+  const workersOf = new Map<string, Set<string>>();
+  for (const r of rows) workersOf.set(r.fingerprint, (workersOf.get(r.fingerprint) ?? new Set()).add(r.worker));
   const store = await ResultStore.open(path);
   try {
-    for (const env of envs) await store.recordEnvironment(env);
-    // ResultStore.insert takes the trial columns by name; the worker columns stay in PostgreSQL.
+    for (const { mode, className, ...env } of envs) {
+      const device = { fleet: mode, [mode === 'split' ? 'class' : 'machine']: className, workers: [...(workersOf.get(env.fingerprint) ?? [])].sort() };
+      await store.recordEnvironment({ ...env, device: JSON.stringify(device) });
+    }
+    // ResultStore.insert takes the trial columns by name; the worker column stays in PostgreSQL.
     for (const row of rows) await store.insert(row);
   } finally {
     store.close();
