@@ -125,7 +125,7 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
       const file = studyFile('split24', `models: [standard/d2/w8/r32, depthwise-separable/d2/w8/r32]\nengines: [fake-native, fake-accel]\nbatches: [1, 2, 4]\nrepetitions: 2\n${BUDGET}`);
       const submitted = await runCli(['study', file, '--fleet', db.url, '--trial-expiry-s', '8', '--retries', '4'], { env });
       assert.equal(submitted.code, 0, submitted.stderr);
-      assert.match(submitted.stderr, /24 trials, shared among the machines of each class/);
+      assert.match(submitted.stderr, /24 trials and 2 fidelity checks, shared among the machines of each class/);
       const workers = ['w0', 'w1', 'w2'].map((name, i) => startWorker(db.url, name, `test-machine-${i}`));
       // w0 loses power the moment it has started a trial.
       await withTimeout(
@@ -161,8 +161,9 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
 
       const status = await runCli(['fleet', 'status', '--fleet', db.url, '--json'], { env });
       assert.equal(status.code, 0, status.stderr);
-      const s = JSON.parse(status.stdout) as { units: { done: number; pending: number; failed: number }[]; machines: { name: string }[] };
-      assert.deepEqual(s.units.map((u) => [u.done, u.pending, u.failed]), [[24, 0, 0]]);
+      const s = JSON.parse(status.stdout) as { units: { done: number; pending: number; failed: number; fidelityChecks: number; fidelityDone: number }[]; machines: { name: string }[] };
+      // fake-native is a native engine: the plan checks its fidelity on each model, as jobs too.
+      assert.deepEqual(s.units.map((u) => [u.done, u.pending, u.failed, u.fidelityDone, u.fidelityChecks]), [[24, 0, 0, 2, 2]]);
       assert.deepEqual(s.machines.map((m) => m.name).sort(), ['w0', 'w1', 'w2']);
 
       const csv = await runCli(['results', '--fleet', db.url, '--format', 'csv'], { env });
@@ -198,6 +199,10 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
       const store = await ResultStore.open(out);
       try {
         assert.equal((await store.trials()).length, 8);
+        // fake-native's fidelity on each model, once per machine or class that ran it.
+        const checks = await store.fidelity();
+        assert.equal(checks.length, 4);
+        assert.deepEqual([...new Set(checks.map((c) => `${c.status} ${c.ratio}`))], ['ok 1']);
         const envs = await store.environments();
         assert.equal(envs.length, 4);
         assert.deepEqual(new Set(envs.map((e) => e.fingerprint)), new Set(rows.map((r) => r.fingerprint)));

@@ -23,7 +23,7 @@ export async function fleetStudyCommand(nameOrPath: string, o: FleetStudyOptions
   const plan = planStudy(study);
   const expireSeconds = o.trialExpiryS ?? trialExpirySeconds(plan);
   const retryLimit = o.retries ?? DEFAULT_RETRY_LIMIT;
-  const estimatedSeconds = plan.trials.reduce((s, t) => s + t.estimatedSeconds, 0);
+  const estimatedSeconds = [...plan.trials, ...plan.fidelity].reduce((s, t) => s + t.estimatedSeconds, 0);
   const summary = {
     study: study.name,
     fleet: url.shown,
@@ -32,7 +32,8 @@ export async function fleetStudyCommand(nameOrPath: string, o: FleetStudyOptions
     estimatedSeconds: Math.round(estimatedSeconds),
     trialExpirySeconds: expireSeconds,
     retryLimit,
-    notes: [...notes, ...(plan.fidelity.length ? [`the ${plan.fidelity.length} fidelity checks are not run by a fleet: run 'formbench fidelity' on a machine for them`] : [])],
+    fidelityChecks: plan.fidelity.length,
+    notes,
   };
   const store = o.dryRun ? undefined : await FleetStore.open(url);
   try {
@@ -43,7 +44,7 @@ export async function fleetStudyCommand(nameOrPath: string, o: FleetStudyOptions
     }
     const per = mode === 'split' ? 'shared among the machines of each class' : 'run by every machine';
     const lines = [
-      `study ${study.name}: ${plan.trials.length} trials, ${per}; about ${duration(estimatedSeconds)} on one machine`,
+      `study ${study.name}: ${plan.trials.length} trials${plan.fidelity.length ? ` and ${plan.fidelity.length} fidelity checks` : ''}, ${per}; about ${duration(estimatedSeconds)} on one machine`,
       ...summary.notes.map((n) => `  note: ${n}`),
       `  a trial whose worker is silent for ${duration(expireSeconds)} goes to another worker; a failing trial is tried ${retryLimit + 1} times`,
       generation ? `  submitted to ${url.shown} (submission ${generation}); start 'formbench worker --fleet <url>' on each machine, and see 'formbench fleet status'` : '  dry run: nothing submitted',

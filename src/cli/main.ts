@@ -61,8 +61,8 @@ registerWorkerCommand(program);
 registerFleetCommand(program);
 
 // Commander's own errors (unknown option, missing argument, invalid value) in formbench's one-line form.
-for (const command of [program, ...program.commands]) {
-  const name = command === program ? 'formbench' : `formbench ${command.name()}`;
+for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
+  const name = command === program ? 'formbench' : `formbench ${command.parent && command.parent !== program ? `${command.parent.name()} ` : ''}${command.name()}`;
   command.configureOutput({ outputError: (text, write) => write(commanderErrorLine(text, name)) });
 }
 

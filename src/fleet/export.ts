@@ -20,6 +20,7 @@ export async function copyToDuckDb(fleet: FleetStore, path: string): Promise<{ t
     }
     // ResultStore.insert takes the trial columns by name; the worker column stays in PostgreSQL.
     for (const row of rows) await store.insert(row);
+    for (const { fingerprint, study, measuredAt: _at, ...record } of await fleet.fidelity()) await store.insertFidelity(fingerprint, study, record);
   } finally {
     store.close();
   }

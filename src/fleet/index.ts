@@ -2,7 +2,7 @@
 export { FLEET_URL_HINT, parseFleetUrl, openQueue, type FleetUrl } from './connection.js';
 export { checkFleetStudy, fleetModelRefusal, studyDocument } from './document.js';
 export { copyToDuckDb } from './export.js';
-export { enqueueForUnit, jobId, trialJobSchema, type TrialJob } from './jobs.js';
+export { enqueueForUnit, fidelityKey, jobId, trialJobSchema, type TrialJob } from './jobs.js';
 export { queueOf, thisMachine, unitOf } from './machine.js';
 export { fleetStatus, LIVE_WITHIN_MS, type FleetStatus, type UnitStatus } from './status.js';
 export { FleetStore, type FleetMachine, type FleetMode, type FleetStudy } from './store.js';

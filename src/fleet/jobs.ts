@@ -14,8 +14,15 @@ export const trialJobSchema = z.strictObject({
   study: z.string().min(1).max(200).regex(/^[\w.-]+$/),
   generation: z.number().int().positive(),
   trialKey: z.string().regex(/^[0-9a-f]{20}$/),
+  /** A fidelity check of the plan (its key from fidelityKey) instead of a trial. */
+  kind: z.literal('fidelity').optional(),
 });
 export type TrialJob = z.infer<typeof trialJobSchema>;
+
+/** A fidelity check's key, in the trial keys' form: a check is one per model, batch and engine on a machine. */
+export function fidelityKey(check: { spec: string; batch: number; choice: { label: string } }): string {
+  return createHash('sha256').update(JSON.stringify(['fidelity', check.spec, check.batch, check.choice.label])).digest('hex').slice(0, 20);
+}
 
 /** A UUID from a hash: pg-boss keys jobs by UUID. */
 export function jobId(study: string, generation: number, unit: string, trialKey: string): string {
@@ -25,7 +32,7 @@ export function jobId(study: string, generation: number, unit: string, trialKey:
 
 /**
  * Queues a study's trials for one unit (a class, or one machine) unless that was done: every
- * trial not already stored ok or mismatched for the unit. The mark is written last, so a worker
+ * trial not already stored ok or mismatched for the unit, and every fidelity check not stored ok. The mark is written last, so a worker
  * that dies halfway leaves it for the next one, which inserts the rest.
  */
 export async function enqueueForUnit(boss: PgBoss, store: FleetStore, study: FleetStudy, unit: string): Promise<string> {
@@ -38,10 +45,20 @@ export async function enqueueForUnit(boss: PgBoss, store: FleetStore, study: Fle
     .map((t) => ({
       id: jobId(study.name, study.generation, unit, t.key),
       name: queue,
-      data: { study: study.name, generation: study.generation, trialKey: t.key } satisfies TrialJob,
+      data: { study: study.name, generation: study.generation, trialKey: t.key } as TrialJob,
       retryLimit: study.retryLimit,
       expireInSeconds: study.expireSeconds,
     }));
+  const checked = new Set((await store.fidelity(unit)).filter((f) => f.status === 'ok').map((f) => fidelityKey({ spec: f.model, batch: f.batch, choice: { label: f.engine } })));
+  for (const f of study.fidelity.filter((c) => !checked.has(c.key))) {
+    jobs.push({
+      id: jobId(study.name, study.generation, unit, f.key),
+      name: queue,
+      data: { study: study.name, generation: study.generation, trialKey: f.key, kind: 'fidelity' } satisfies TrialJob,
+      retryLimit: study.retryLimit,
+      expireInSeconds: study.expireSeconds,
+    });
+  }
   // pg-boss inserts a list as one statement; a few thousand ids per statement keeps it small.
   for (let i = 0; i < jobs.length; i += 1000) await boss.insert(jobs.slice(i, i + 1000));
   await store.markEnqueued(study.name, study.generation, unit, queue);

@@ -27,10 +27,13 @@ export const FLEET_DDL = [
     each_fingerprint text NOT NULL, cpu_model text, logical_cores integer, memory_gib integer, engines jsonb, first_seen timestamptz, last_seen timestamptz, doing text)`,
   // The study as a study-file document: what every worker validates with study/file.ts's schema and plans.
   `CREATE TABLE IF NOT EXISTS ${S}.studies (name text PRIMARY KEY, generation integer NOT NULL, mode text NOT NULL, document jsonb NOT NULL,
-    trials jsonb NOT NULL, expire_seconds integer NOT NULL, retry_limit integer NOT NULL, submitted_at timestamptz NOT NULL)`,
+    trials jsonb NOT NULL, fidelity jsonb NOT NULL, expire_seconds integer NOT NULL, retry_limit integer NOT NULL, submitted_at timestamptz NOT NULL)`,
   // A unit (class or machine) whose trials of one submission are all in the queue.
   `CREATE TABLE IF NOT EXISTS ${S}.enqueued (study text, generation integer, unit text, queue text NOT NULL, at timestamptz, PRIMARY KEY (study, generation, unit))`,
   `CREATE TABLE IF NOT EXISTS ${S}.attempts (id bigserial PRIMARY KEY, study text, generation integer, unit text, trial_key text, worker text,
     job_id text, attempt integer, reason text, at timestamptz)`,
+  // A native engine's fidelity check (measure/fidelity.ts), the record as JSON: copied into the DuckDB store's fidelity table on export.
+  `CREATE TABLE IF NOT EXISTS ${S}.fidelity (fingerprint text, model text, batch integer, engine text, study text NOT NULL, status text NOT NULL,
+    record jsonb NOT NULL, worker text NOT NULL, measured_at timestamptz NOT NULL, PRIMARY KEY (fingerprint, model, batch, engine))`,
   `CREATE TABLE IF NOT EXISTS ${S}.refused (job_id text PRIMARY KEY, queue text, worker text, reason text, payload text, at timestamptz)`,
 ];

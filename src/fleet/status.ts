@@ -2,6 +2,7 @@
  * `formbench fleet status`: the machines, and per study and unit the trials done, pending,
  * running and failed, with an ETA from the plan's estimates and the unit's live machines.
  */
+import { fidelityKey } from './jobs.js';
 import type { FleetStore, MachineRow } from './store.js';
 
 /** A machine not heard from for this long has left (a worker writes its heartbeat every 10 s). */
@@ -20,6 +21,9 @@ export interface UnitStatus {
   failed: number;
   running: number;
   pending: number;
+  /** The study's fidelity checks on this unit: how many, and how many are stored. */
+  fidelityChecks: number;
+  fidelityDone: number;
   liveMachines: number;
   /** Seconds, from the plan's estimates of the trials left, shared among the unit's live machines; absent with none live. */
   etaSeconds?: number;
@@ -38,13 +42,14 @@ export async function fleetStatus(store: FleetStore, now = new Date()): Promise<
   const machineUnits = await store.pool.query(`SELECT name, class_fingerprint, each_fingerprint, class_name FROM formbench.machines`);
   const units: UnitStatus[] = [];
   const studies = await store.studies();
+  const fidelity = await store.fidelity();
   // pg-boss creates its tables when the first worker starts.
   const queueInstalled = (await store.pool.query(`SELECT to_regclass('pgboss.job') IS NOT NULL AS ok`)).rows[0].ok === true;
   for (const e of await store.enqueued()) {
     const study = studies.find((s) => s.name === e.study && s.generation === e.generation);
     if (!study) continue;
     const jobs = !queueInstalled ? { rows: [] } : await store.pool.query(
-      `SELECT state::text AS state, count(*)::int AS count FROM pgboss.job WHERE name = $1 AND data->>'study' = $2 AND data->>'generation' = $3 GROUP BY 1`,
+      `SELECT state::text AS state, count(*)::int AS count FROM pgboss.job WHERE name = $1 AND data->>'study' = $2 AND data->>'generation' = $3 AND data->>'kind' IS NULL GROUP BY 1`,
       [e.queue, e.study, String(e.generation)],
     );
     const byState = Object.fromEntries(jobs.rows.map((r) => [r.state, r.count as number]));
@@ -53,7 +58,9 @@ export async function fleetStatus(store: FleetStore, now = new Date()): Promise<
     const failedRows = study.trials.length - left.length - done;
     const members = machineUnits.rows.filter((m) => (study.mode === 'split' ? m.class_fingerprint : m.each_fingerprint) === e.unit).map((m) => m.name as string);
     const liveMachines = machines.filter((m) => m.live && members.includes(m.name)).length;
-    const remaining = left.reduce((s, t) => s + t.estimatedSeconds, 0);
+    const checkedKeys = new Set(fidelity.filter((f) => f.fingerprint === e.unit).map((f) => fidelityKey({ spec: f.model, batch: f.batch, choice: { label: f.engine } })));
+    const checksLeft = study.fidelity.filter((f) => !checkedKeys.has(f.key));
+    const remaining = [...left, ...checksLeft].reduce((s, t) => s + t.estimatedSeconds, 0);
     const running = byState['active'] ?? 0;
     const givenUp = byState['failed'] ?? 0;
     units.push({
@@ -67,6 +74,8 @@ export async function fleetStatus(store: FleetStore, now = new Date()): Promise<
       failed: failedRows + givenUp,
       running,
       pending: Math.max(0, left.length - running - givenUp),
+      fidelityChecks: study.fidelity.length,
+      fidelityDone: study.fidelity.length - checksLeft.length,
       liveMachines,
       ...(liveMachines > 0 ? { etaSeconds: remaining / liveMachines } : {}),
     });

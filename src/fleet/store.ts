@@ -4,8 +4,8 @@
  * submitted studies, attempts, refused jobs). Every write is one statement or one transaction.
  */
 import type pg from 'pg';
-import type { Environment } from '../measure/index.js';
-import { encodeTrial, type ResultRow, type StoredTrial } from '../store/index.js';
+import type { Environment, FidelityRecord } from '../measure/index.js';
+import { encodeTrial, type ResultRow, type StoredFidelity, type StoredTrial } from '../store/index.js';
 import { openPool, type FleetUrl } from './connection.js';
 import { FLEET_DDL, FLEET_SCHEMA, FLEET_TRIAL_COLUMNS } from './schema.js';
 
@@ -23,6 +23,8 @@ export interface FleetStudy {
   mode: FleetMode;
   document: unknown;
   trials: { key: string; estimatedSeconds: number }[];
+  /** The plan's fidelity checks, each keyed by fidelityKey (jobs.ts). */
+  fidelity: { key: string; estimatedSeconds: number }[];
   expireSeconds: number;
   retryLimit: number;
   submittedAt: Date;
@@ -99,17 +101,17 @@ export class FleetStore {
   /** Submits a study (again): a new generation, whose trials are queued for each unit as its first worker asks. */
   async submitStudy(s: Omit<FleetStudy, 'generation' | 'submittedAt'>): Promise<number> {
     const { rows } = await this.pool.query(
-      `INSERT INTO ${S}.studies (name, generation, mode, document, trials, expire_seconds, retry_limit, submitted_at) VALUES ($1, 1, $2, $3, $4, $5, $6, now())
-       ON CONFLICT (name) DO UPDATE SET generation = ${S}.studies.generation + 1, mode = $2, document = $3, trials = $4, expire_seconds = $5, retry_limit = $6, submitted_at = now()
+      `INSERT INTO ${S}.studies (name, generation, mode, document, trials, fidelity, expire_seconds, retry_limit, submitted_at) VALUES ($1, 1, $2, $3, $4, $7, $5, $6, now())
+       ON CONFLICT (name) DO UPDATE SET generation = ${S}.studies.generation + 1, mode = $2, document = $3, trials = $4, fidelity = $7, expire_seconds = $5, retry_limit = $6, submitted_at = now()
        RETURNING generation`,
-      [s.name, s.mode, JSON.stringify(s.document), JSON.stringify(s.trials), s.expireSeconds, s.retryLimit],
+      [s.name, s.mode, JSON.stringify(s.document), JSON.stringify(s.trials), s.expireSeconds, s.retryLimit, JSON.stringify(s.fidelity)],
     );
     return Number(rows[0].generation);
   }
 
   async studies(): Promise<FleetStudy[]> {
     const { rows } = await this.pool.query(`SELECT * FROM ${S}.studies ORDER BY submitted_at`);
-    return rows.map((r) => ({ name: r.name, generation: r.generation, mode: r.mode, document: r.document, trials: r.trials, expireSeconds: r.expire_seconds, retryLimit: r.retry_limit, submittedAt: r.submitted_at }));
+    return rows.map((r) => ({ name: r.name, generation: r.generation, mode: r.mode, document: r.document, trials: r.trials, fidelity: r.fidelity, expireSeconds: r.expire_seconds, retryLimit: r.retry_limit, submittedAt: r.submitted_at }));
   }
 
   async study(name: string, generation: number): Promise<FleetStudy | undefined> {
@@ -195,6 +197,21 @@ export class FleetStore {
       }
       return row as unknown as ResultRow & { worker: string; machineFingerprint: string };
     });
+  }
+
+  /** The fidelity checks stored for a fingerprint (what runStudy skips), or every one with its fingerprint and study. */
+  async fidelity(fingerprint?: string): Promise<StoredFidelity[]> {
+    const { rows } = fingerprint === undefined ? await this.pool.query(`SELECT * FROM ${S}.fidelity ORDER BY measured_at`) : await this.pool.query(`SELECT * FROM ${S}.fidelity WHERE fingerprint = $1 ORDER BY measured_at`, [fingerprint]);
+    return rows.map((r) => ({ ...(r.record as FidelityRecord), fingerprint: r.fingerprint, study: r.study, measuredAt: (r.measured_at as Date).toISOString() }));
+  }
+
+  /** Stores a fidelity check; one already stored ok is kept (two workers measured it), any other replaced. */
+  async insertFidelity(fingerprint: string, study: string, record: FidelityRecord, worker: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${S}.fidelity (fingerprint, model, batch, engine, study, status, record, worker, measured_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+       ON CONFLICT (fingerprint, model, batch, engine) DO UPDATE SET study = $5, status = $6, record = $7, worker = $8, measured_at = now() WHERE ${S}.fidelity.status <> 'ok'`,
+      [fingerprint, record.model, record.batch, record.engine, study, record.status, JSON.stringify(record), worker],
+    );
   }
 
   async recordAttempt(a: { study: string; generation: number; unit: string; trialKey: string; worker: string; jobId: string; attempt: number; reason: string }): Promise<void> {

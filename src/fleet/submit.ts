@@ -6,6 +6,7 @@
 import { loadAllowanceMs } from '../measure/index.js';
 import type { StudyPlan } from '../study/index.js';
 import { checkFleetStudy, studyDocument } from './document.js';
+import { fidelityKey } from './jobs.js';
 import type { FleetMode, FleetStore } from './store.js';
 
 /** A failing trial is tried this many times more, by any worker of its unit, before it is stored as failed. */
@@ -37,6 +38,7 @@ export async function submitStudy(store: FleetStore, plan: StudyPlan, o: { mode:
     mode: o.mode,
     document: studyDocument(plan.study),
     trials: plan.trials.map((t) => ({ key: t.key, estimatedSeconds: t.estimatedSeconds })),
+    fidelity: plan.fidelity.map((f) => ({ key: fidelityKey(f), estimatedSeconds: f.estimatedSeconds })),
     expireSeconds: Math.min(MAX_EXPIRY_S, Math.max(1, Math.round(o.expireSeconds))),
     retryLimit: o.retryLimit,
   });

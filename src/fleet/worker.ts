@@ -2,7 +2,7 @@
  * `formbench worker`: takes one trial at a time from the queues of this machine's units (its
  * class for split studies, itself for each studies), measures it with the study's own trial
  * pipeline (study/run.ts runStudy, the same worker processes and store sink as a local study), and
- * commits the row to PostgreSQL. Never two trials at once: they would disturb each other's timing.
+ * commits the row to PostgreSQL; the study's fidelity checks are jobs of their own, run the same way. Never two trials at once: they would disturb each other's timing.
  *
  * Faults: a worker killed mid-trial holds its job until the job's expiry, when the queue hands it
  * to another worker of the unit; a trial that fails is retried up to the study's retry limit, each
@@ -15,7 +15,7 @@ import type { StoredTrial } from '../store/index.js';
 import { parseStudy, planStudy, runStudy, type StudyEvent, type StudyPlan, type StudyStore } from '../study/index.js';
 import { openQueue, type FleetUrl } from './connection.js';
 import { checkFleetStudy } from './document.js';
-import { enqueueForUnit, trialJobSchema, type TrialJob } from './jobs.js';
+import { enqueueForUnit, fidelityKey, trialJobSchema, type TrialJob } from './jobs.js';
 import { thisMachine, unitOf } from './machine.js';
 import { FleetStore, type FleetMachine, type FleetStudy } from './store.js';
 
@@ -104,13 +104,14 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
   };
   const parsed = trialJobSchema.safeParse(job.data);
   if (!parsed.success) return refuse(`malformed job payload: ${parsed.error.issues[0]?.path.join('.') || 'payload'}: ${parsed.error.issues[0]?.message}`);
-  const { study: name, generation, trialKey } = parsed.data;
+  const { study: name, generation, trialKey, kind = 'trial' } = parsed.data;
   const study = studies.find((s) => s.name === name && s.generation === generation) ?? (await store.study(name, generation));
   if (!study) return refuse(`no submission ${generation} of study '${name}' in the fleet`);
   const plan = planOf(study, plans);
   if (plan instanceof Error) return refuse(plan.message);
-  const trial = plan.trials.find((t) => t.key === trialKey);
-  if (!trial) return refuse(`trial ${trialKey} is not in this worker's plan of '${name}' (is its formbench the version that submitted the study?)`);
+  const trial = kind === 'trial' ? plan.trials.find((t) => t.key === trialKey) : undefined;
+  const check = kind === 'fidelity' ? plan.fidelity.find((f) => fidelityKey(f) === trialKey) : undefined;
+  if (!trial && !check) return refuse(`${kind === 'trial' ? 'trial' : 'fidelity check'} ${trialKey} is not in this worker's plan of '${name}' (is its formbench the version that submitted the study?)`);
   const unit = unitOf(study.mode, machine);
   if (job.name !== `formbench-${study.mode}-${unit}`) return refuse(`job from queue ${job.name} is for another unit than this machine's (${unit})`);
 
@@ -124,8 +125,11 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
     recordEnvironment: async () => {},
     storedTrials: (fingerprint) => store.storedTrials(fingerprint),
     storedScenarios: async () => new Map(),
-    fidelity: async () => [],
-    insertFidelity: async () => {},
+    fidelity: (fingerprint) => store.fidelity(fingerprint),
+    insertFidelity: async (fingerprint, studyName, record) => {
+      await store.insertFidelity(fingerprint, studyName, record, machine.name);
+      stored = true;
+    },
     insertScenario: async () => {},
     insertTrial: async (row: StoredTrial) => {
       if (row.status === 'failed') {
@@ -141,7 +145,7 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
       if (!stored) log(`trial ${trialKey} was already stored for ${unit} (another worker measured it after this job expired); this measurement is dropped`);
     },
   };
-  const one: StudyPlan = { ...plan, trials: [trial], scenarios: [], fidelity: [] };
+  const one: StudyPlan = { ...plan, trials: trial ? [trial] : [], scenarios: [], fidelity: check ? [check] : [] };
   try {
     await runStudy(one, sink, env, { ...(signal ? { signal } : {}), onEvent: (e) => logEvent(e, machine.name, log) });
   } catch (e) {
@@ -181,5 +185,6 @@ function planOf(study: FleetStudy, plans: Map<string, StudyPlan | Error>): Study
 
 function logEvent(e: StudyEvent, worker: string, log: (line: string) => void): void {
   if (e.type === 'trial-start') log(`${worker}: trial ${e.trial.key} ${e.trial.model.spec} batch ${e.trial.batch} on ${e.trial.choice.label}`);
+  if (e.type === 'fidelity') log(`${worker}: fidelity of ${e.record.engine} on ${e.record.model} batch ${e.record.batch}: ${e.record.status}${e.record.ratio !== undefined ? ` ${e.record.ratio.toFixed(3)}× its idiomatic execution` : ''}${e.record.reason ? ` (${e.record.reason})` : ''}`);
   if (e.type === 'trial-done') log(`${worker}: trial ${e.trial.key} ${e.row.status}${e.row.medianMs !== null ? ` median ${e.row.medianMs.toFixed(3)} ms` : ''}${e.row.reason ? ` (${e.row.reason})` : ''}`);
 }

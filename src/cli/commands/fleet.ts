@@ -37,7 +37,7 @@ function statusLines(s: FleetStatus, studies: { name: string; generation: number
     lines.push(`  ${study.name} (${study.mode}, submission ${study.generation}): ${study.trials.length} trials per ${study.mode === 'split' ? 'machine class' : 'machine'}${units.length ? '' : '; no worker has taken it yet'}`);
     for (const u of units) {
       const eta = u.etaSeconds !== undefined ? `ETA ${duration(u.etaSeconds)} on ${u.liveMachines} machine${u.liveMachines > 1 ? 's' : ''}` : 'no live machine';
-      lines.push(`    ${u.label} [${u.unit}]: ${u.done} done, ${u.pending} pending, ${u.running} running, ${u.failed} failed; ${u.done + u.failed === u.trials ? 'finished' : eta}`);
+      lines.push(`    ${u.label} [${u.unit}]: ${u.done} done, ${u.pending} pending, ${u.running} running, ${u.failed} failed${u.fidelityChecks ? `; fidelity checks ${u.fidelityDone} of ${u.fidelityChecks}` : ''}; ${u.done + u.failed === u.trials && u.fidelityDone === u.fidelityChecks ? 'finished' : eta}`);
     }
   }
   if (s.refused.length) {
