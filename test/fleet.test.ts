@@ -123,7 +123,7 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
     const db = await freshDatabase();
     try {
       const file = studyFile('split24', `models: [standard/d2/w8/r32, depthwise-separable/d2/w8/r32]\nengines: [fake-native, fake-accel]\nbatches: [1, 2, 4]\nrepetitions: 2\n${BUDGET}`);
-      const submitted = await runCli(['study', file, '--fleet', db.url, '--trial-expiry-s', '8', '--retries', '4'], { env });
+      const submitted = await runCli(['study', file, '--fleet', db.url, '--trial-expiry-s', '12', '--retries', '4'], { env });
       assert.equal(submitted.code, 0, submitted.stderr);
       assert.match(submitted.stderr, /24 trials and 2 fidelity checks, shared among the machines of each class/);
       const workers = ['w0', 'w1', 'w2'].map((name, i) => startWorker(db.url, name, `test-machine-${i}`));
