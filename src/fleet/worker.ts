@@ -46,8 +46,8 @@ export async function runWorker(o: WorkerOptions): Promise<{ trials: number }> {
     throw e;
   });
   let boss: PgBoss | undefined;
-  const heartbeat = setInterval(() => void store.heartbeat(machine.name, doing).catch(() => {}), HEARTBEAT_MS);
   let doing: string | null = null;
+  const heartbeat = setInterval(() => void store.heartbeat(machine.name, doing).catch(() => {}), HEARTBEAT_MS);
   let trials = 0;
   try {
     boss = await store.exclusive(() => openQueue(o.url, { supervise: true, maintenanceIntervalSeconds: SUPERVISE_INTERVAL_S }));
@@ -106,7 +106,10 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
   if (!parsed.success) return refuse(`malformed job payload: ${parsed.error.issues[0]?.path.join('.') || 'payload'}: ${parsed.error.issues[0]?.message}`);
   const { study: name, generation, trialKey, kind = 'trial' } = parsed.data;
   const study = studies.find((s) => s.name === name && s.generation === generation) ?? (await store.study(name, generation));
-  if (!study) return refuse(`no submission ${generation} of study '${name}' in the fleet`);
+  if (!study) {
+    const current = studies.find((s) => s.name === name);
+    return refuse(current ? `submission ${generation} of study '${name}' was replaced by submission ${current.generation}, which queues what is not stored` : `no submission ${generation} of study '${name}' in the fleet`);
+  }
   const plan = planOf(study, plans);
   if (plan instanceof Error) return refuse(plan.message);
   const trial = kind === 'trial' ? plan.trials.find((t) => t.key === trialKey) : undefined;
