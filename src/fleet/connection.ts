@@ -60,6 +60,12 @@ export function connectionError(url: FleetUrl, e: unknown): UserError {
   return new UserError(`cannot reach the fleet database ${url.shown}: ${reason}`, 'check the URL, that the server runs and accepts this user from here (pg_hba.conf), and PGPASSWORD if the URL has no password');
 }
 
+/** Whether an error is the database going away (a server stopped, a network cut), not a bug. */
+export function isConnectionLoss(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(err.code ?? '') || /Connection terminated|connection timeout/i.test(err.message ?? '');
+}
+
 /** A pool on the fleet database, its first connection tried at once so that a bad URL is one error now. */
 export async function openPool(url: FleetUrl): Promise<pg.Pool> {
   const pool = new pg.Pool({ connectionString: url.connectionString, max: 4, connectionTimeoutMillis: 10_000, application_name: 'formbench' });

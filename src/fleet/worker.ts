@@ -13,7 +13,7 @@ import type PgBoss from 'pg-boss';
 import type { Environment } from '../measure/index.js';
 import type { StoredTrial } from '../store/index.js';
 import { parseStudy, planStudy, runStudy, type StudyEvent, type StudyPlan, type StudyStore } from '../study/index.js';
-import { openQueue, type FleetUrl } from './connection.js';
+import { connectionError, isConnectionLoss, openQueue, type FleetUrl } from './connection.js';
 import { checkFleetStudy } from './document.js';
 import { enqueueForUnit, fidelityKey, trialJobSchema, type TrialJob } from './jobs.js';
 import { thisMachine, unitOf } from './machine.js';
@@ -71,6 +71,10 @@ export async function runWorker(o: WorkerOptions): Promise<{ trials: number }> {
       await store.heartbeat(machine.name, null);
     }
     await store.heartbeat(machine.name, 'left');
+  } catch (e) {
+    // The trial in flight, if any, goes back to the queue when its job expires.
+    if (isConnectionLoss(e)) throw connectionError(o.url, e);
+    throw e;
   } finally {
     clearInterval(heartbeat);
     await boss?.stop({ graceful: false, wait: true }).catch(() => {});
