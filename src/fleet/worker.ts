@@ -12,7 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { Environment } from '../measure/index.js';
 import type { StoredTrial } from '../store/index.js';
-import { parseStudy, planStudy, runStudy, type StudyEvent, type StudyPlan, type StudyStore } from '../study/index.js';
+import { describeAdapter } from '../engines/index.js';
+import { ALLOW_SOFTWARE_GPU_FLAG, parseStudy, planStudy, runStudy, softwareGpuUses, type StudyEvent, type StudyPlan, type StudyStore } from '../study/index.js';
 import { connectionError, isConnectionLoss, openQueue, type FleetUrl } from './connection.js';
 import { checkFleetStudy } from './document.js';
 import { enqueueForUnit, fidelityKey, trialJobSchema, type TrialJob } from './jobs.js';
@@ -25,6 +26,8 @@ export interface WorkerOptions {
   className?: string;
   /** Stop once no trial is queued, running or waiting for a retry on this machine's units. */
   exitWhenIdle?: boolean;
+  /** Run GPU engines on a software adapter too (SwiftShader): their trials are labelled software GPU. */
+  allowSoftwareGpu?: boolean;
   /** How often an idle worker looks for work, ms. */
   pollMs?: number;
   signal?: AbortSignal;
@@ -66,7 +69,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ trials: number }> {
       }
       doing = `trial ${(job.data as Partial<TrialJob>)?.trialKey ?? job.id}`;
       await store.heartbeat(machine.name, doing);
-      if (await handleJob(boss, store, machine, job, studies, plans, log, o.signal)) trials++;
+      if (await handleJob(boss, store, machine, job, studies, plans, log, o.signal, o.allowSoftwareGpu === true)) trials++;
       doing = null;
       await store.heartbeat(machine.name, null);
     }
@@ -98,7 +101,7 @@ async function anyUnfinished(boss: PgBoss, queues: string[]): Promise<boolean> {
 }
 
 /** Runs one job to its end in the queue: completed, failed (retried while attempts are left) or refused. Answers whether a row was stored. */
-async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine, job: JobOf, studies: FleetStudy[], plans: Map<string, StudyPlan | Error>, log: (line: string) => void, signal?: AbortSignal): Promise<boolean> {
+async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine, job: JobOf, studies: FleetStudy[], plans: Map<string, StudyPlan | Error>, log: (line: string) => void, signal: AbortSignal | undefined, allowSoftwareGpu: boolean): Promise<boolean> {
   const refuse = async (reason: string) => {
     log(`refused job ${job.id}: ${reason}`);
     await store.recordRefusal({ jobId: job.id, queue: job.name, worker: machine.name, reason, payload: job.data });
@@ -122,6 +125,15 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
   const unit = unitOf(study.mode, machine);
   if (job.name !== `formbench-${study.mode}-${unit}`) return refuse(`job from queue ${job.name} is for another unit than this machine's (${unit})`);
 
+  // As a local study refuses it: a software adapter's times are the CPU's, never GPU acceleration.
+  const software = await softwareGpuUses([(trial ?? check)!.choice]);
+  if (software.length && !allowSoftwareGpu) {
+    const reason = `${software[0]!.engine} has only a software GPU on ${machine.name}, ${describeAdapter(software[0]!.adapter)}; start the worker with ${ALLOW_SOFTWARE_GPU_FLAG} to run it anyway`;
+    await store.recordAttempt({ study: name, generation, unit, trialKey, worker: machine.name, jobId: job.id, attempt: job.retryCount + 1, reason });
+    await boss.fail(job.name, job.id, { reason });
+    log(`${kind} ${trialKey}: ${reason}`);
+    return false;
+  }
   const env: Environment = { ...machine.env, fingerprint: unit };
   await store.recordEnvironment(env, study.mode, study.mode === 'split' ? machine.className : machine.name);
   const attempt = job.retryCount + 1;

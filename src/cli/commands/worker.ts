@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { parseFleetUrl, runWorker } from '../../fleet/index.js';
+import { ALLOW_SOFTWARE_GPU_FLAG } from '../../study/index.js';
 import { fleetUrlOption, positiveSeconds } from '../fleet-options.js';
 
 export function registerWorkerCommand(program: Command): void {
@@ -9,13 +10,14 @@ export function registerWorkerCommand(program: Command): void {
     .addOption(fleetUrlOption())
     .option('--name <name>', 'this machine in the fleet (default: its host name); stored with every row it measures')
     .option('--class <class>', 'the machine class to share split studies with (default: CPU model, cores, memory and engine versions)')
+    .option(ALLOW_SOFTWARE_GPU_FLAG, 'run GPU engines on a software adapter (SwiftShader, on the CPU) too: for correctness; their trials are labelled software GPU')
     .option('--exit-when-idle', 'stop once no trial is left queued, running or waiting for a retry on this machine')
     .addOption(new Option('--poll-s <seconds>', 'how often an idle worker looks for trials').argParser(positiveSeconds).default(2))
     .action(workerCommand);
 }
 
 /** `formbench worker`: takes trials until stopped (Ctrl-C: the trial in flight goes back to the queue). */
-async function workerCommand(o: { fleet: string; name?: string; class?: string; exitWhenIdle?: boolean; pollS: number }): Promise<void> {
+async function workerCommand(o: { fleet: string; name?: string; class?: string; exitWhenIdle?: boolean; allowSoftwareGpu?: boolean; pollS: number }): Promise<void> {
   const url = parseFleetUrl(o.fleet);
   const controller = new AbortController();
   const stop = () => {
@@ -29,6 +31,7 @@ async function workerCommand(o: { fleet: string; name?: string; class?: string; 
     ...(o.name ? { name: o.name } : {}),
     ...(o.class ? { className: o.class } : {}),
     exitWhenIdle: o.exitWhenIdle === true,
+    allowSoftwareGpu: o.allowSoftwareGpu === true,
     pollMs: o.pollS * 1000,
     signal: controller.signal,
     log: (line) => process.stderr.write(`${line}\n`),
