@@ -39,7 +39,7 @@ interface Worker {
 }
 
 /** `formbench worker --exit-when-idle` as its own process group, playing the machine `fingerprint`. */
-function startWorker(url: string, name: string, fingerprint: string, extra: string[] = []): Worker {
+function startWorker(url: string, name: string, fingerprint: string, extra: string[] = ['--no-peaks']): Worker {
   const child = spawn(process.execPath, [CLI, 'worker', '--fleet', url, '--name', name, '--exit-when-idle', '--poll-s', '0.5', ...extra], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -181,7 +181,7 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
       const split = studyFile('classes', `models: [grouped/d2/w16/r32]\nengines: [fake-native]\nbatches: [1, 2]\n${BUDGET}`);
       assert.equal((await runCli(['study', each, '--fleet', db.url, '--mode', 'each'], { env })).code, 0);
       assert.equal((await runCli(['study', split, '--fleet', db.url], { env })).code, 0);
-      const workers = [startWorker(db.url, 'laptop', 'test-laptop', ['--class', 'alpha']), startWorker(db.url, 'server', 'test-server', ['--class', 'beta'])];
+      const workers = [startWorker(db.url, 'laptop', 'test-laptop', ['--class', 'alpha', '--no-peaks']), startWorker(db.url, 'server', 'test-server', ['--class', 'beta', '--no-peaks'])];
       const codes = await withTimeout(Promise.all(workers.map((w) => w.exited)), 100_000, 'two workers');
       assert.deepEqual(codes, [0, 0], workers.map((w) => w.stderr()).join('\n'));
 
@@ -226,8 +226,11 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
     try {
       const file = studyFile('failing', `models: [standard/d2/w8/r32]\nengines: [test-throw]\n${BUDGET}`);
       assert.equal((await runCli(['study', file, '--fleet', db.url, '--retries', '2'], { env })).code, 0);
-      const first = startWorker(db.url, 'solo', 'test-solo');
+      // This one worker measures its class's roofline peaks before the first trial, as a local study does.
+      const first = startWorker(db.url, 'solo', 'test-solo', []);
       assert.equal(await withTimeout(first.exited, 60_000, 'the worker'), 0, first.stderr());
+      const [kept] = await query<{ peaks: { peakGflops: number; bandwidthGBs: number } }>(db.url, 'SELECT peaks FROM formbench.environments');
+      assert.ok(kept!.peaks.peakGflops > 0 && kept!.peaks.bandwidthGBs > 0, JSON.stringify(kept));
       const [row] = await query<{ status: string; reason: string }>(db.url, 'SELECT status, reason FROM formbench.trials');
       assert.equal(row!.status, 'failed');
       assert.match(row!.reason, /^failed 3 attempts: solo #1: .*dilations 7.* \| solo #2: .* \| solo #3: .*dilations 7/);

@@ -14,9 +14,10 @@ export async function copyToDuckDb(fleet: FleetStore, path: string): Promise<{ t
   for (const r of rows) workersOf.set(r.fingerprint, (workersOf.get(r.fingerprint) ?? new Set()).add(r.worker));
   const store = await ResultStore.open(path);
   try {
-    for (const { mode, className, ...env } of envs) {
+    for (const { mode, className, peaks, ...env } of envs) {
       const device = { fleet: mode, [mode === 'split' ? 'class' : 'machine']: className, workers: [...(workersOf.get(env.fingerprint) ?? [])].sort() };
       await store.recordEnvironment({ ...env, device: JSON.stringify(device) });
+      if (peaks) await store.recordPeaks(env.fingerprint, peaks);
     }
     // ResultStore.insert takes the trial columns by name; the worker column stays in PostgreSQL.
     for (const row of rows) await store.insert(row);

@@ -22,7 +22,7 @@ export const FLEET_DDL = [
     worker text NOT NULL, machine_fingerprint text NOT NULL, PRIMARY KEY (fingerprint, trial_key))`,
   // One row per fingerprint as the trials carry it: a machine class (split) or one machine (each).
   `CREATE TABLE IF NOT EXISTS ${S}.environments (fingerprint text PRIMARY KEY, cpu_model text, isa text, logical_cores integer,
-    memory_gib integer, os text, node_version text, first_seen timestamptz, mode text, class_name text)`,
+    memory_gib integer, os text, node_version text, first_seen timestamptz, mode text, class_name text, peaks jsonb)`,
   `CREATE TABLE IF NOT EXISTS ${S}.machines (name text PRIMARY KEY, fingerprint text NOT NULL, class_fingerprint text NOT NULL, class_name text NOT NULL,
     each_fingerprint text NOT NULL, cpu_model text, logical_cores integer, memory_gib integer, engines jsonb, first_seen timestamptz, last_seen timestamptz, doing text)`,
   // The study as a study-file document: what every worker validates with study/file.ts's schema and plans.

@@ -4,7 +4,7 @@
  * submitted studies, attempts, refused jobs). Every write is one statement or one transaction.
  */
 import type pg from 'pg';
-import type { Environment, FidelityRecord } from '../measure/index.js';
+import type { Environment, FidelityRecord, KeptPeaks } from '../measure/index.js';
 import { encodeTrial, type ResultRow, type StoredFidelity, type StoredTrial } from '../store/index.js';
 import { openPool, type FleetUrl } from './connection.js';
 import { FLEET_DDL, FLEET_SCHEMA, FLEET_TRIAL_COLUMNS } from './schema.js';
@@ -146,7 +146,17 @@ export class FleetStore {
     );
   }
 
-  async environments(): Promise<(Environment & { mode: FleetMode; className: string })[]> {
+  /** The unit's roofline peaks, as the first of its machines measured them (measure/peaks.ts). */
+  async peaks(fingerprint: string): Promise<KeptPeaks | undefined> {
+    const { rows } = await this.pool.query(`SELECT peaks FROM ${S}.environments WHERE fingerprint = $1 AND peaks IS NOT NULL`, [fingerprint]);
+    return rows[0]?.peaks ?? undefined;
+  }
+
+  async recordPeaks(fingerprint: string, peaks: KeptPeaks): Promise<void> {
+    await this.pool.query(`UPDATE ${S}.environments SET peaks = $2 WHERE fingerprint = $1`, [fingerprint, JSON.stringify(peaks)]);
+  }
+
+  async environments(): Promise<(Environment & { mode: FleetMode; className: string; peaks?: KeptPeaks })[]> {
     const { rows } = await this.pool.query(`SELECT * FROM ${S}.environments ORDER BY first_seen, fingerprint`);
     return rows.map((r) => ({
       fingerprint: r.fingerprint,
@@ -158,6 +168,7 @@ export class FleetStore {
       nodeVersion: r.node_version,
       mode: r.mode,
       className: r.class_name,
+      ...(r.peaks ? { peaks: r.peaks } : {}),
     }));
   }
 

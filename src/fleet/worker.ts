@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
-import type { Environment } from '../measure/index.js';
+import { ensureMachinePeaks, type Environment } from '../measure/index.js';
 import type { StoredTrial } from '../store/index.js';
 import { describeAdapter } from '../engines/index.js';
 import { ALLOW_SOFTWARE_GPU_FLAG, parseStudy, planStudy, runStudy, softwareGpuUses, type StudyEvent, type StudyPlan, type StudyStore } from '../study/index.js';
@@ -28,6 +28,8 @@ export interface WorkerOptions {
   exitWhenIdle?: boolean;
   /** Run GPU engines on a software adapter too (SwiftShader): their trials are labelled software GPU. */
   allowSoftwareGpu?: boolean;
+  /** Leave out the roofline peaks' measurement (a few seconds per class or machine, before its first trial). */
+  noPeaks?: boolean;
   /** How often an idle worker looks for work, ms. */
   pollMs?: number;
   signal?: AbortSignal;
@@ -69,7 +71,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ trials: number }> {
       }
       doing = `trial ${(job.data as Partial<TrialJob>)?.trialKey ?? job.id}`;
       await store.heartbeat(machine.name, doing);
-      if (await handleJob(boss, store, machine, job, studies, plans, log, o.signal, o.allowSoftwareGpu === true)) trials++;
+      if (await handleJob(boss, store, machine, job, studies, plans, log, o.signal, o)) trials++;
       doing = null;
       await store.heartbeat(machine.name, null);
     }
@@ -101,7 +103,7 @@ async function anyUnfinished(boss: PgBoss, queues: string[]): Promise<boolean> {
 }
 
 /** Runs one job to its end in the queue: completed, failed (retried while attempts are left) or refused. Answers whether a row was stored. */
-async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine, job: JobOf, studies: FleetStudy[], plans: Map<string, StudyPlan | Error>, log: (line: string) => void, signal: AbortSignal | undefined, allowSoftwareGpu: boolean): Promise<boolean> {
+async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine, job: JobOf, studies: FleetStudy[], plans: Map<string, StudyPlan | Error>, log: (line: string) => void, signal: AbortSignal | undefined, o: Pick<WorkerOptions, 'allowSoftwareGpu' | 'noPeaks'>): Promise<boolean> {
   const refuse = async (reason: string) => {
     log(`refused job ${job.id}: ${reason}`);
     await store.recordRefusal({ jobId: job.id, queue: job.name, worker: machine.name, reason, payload: job.data });
@@ -127,7 +129,7 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
 
   // As a local study refuses it: a software adapter's times are the CPU's, never GPU acceleration.
   const software = await softwareGpuUses([(trial ?? check)!.choice]);
-  if (software.length && !allowSoftwareGpu) {
+  if (software.length && !o.allowSoftwareGpu) {
     const reason = `${software[0]!.engine} has only a software GPU on ${machine.name}, ${describeAdapter(software[0]!.adapter)}; start the worker with ${ALLOW_SOFTWARE_GPU_FLAG} to run it anyway`;
     await store.recordAttempt({ study: name, generation, unit, trialKey, worker: machine.name, jobId: job.id, attempt: job.retryCount + 1, reason });
     await boss.fail(job.name, job.id, { reason });
@@ -135,7 +137,10 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
     return false;
   }
   const env: Environment = { ...machine.env, fingerprint: unit };
-  await store.recordEnvironment(env, study.mode, study.mode === 'split' ? machine.className : machine.name);
+  const keeper = { recordEnvironment: (e: Environment) => store.recordEnvironment(e, study.mode, study.mode === 'split' ? machine.className : machine.name), peaks: (fp: string) => store.peaks(fp), recordPeaks: store.recordPeaks.bind(store) };
+  // The roofline's peaks, once per unit, as a local study measures them once per machine.
+  if (o.noPeaks) await keeper.recordEnvironment(env);
+  else if ((await ensureMachinePeaks(keeper, env, () => log(`${machine.name}: measuring the peak FP32 GFLOP/s and memory bandwidth of ${unit} for the roofline`))).measured) log(`${machine.name}: peaks of ${unit} stored`);
   const attempt = job.retryCount + 1;
   const last = job.retryCount >= job.retryLimit;
   let retryReason: string | undefined;

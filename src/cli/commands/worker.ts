@@ -11,13 +11,14 @@ export function registerWorkerCommand(program: Command): void {
     .option('--name <name>', 'this machine in the fleet (default: its host name); stored with every row it measures')
     .option('--class <class>', 'the machine class to share split studies with (default: CPU model, cores, memory and engine versions)')
     .option(ALLOW_SOFTWARE_GPU_FLAG, 'run GPU engines on a software adapter (SwiftShader, on the CPU) too: for correctness; their trials are labelled software GPU')
+    .option('--no-peaks', "do not measure the machine's peak GFLOP/s and bandwidth (a few seconds per class, before its first trial): the report draws no roofline for it")
     .option('--exit-when-idle', 'stop once no trial is left queued, running or waiting for a retry on this machine')
     .addOption(new Option('--poll-s <seconds>', 'how often an idle worker looks for trials').argParser(positiveSeconds).default(2))
     .action(workerCommand);
 }
 
 /** `formbench worker`: takes trials until stopped (Ctrl-C: the trial in flight goes back to the queue). */
-async function workerCommand(o: { fleet: string; name?: string; class?: string; exitWhenIdle?: boolean; allowSoftwareGpu?: boolean; pollS: number }): Promise<void> {
+async function workerCommand(o: { fleet: string; name?: string; class?: string; exitWhenIdle?: boolean; allowSoftwareGpu?: boolean; peaks: boolean; pollS: number }): Promise<void> {
   const url = parseFleetUrl(o.fleet);
   const controller = new AbortController();
   const stop = () => {
@@ -32,6 +33,7 @@ async function workerCommand(o: { fleet: string; name?: string; class?: string; 
     ...(o.class ? { className: o.class } : {}),
     exitWhenIdle: o.exitWhenIdle === true,
     allowSoftwareGpu: o.allowSoftwareGpu === true,
+    noPeaks: !o.peaks,
     pollMs: o.pollS * 1000,
     signal: controller.signal,
     log: (line) => process.stderr.write(`${line}\n`),
