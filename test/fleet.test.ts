@@ -178,7 +178,7 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
     const db = await freshDatabase();
     try {
       const each = studyFile('every', `models: [standard/d2/w8/r32]\nengines: [fake-native, fake-accel]\n${BUDGET}`);
-      const split = studyFile('classes', `models: [grouped/d2/w16/r32]\nengines: [fake-native]\nbatches: [1, 2]\n${BUDGET}`);
+      const split = studyFile('classes', `models: [grouped/d2/w16/r32, grouped/d3/w16/r32]\nengines: [fake-native]\n${BUDGET}`);
       assert.equal((await runCli(['study', each, '--fleet', db.url, '--mode', 'each'], { env })).code, 0);
       assert.equal((await runCli(['study', split, '--fleet', db.url], { env })).code, 0);
       const workers = [startWorker(db.url, 'laptop', 'test-laptop', ['--class', 'alpha', '--no-peaks']), startWorker(db.url, 'server', 'test-server', ['--class', 'beta', '--no-peaks'])];
@@ -201,7 +201,7 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
         assert.equal((await store.trials()).length, 8);
         // fake-native's fidelity on each model, once per machine or class that ran it.
         const checks = await store.fidelity();
-        assert.equal(checks.length, 4);
+        assert.equal(checks.length, 6);
         assert.deepEqual([...new Set(checks.map((c) => `${c.status} ${c.ratio}`))], ['ok 1']);
         const envs = await store.environments();
         assert.equal(envs.length, 4);
@@ -214,8 +214,13 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
       const reportDir = testTempDir('fleet-report-');
       const report = await runCli(['report', reportDir, '--fleet', db.url], { env });
       assert.equal(report.code, 0, report.stderr);
-      // Four fingerprints with trials: the report's Machines section draws one panel each.
+      // Four fingerprints with trials: the report's Machines section, and the two classes' depth series one panel each.
       assert.match(readFileSync(join(reportDir, 'report.html'), 'utf8'), /<h2 id="machines">Machines in this store<\/h2>\s*<p>This store holds trials of 4 machines/);
+      const machines = readFileSync(join(reportDir, 'tables', 'machines.csv'), 'utf8');
+      assert.match(machines, /""class"":""alpha""/);
+      assert.match(machines, /""class"":""beta""/);
+      const panels = readFileSync(join(reportDir, 'tables', 'machines-latency-vs-depth.csv'), 'utf8').trim().split('\n').slice(1).filter((l) => l.includes('grouped/'));
+      assert.equal(new Set(panels.map((l) => l.split(',')[0])).size, 2, panels.join('\n'));
     } finally {
       await db.drop();
     }
