@@ -13,6 +13,7 @@ const S = FLEET_SCHEMA;
 /** Any constant: it only has to be the same for every formbench process creating the tables. */
 const MIGRATION_LOCK = 0x666f726d;
 const QUEUE_LOCK = 0x666f7271;
+const UNIT_LOCK = 0x666f7275;
 
 export type FleetMode = 'split' | 'each';
 
@@ -80,14 +81,23 @@ export class FleetStore {
    * queue creation (a partition attached to its job table) deadlock or collide when workers
    * starting together do them at once.
    */
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.locked(QUEUE_LOCK, 'queue', fn);
+  }
+
+  /** Runs `fn` while no other formbench process runs one for the same unit (its roofline peaks, measured once). */
+  forUnit<T>(unit: string, fn: () => Promise<T>): Promise<T> {
+    return this.locked(UNIT_LOCK, unit, fn);
+  }
+
+  private async locked<T>(space: number, key: string, fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('SELECT pg_advisory_lock($1)', [QUEUE_LOCK]);
+      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [space, key]);
       try {
         return await fn();
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_LOCK]);
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [space, key]);
       }
     } finally {
       client.release();

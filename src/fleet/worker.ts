@@ -140,7 +140,8 @@ async function handleJob(boss: PgBoss, store: FleetStore, machine: FleetMachine,
   const keeper = { recordEnvironment: (e: Environment) => store.recordEnvironment(e, study.mode, study.mode === 'split' ? machine.className : machine.name), peaks: (fp: string) => store.peaks(fp), recordPeaks: store.recordPeaks.bind(store) };
   // The roofline's peaks, once per unit, as a local study measures them once per machine.
   if (o.noPeaks) await keeper.recordEnvironment(env);
-  else if ((await ensureMachinePeaks(keeper, env, () => log(`${machine.name}: measuring the peak FP32 GFLOP/s and memory bandwidth of ${unit} for the roofline`))).measured) log(`${machine.name}: peaks of ${unit} stored`);
+  // Under a lock per unit: two workers of a class starting together would measure at once, each disturbing the other's figures.
+  else if ((await store.forUnit(unit, () => ensureMachinePeaks(keeper, env, () => log(`${machine.name}: measuring the peak FP32 GFLOP/s and memory bandwidth of ${unit} for the roofline`)))).measured) log(`${machine.name}: peaks of ${unit} stored`);
   const attempt = job.retryCount + 1;
   const last = job.retryCount >= job.retryLimit;
   let retryReason: string | undefined;
