@@ -38,6 +38,6 @@ async function workerCommand(o: { fleet: string; name?: string; class?: string; 
     signal: controller.signal,
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  process.stderr.write(`worker stored ${trials} trial${trials === 1 ? '' : 's'}\n`);
+  process.stderr.write(`worker stored ${trials} result${trials === 1 ? '' : 's'} (trials and fidelity checks)\n`);
   if (controller.signal.aborted) process.exitCode = 130;
 }
