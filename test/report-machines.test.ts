@@ -80,6 +80,12 @@ describe('cross-machine report', () => {
     assert.deepEqual(labels, ['Xeon · 2 cores · 24 GiB (machine-a)', 'Xeon · 2 cores · 24 GiB (machine-c)']);
   });
 
+  it("names a fleet's machine class, from its export's device description", () => {
+    const classes = [environment('machine-a', 'Xeon', JSON.stringify({ fleet: 'split', class: 'alpha', workers: ['w0'] })), environment('machine-c', 'Xeon', '{not json')];
+    const labels = machinesView([...fakeStudyRows(), ...browserRows('machine-c')].map(decodeTrial), classes)!.machines.map((m) => m.label);
+    assert.deepEqual(labels, ['class alpha · Xeon · 2 cores · 24 GiB', 'Xeon · 2 cores · 24 GiB']);
+  });
+
   it('writes the Machines section, its figures and its table from a store, with the device kept in it', async () => {
     const dir = testTempDir('fb-machines-');
     const store = await ResultStore.open(join(dir, 'results.duckdb'));

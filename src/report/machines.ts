@@ -73,7 +73,8 @@ function machineLabels(fingerprints: string[], environments: Environment[]): Map
       const e = environments.find((x) => x.fingerprint === fp);
       if (!e) return [fp, `machine ${fp.slice(0, 8)}`];
       const memory = Number.isFinite(e.memoryGiB) && e.memoryGiB > 0 ? ` · ${e.memoryGiB} GiB` : '';
-      return [fp, `${e.cpuModel} · ${e.logicalCores} cores${memory}`];
+      const fleetClass = classOf(e.device);
+      return [fp, `${fleetClass ? `class ${fleetClass} · ` : ''}${e.cpuModel} · ${e.logicalCores} cores${memory}`];
     }),
   );
   const alike = (label: string): string[] => [...plain].filter(([, l]) => l === label).map(([fp]) => fp);
@@ -87,6 +88,18 @@ function machineLabels(fingerprints: string[], environments: Environment[]): Map
       return [fp, `${l} (${fp.slice(0, n)})`];
     }),
   );
+}
+
+/** A fleet's machine class as its export describes it (`{"fleet":"split","class":"alpha"}`), if the device says one. */
+function classOf(device: string | undefined): string | undefined {
+  if (!device) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(device);
+    const c = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['class'] : undefined;
+    return typeof c === 'string' && c ? c : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function machinesTable(machines: MachineSummary[]): Table {
