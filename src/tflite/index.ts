@@ -1,0 +1,2 @@
+/** IR ⇄ `.tflite` (LiteRT's flatbuffer format). */
+export { toTfliteBytes, type TfliteExportOptions } from './export.js';
