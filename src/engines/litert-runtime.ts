@@ -81,14 +81,21 @@ async function start(poolSize: number): Promise<LiteRt> {
   scope['__dirname'] = wasmDir;
   scope['__filename'] = loader;
   scope['importScripts'] = (url: string) => vm.runInThisContext(readFileSync(url, 'utf8'), { filename: url });
-  // Read by the loader as its Module object: where its pthreads start.
-  scope['Module'] = { mainScriptUrlOrBlob: PTHREAD_SCRIPT };
+  // Read by the loader as its Module object: where its pthreads start, and where its log goes
+  // (its INFO lines on every start and compile would fill a trial worker's stderr).
+  scope['Module'] = { mainScriptUrlOrBlob: PTHREAD_SCRIPT, print: dropInfo, printErr: dropInfo };
   // The loader sizes its pthread pool by navigator.hardwareConcurrency (Node 20 has no navigator).
   if (!scope['navigator']) scope['navigator'] = { userAgent: `Node.js ${process.version}` };
   Object.defineProperty(scope['navigator'], 'hardwareConcurrency', { value: poolSize, configurable: true });
   const litert = await import('@litertjs/core');
   await quietly(() => litert.loadLiteRt(loader, { threads: true }));
   return litert;
+}
+
+/** LiteRT's native log, less its INFO lines and the NPU it never finds in Node. */
+function dropInfo(line: string): void {
+  if (/^INFO: /.test(line) || /NPU accelerator could not be loaded/.test(line)) return;
+  process.stderr.write(`LiteRT: ${line}\n`);
 }
 
 /**

@@ -107,14 +107,13 @@ class Exporter {
       }
     }
     const ownerOf = new Map<string, Node>();
-    for (const node of this.graph.nodes) ownerOf.set(this.finalOutput.get(node.name) ?? node.outputs[0]!, node);
+    for (const node of this.graph.nodes) if (!this.skipped.has(node.name)) ownerOf.set(this.finalOutput.get(node.name) ?? node.outputs[0]!, node);
     for (const node of this.graph.nodes) {
       const code = this.activationCode(node);
       if (code === undefined) continue;
       const x = node.inputs[0]!;
       const owner = ownerOf.get(x);
       if (!owner || !['Conv', 'Gemm', 'Add'].includes(owner.op) || this.fusedAct.has(owner.name) || !this.soleReader(x)) continue;
-      if (this.skipped.has(owner.name)) continue;
       this.fusedAct.set(owner.name, { code, node });
       this.skipped.add(node.name);
       this.finalOutput.set(owner.name, node.outputs[0]!);

@@ -49,8 +49,10 @@ export interface TfliteOperator {
 /** Reads a builtin-options table's fields by slot (the reader's side of `TfliteOptions`). */
 export interface OptionReader {
   type: number;
-  int(slot: number, fallback: number): number;
-  float(slot: number, fallback: number): number;
+  /** An int8 field (enums such as padding and the fused activation, and bools). */
+  i8(slot: number, fallback: number): number;
+  i32(slot: number, fallback: number): number;
+  f32(slot: number, fallback: number): number;
   ints(slot: number): number[] | undefined;
 }
 

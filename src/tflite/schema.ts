@@ -49,6 +49,7 @@ export const Op = {
   MINIMUM: 57,
   PADV2: 60,
   SLICE: 65,
+  QUANTIZE: 114,
   HARD_SWISH: 117,
 } as const;
 
