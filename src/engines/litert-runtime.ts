@@ -94,7 +94,7 @@ async function start(poolSize: number): Promise<LiteRt> {
 
 /** LiteRT's native log, less its INFO lines and the NPU it never finds in Node. */
 function dropInfo(line: string): void {
-  if (/^INFO: /.test(line) || /NPU accelerator could not be loaded/.test(line)) return;
+  if (/^INFO: /.test(line) || /^I\d{4} /.test(line) || /NPU accelerator could not be loaded/.test(line)) return;
   process.stderr.write(`LiteRT: ${line}\n`);
 }
 

@@ -18,17 +18,22 @@ export const litertEngine: Engine = {
   description: 'LiteRT.js (TFLite) in Node: the model as .tflite, XNNPACK in threaded WebAssembly or WebGPU: the edge ecosystem\'s accelerated runtime',
   role: 'accelerated',
   options: {
-    accelerator: choiceOption("LiteRT.js's accelerator: 'wasm' (XNNPACK, relaxed SIMD, pthreads) or 'webgpu' (Dawn's adapter; the whole model must delegate)", ['wasm', 'webgpu'], 'wasm'),
+    accelerator: choiceOption(
+      "LiteRT.js's accelerator: 'wasm' (XNNPACK, relaxed SIMD, pthreads) or 'webgpu' (Dawn's adapter; the whole model must delegate; on SwiftShader the worker dies in LiteRT's WebGPU compile)",
+      ['wasm', 'webgpu'],
+      'wasm',
+    ),
     threads: threadsOption('XNNPACK threads (cpuOptions.numThreads; the pthread pool is sized to fit)'),
   },
   planningRate: { gmacsPerS: 15, startupS: 1 },
-  // Measured on this project's 2-core machine with /proc/<pid>/status VmHWM of a worker running
-  // standard/d10/w64 (batch 1) and mobilenet_v2: the 38 MB threaded wasm module compiled, a heap
-  // that grows and never shrinks, and the weights three times (the IR, the .tflite bytes, the
-  // copy into the wasm heap that XNNPACK then packs).
-  memoryFootprint: () => ({ baseBytes: 200 * 2 ** 20, weightCopies: 4, activationFactor: 1.5 }),
+  // From the peak RSS of bench trials on this project's 2-core machine (under load): 152-173 MiB
+  // on standard/d2/w16/r32, 211 MiB on standard/d10/w64, 277 MiB on mobilenet_v2 (14 MB of
+  // weights): the 9 MB threaded wasm module compiled, its heap (which never shrinks), and the
+  // weights several times (the IR's, the .tflite bytes, the copy into the wasm heap, XNNPACK's
+  // packed copy). A first estimate, not a fit: the watchdog still holds the cap.
+  memoryFootprint: () => ({ baseBytes: 210 * 2 ** 20, weightCopies: 4, activationFactor: 1.5 }),
   notSimulated: {
-    reason: 'LiteRT.js runs its inferences on a pool of worker threads started from WebAssembly; under valgrind the wasm compile alone takes minutes',
+    reason: 'LiteRT.js runs its inferences on a pool of wasm pthreads (worker threads) that the simulated counting of one inference does not follow; it has not been tried under valgrind',
     hint: 'simulate ort or tfjs-wasm instead',
   },
   async availability() {
