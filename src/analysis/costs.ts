@@ -56,6 +56,9 @@ const COSTS: Record<string, CostFn> = {
   Sub: perOutput,
   Mul: perOutput,
   Div: perOutput,
+  Max: perOutput,
+  Min: perOutput,
+  Pow: perOutput,
 };
 
 function pool(node: Node, _inputs: (TensorType | undefined)[], outputs: TensorType[]): NodeCompute {

@@ -56,6 +56,30 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   Sub: (c) => binary(c, 'Sub'),
   Mul: (c) => binary(c, 'Mul'),
   RealDiv: (c) => binary(c, 'Div'),
+  Maximum: (c) => binary(c, 'Max'),
+  Minimum: (c) => binary(c, 'Min'),
+  Pow: (c) => binary(c, 'Pow'),
+  Square: (c) => {
+    const x = c.value(0);
+    return value(c.b.add('Mul', c.node.name, [x.name, x.name]), x.nchw);
+  },
+  Sqrt: (c) => elementwise(c, 'Sqrt'),
+  Exp: (c) => elementwise(c, 'Exp'),
+  Rsqrt: (c) => {
+    // 1 / sqrt(x): the IR has no reciprocal square root of its own.
+    const x = c.value(0);
+    const root = c.b.add('Sqrt', `${c.node.name}/sqrt`, [x.name]);
+    const one = c.b.constant(`${c.node.name}.one`, ConstTensor.fromFloat32([], Float32Array.of(1)));
+    return value(c.b.add('Div', c.node.name, [one, root]), x.nchw);
+  },
+  Cast: (c) => {
+    // Converters leave float→float casts (e.g. around a normalisation): identities on FP32.
+    // Casts to integer types change values and are refused.
+    const to = c.node.attr?.['DstT']?.type ?? 'DT_FLOAT';
+    const from = c.node.attr?.['SrcT']?.type ?? 'DT_FLOAT';
+    if (to !== 'DT_FLOAT' || from !== 'DT_FLOAT') c.fail(`a cast from ${from} to ${to} is not supported (only float32 to float32)`);
+    return c.inputs[0]!;
+  },
   Relu: (c) => unaryActivation(c, 'relu'),
   Relu6: (c) => unaryActivation(c, 'relu6'),
   Elu: (c) => unaryActivation(c, 'elu'),
@@ -215,6 +239,11 @@ function matMul(c: OpContext): TfValue {
   let y = c.b.add('Gemm', gemmName, inputs, boolAttr(c.node, 'transpose_b') ? { transB: attr.int(1) } : {});
   if (tail.activation) y = activation(c.b, tail.activation, y, c.node.name)!;
   return value(y, false);
+}
+
+function elementwise(c: OpContext, op: string): TfValue {
+  const x = c.value(0);
+  return value(c.b.add(op, c.node.name, [x.name]), x.nchw);
 }
 
 function unaryActivation(c: OpContext, kind: string): TfValue {

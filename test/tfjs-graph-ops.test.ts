@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { analyzeGraph } from '../src/analysis/index.js';
+import { tfjsCpuEngine } from '../src/engines/tfjs.js';
+import { UserError } from '../src/errors.js';
+import { toOnnxBytes } from '../src/onnx/index.js';
+import { decodeWeights, tfjsArtifactsToGraph, type ModelJson, type TfjsArtifacts } from '../src/tfjs-graph/index.js';
+import { runOnce } from '../src/weights/ort-run.js';
+
+await tf.setBackend('cpu');
+
+/**
+ * Elementwise TF ops that trained models use beyond the conv-net core, in a hand-made graph
+ * model: x → Maximum(x, lo) → Minimum(·, hi) → Square → Add(·, eps) → Rsqrt → Mul(x, ·) →
+ * Sqrt(Exp(·)) → Pow(·, two) → Cast(float→float) → ConcatV2 on axis −1 with x.
+ */
+function elementwiseModel(): TfjsArtifacts {
+  const consts: Record<string, number> = { lo: -0.5, hi: 0.75, eps: 0.1, two: 2, axis: -1 };
+  const constNode = (name: string) => ({
+    name,
+    op: 'Const',
+    attr: { value: { tensor: { dtype: name === 'axis' ? 'DT_INT32' : 'DT_FLOAT', tensorShape: {} } }, dtype: { type: name === 'axis' ? 'DT_INT32' : 'DT_FLOAT' } },
+  });
+  const op = (name: string, o: string, input: string[], attr: Record<string, unknown> = {}) => ({ name, op: o, input, attr: { T: { type: 'DT_FLOAT' }, ...attr } });
+  const nodes = [
+    { name: 'x', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '6' }] } }, dtype: { type: 'DT_FLOAT' } } },
+    ...Object.keys(consts).map(constNode),
+    op('max', 'Maximum', ['x', 'lo']),
+    op('min', 'Minimum', ['max', 'hi']),
+    op('sq', 'Square', ['min']),
+    op('addeps', 'AddV2', ['sq', 'eps']),
+    op('rs', 'Rsqrt', ['addeps']),
+    op('norm', 'Mul', ['x', 'rs']),
+    op('ex', 'Exp', ['norm']),
+    op('root', 'Sqrt', ['ex']),
+    op('pow', 'Pow', ['root', 'two']),
+    op('cast', 'Cast', ['pow'], { SrcT: { type: 'DT_FLOAT' }, DstT: { type: 'DT_FLOAT' } }),
+    op('cat', 'ConcatV2', ['cast', 'x', 'axis'], { N: { i: '2' }, Tidx: { type: 'DT_INT32' } }),
+  ];
+  const weights = Object.keys(consts).map((name) => ({ name, shape: [], dtype: name === 'axis' ? 'int32' : 'float32' }));
+  const weightData = new Uint8Array(
+    Buffer.concat(Object.entries(consts).map(([name, v]) => Buffer.from((name === 'axis' ? Int32Array.of(v) : Float32Array.of(v)).buffer))),
+  );
+  const manifest = [{ paths: ['w'], weights }];
+  const modelJson = { format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: manifest } as unknown as ModelJson;
+  return { source: 'elementwise-model', modelJson, weights: decodeWeights(manifest as never, weightData, 'test'), weightData };
+}
+
+const INPUT = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i * 1.7));
+
+async function inTfjs(art: TfjsArtifacts): Promise<Float32Array> {
+  const model = await loadGraphModel({
+    load: async () => ({
+      modelTopology: art.modelJson.modelTopology as object,
+      format: 'graph-model',
+      weightSpecs: (art.modelJson.weightsManifest ?? []).flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[],
+      weightData: art.weightData.slice().buffer,
+    }),
+  });
+  const x = tf.tensor(INPUT, [2, 6]);
+  const y = model.predict(x) as tf.Tensor;
+  const out = (await y.data()) as Float32Array;
+  tf.dispose([x, y]);
+  return out;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+}
+
+describe('TF.js graph-model operators beyond the conv-net core', () => {
+  const art = elementwiseModel();
+
+  it('imports Maximum, Minimum, Square, Rsqrt, Exp, Sqrt, Pow, Cast and ConcatV2 on axis −1, computing what TF.js computes (ort and the tfjs engine)', async () => {
+    const graph = tfjsArtifactsToGraph(art);
+    const ops = graph.nodes.map((n) => n.op);
+    for (const op of ['Max', 'Min', 'Pow', 'Sqrt', 'Exp', 'Concat']) assert.ok(ops.includes(op), `${op} in ${ops.join(' ')}`);
+    const reference = await inTfjs(art);
+    const out = graph.outputs[0]!.name;
+    const ort = (await runOnce(graph, { name: graph.inputs[0]!.name, dims: [2, 6], data: INPUT }, [out])).get(out)!;
+    assert.ok(maxAbsDiff(reference, ort) < 1e-5, `ort vs TF.js: ${maxAbsDiff(reference, ort)}`);
+    const session = await tfjsCpuEngine.load({ spec: art.source, graph, onnx: toOnnxBytes(graph) }, {});
+    try {
+      assert.ok(maxAbsDiff(reference, await session.run(INPUT, [2, 6])) < 1e-5);
+    } finally {
+      await session.dispose();
+    }
+    // The rule for elementwise work: one operation per output element of each such node.
+    const cost = analyzeGraph(graph, { batch: 2 });
+    assert.equal(cost.macs, 0);
+    assert.equal(cost.layers.find((l) => l.op === 'Pow')!.elementwiseOps, 12);
+  });
+
+  it('refuses a cast to an integer type, naming the operator and the types', () => {
+    const bad = structuredClone(art.modelJson.modelTopology) as { node: { name: string; attr?: Record<string, { type?: string }> }[] };
+    bad.node.find((n) => n.name === 'cast')!.attr!['DstT'] = { type: 'DT_INT32' };
+    assert.throws(
+      () => tfjsArtifactsToGraph({ ...art, modelJson: { ...art.modelJson, modelTopology: bad } as ModelJson }),
+      (e: Error) => e instanceof UserError && /unsupported operator 'Cast' \(node 'cast'\): a cast from DT_FLOAT to DT_INT32/.test(e.message),
+    );
+  });
+});
