@@ -15,8 +15,11 @@ await tf.setBackend('cpu');
 /**
  * Elementwise TF ops that trained models use beyond the conv-net core, in a hand-made graph
  * model: x → Maximum(x, lo) → Minimum(·, hi) → Square → Add(·, eps) → Rsqrt → Mul(x, ·) →
- * Sqrt(Exp(·)) → Pow(·, two) → Cast(float→float) → ConcatV2 on axis −1 with x.
+ * Sqrt(Exp(·)) → Pow(·, two) → Cast(float→float) → ConcatV2 on axis −1 with x → StridedSlice
+ * [:, 10::-3] → StridedSlice [:, 2] (shrunk): a [N] output.
  */
+const SLICES: Record<string, number[]> = { b1: [0, 10], e1: [0, 0], s1: [1, -3], b2: [0, 2], e2: [0, 3], s2: [1, 1] };
+
 function elementwiseModel(): TfjsArtifacts {
   const consts: Record<string, number> = { lo: -0.5, hi: 0.75, eps: 0.1, two: 2, axis: -1 };
   const constNode = (name: string) => ({
@@ -39,10 +42,20 @@ function elementwiseModel(): TfjsArtifacts {
     op('pow', 'Pow', ['root', 'two']),
     op('cast', 'Cast', ['pow'], { SrcT: { type: 'DT_FLOAT' }, DstT: { type: 'DT_FLOAT' } }),
     op('cat', 'ConcatV2', ['cast', 'x', 'axis'], { N: { i: '2' }, Tidx: { type: 'DT_INT32' } }),
+    // [:, 10::-3] (reversed and strided, to the start), then [:, 2] (shrunk): a [N] output.
+    ...Object.keys(SLICES).map((name) => ({ name, op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: '2' }] } } }, dtype: { type: 'DT_INT32' } } })),
+    op('sl', 'StridedSlice', ['cat', 'b1', 'e1', 's1'], { Index: { type: 'DT_INT32' }, begin_mask: { i: '1' }, end_mask: { i: '3' } }),
+    op('pick', 'StridedSlice', ['sl', 'b2', 'e2', 's2'], { Index: { type: 'DT_INT32' }, begin_mask: { i: '1' }, end_mask: { i: '1' }, shrink_axis_mask: { i: '2' } }),
   ];
-  const weights = Object.keys(consts).map((name) => ({ name, shape: [], dtype: name === 'axis' ? 'int32' : 'float32' }));
+  const weights = [
+    ...Object.keys(consts).map((name) => ({ name, shape: [], dtype: name === 'axis' ? 'int32' : 'float32' })),
+    ...Object.keys(SLICES).map((name) => ({ name, shape: [2], dtype: 'int32' })),
+  ];
   const weightData = new Uint8Array(
-    Buffer.concat(Object.entries(consts).map(([name, v]) => Buffer.from((name === 'axis' ? Int32Array.of(v) : Float32Array.of(v)).buffer))),
+    Buffer.concat([
+      ...Object.entries(consts).map(([name, v]) => Buffer.from((name === 'axis' ? Int32Array.of(v) : Float32Array.of(v)).buffer)),
+      ...Object.values(SLICES).map((v) => Buffer.from(Int32Array.from(v).buffer)),
+    ]),
   );
   const manifest = [{ paths: ['w'], weights }];
   const modelJson = { format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: manifest } as unknown as ModelJson;
@@ -75,13 +88,14 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('TF.js graph-model operators beyond the conv-net core', () => {
   const art = elementwiseModel();
 
-  it('imports Maximum, Minimum, Square, Rsqrt, Exp, Sqrt, Pow, Cast and ConcatV2 on axis −1, computing what TF.js computes (ort and the tfjs engine)', async () => {
+  it('imports Maximum, Minimum, Square, Rsqrt, Exp, Sqrt, Pow, Cast, ConcatV2 on axis −1 and StridedSlice, computing what TF.js computes (ort and the tfjs engine)', async () => {
     const graph = tfjsArtifactsToGraph(art);
     const ops = graph.nodes.map((n) => n.op);
-    for (const op of ['Max', 'Min', 'Pow', 'Sqrt', 'Exp', 'Concat']) assert.ok(ops.includes(op), `${op} in ${ops.join(' ')}`);
+    for (const op of ['Max', 'Min', 'Pow', 'Sqrt', 'Exp', 'Concat', 'Slice', 'Squeeze']) assert.ok(ops.includes(op), `${op} in ${ops.join(' ')}`);
     const reference = await inTfjs(art);
     const out = graph.outputs[0]!.name;
     const ort = (await runOnce(graph, { name: graph.inputs[0]!.name, dims: [2, 6], data: INPUT }, [out])).get(out)!;
+    assert.equal(reference.length, 2);
     assert.ok(maxAbsDiff(reference, ort) < 1e-5, `ort vs TF.js: ${maxAbsDiff(reference, ort)}`);
     const session = await tfjsCpuEngine.load({ spec: art.source, graph, onnx: toOnnxBytes(graph) }, {});
     try {

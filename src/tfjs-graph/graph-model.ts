@@ -133,7 +133,45 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   },
   Pad: (c) => padOp(c),
   PadV2: (c) => padOp(c),
+  StridedSlice: (c) => stridedSlice(c),
 };
+
+/**
+ * TF's StridedSlice with constant begin/end/strides → Slice with steps (and a Squeeze for
+ * shrink_axis_mask). begin_mask/end_mask bits stand for "from the start"/"to the end" of the
+ * axis in the direction of its stride; the ellipsis and new-axis masks are refused.
+ */
+function stridedSlice(c: OpContext): TfValue {
+  let x = c.value(0);
+  const begin = c.constant(1).integers();
+  const end = c.constant(2).integers();
+  const strides = c.constant(3).integers();
+  const mask = (name: string) => Number(c.node.attr?.[name]?.i ?? 0);
+  if (mask('ellipsis_mask') || mask('new_axis_mask')) c.fail('ellipsis_mask and new_axis_mask are not supported');
+  const shrink = mask('shrink_axis_mask');
+  // Far enough past either end of any axis; ONNX clamps it.
+  const FAR = 2 ** 31 - 1;
+  const starts = begin.map((b, i) => (mask('begin_mask') & (1 << i) ? (strides[i]! > 0 ? 0 : FAR) : b));
+  const ends = end.map((e, i) => {
+    if (shrink & (1 << i)) return begin[i]! === -1 ? FAR : begin[i]! + 1;
+    return mask('end_mask') & (1 << i) ? (strides[i]! > 0 ? FAR : -FAR) : e;
+  });
+  const steps = strides.map((s, i) => (shrink & (1 << i) ? 1 : s));
+  // Shrinking drops axes, so an image tensor is sliced in TF's own order first.
+  if (x.nchw && shrink) x = { name: plain(c, x), nchw: false };
+  // An axis taken whole (both masks, stride 1) is left out: it may be the free batch axis.
+  const sliced = begin.map((_, i) => i).filter((i) => !(mask('begin_mask') & mask('end_mask') & (1 << i) && steps[i] === 1));
+  const pick = (v: number[]) => sliced.map((i) => v[i]!);
+  const axes = sliced.map((i) => (x.nchw ? nchwAxis(i) : i));
+  const n = c.node.name;
+  const sliceName = shrink ? `${n}/slice` : n;
+  const y = sliced.length
+    ? c.b.add('Slice', sliceName, [x.name, c.b.int64(`${n}.starts`, pick(starts)), c.b.int64(`${n}.ends`, pick(ends)), c.b.int64(`${n}.axes`, axes), c.b.int64(`${n}.steps`, pick(steps))])
+    : x.name;
+  if (!shrink) return value(y, x.nchw);
+  const dropped = begin.map((_, i) => i).filter((i) => shrink & (1 << i));
+  return value(c.b.add('Squeeze', n, [y, c.b.int64(`${n}.squeeze`, dropped)]), false);
+}
 
 function rank(c: OpContext, v: string): number {
   return c.b.shape(v).length;
