@@ -16,7 +16,7 @@ await tf.setBackend('cpu');
  * Elementwise TF ops that trained models use beyond the conv-net core, in a hand-made graph
  * model: x → Maximum(x, lo) → Minimum(·, hi) → Square → Add(·, eps) → Rsqrt → Mul(x, ·) →
  * Sqrt(Exp(·)) → Pow(·, two) → Cast(float→float) → ConcatV2 on axis −1 with x → StridedSlice
- * [:, 10::-3] → StridedSlice [:, 2] (shrunk): a [N] output.
+ * [:, 10::-3] → StridedSlice [:, 2] (shrunk), plus Sum of the slice's rows: a [N] output.
  */
 const SLICES: Record<string, number[]> = { b1: [0, 10], e1: [0, 0], s1: [1, -3], b2: [0, 2], e2: [0, 3], s2: [1, 1] };
 
@@ -46,6 +46,9 @@ function elementwiseModel(): TfjsArtifacts {
     ...Object.keys(SLICES).map((name) => ({ name, op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: '2' }] } } }, dtype: { type: 'DT_INT32' } } })),
     op('sl', 'StridedSlice', ['cat', 'b1', 'e1', 's1'], { Index: { type: 'DT_INT32' }, begin_mask: { i: '1' }, end_mask: { i: '3' } }),
     op('pick', 'StridedSlice', ['sl', 'b2', 'e2', 's2'], { Index: { type: 'DT_INT32' }, begin_mask: { i: '1' }, end_mask: { i: '1' }, shrink_axis_mask: { i: '2' } }),
+    // + the row sums of the [N, 4] slice (Sum over axis 1, keep_dims false): [N].
+    op('rowsum', 'Sum', ['sl', 'axis'], { Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } }),
+    op('out', 'AddV2', ['pick', 'rowsum']),
   ];
   const weights = [
     ...Object.keys(consts).map((name) => ({ name, shape: [], dtype: name === 'axis' ? 'int32' : 'float32' })),
@@ -88,10 +91,10 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('TF.js graph-model operators beyond the conv-net core', () => {
   const art = elementwiseModel();
 
-  it('imports Maximum, Minimum, Square, Rsqrt, Exp, Sqrt, Pow, Cast, ConcatV2 on axis −1 and StridedSlice, computing what TF.js computes (ort and the tfjs engine)', async () => {
+  it('imports Maximum, Minimum, Square, Rsqrt, Exp, Sqrt, Pow, Cast, ConcatV2 on axis −1, StridedSlice and Sum, computing what TF.js computes (ort and the tfjs engine)', async () => {
     const graph = tfjsArtifactsToGraph(art);
     const ops = graph.nodes.map((n) => n.op);
-    for (const op of ['Max', 'Min', 'Pow', 'Sqrt', 'Exp', 'Concat', 'Slice', 'Squeeze']) assert.ok(ops.includes(op), `${op} in ${ops.join(' ')}`);
+    for (const op of ['Max', 'Min', 'Pow', 'Sqrt', 'Exp', 'Concat', 'Slice', 'Squeeze', 'ReduceSum']) assert.ok(ops.includes(op), `${op} in ${ops.join(' ')}`);
     const reference = await inTfjs(art);
     const out = graph.outputs[0]!.name;
     const ort = (await runOnce(graph, { name: graph.inputs[0]!.name, dims: [2, 6], data: INPUT }, [out])).get(out)!;

@@ -39,6 +39,7 @@ const COSTS: Record<string, CostFn> = {
   GlobalAveragePool: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
   GlobalMaxPool: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
   ReduceMean: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
+  ReduceSum: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
   BatchNormalization: perOutput,
   Relu: perOutput,
   Clip: perOutput,

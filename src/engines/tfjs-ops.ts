@@ -560,18 +560,27 @@ function compileMatMul(ctx: Ctx): Kernel {
 }
 
 function compileReduceMean(ctx: Ctx): Kernel {
+  return compileReduce(ctx, getInts(ctx.node.attrs, 'axes'), (tf, x, axes, keep) => tf.mean(x, axes, keep));
+}
+
+function compileReduceSum(ctx: Ctx): Kernel {
+  const given = ctx.node.inputs[1] ? intsOf(ctx, 1, 'axes') : undefined;
+  return compileReduce(ctx, given && given.length ? given : undefined, (tf, x, axes, keep) => tf.sum(x, axes, keep));
+}
+
+function compileReduce(ctx: Ctx, given: number[] | undefined, reduce: (tf: Tf, x: T, axes: number[], keep: boolean) => T): Kernel {
   const { tf, node } = ctx;
   const rank = ctx.rank(0);
-  const axes = (getInts(node.attrs, 'axes') ?? Array.from({ length: rank }, (_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+  const axes = (given ?? Array.from({ length: rank }, (_, i) => i)).map((a) => (a < 0 ? a + rank : a));
   const keep = getInt(node.attrs, 'keepdims', 1) === 1;
   const phys = axes.map((a) => physAxis(a, rank));
-  if (keep || rank !== 4) return (xs) => [tf.mean(xs[0]!, phys, keep)];
+  if (keep || rank !== 4) return (xs) => [reduce(tf, xs[0]!, phys, keep)];
   // 4-D without keepdims: the kept axes come out in physical order; put them in logical order.
   const kept = [0, 1, 2, 3].filter((p) => !phys.includes(p));
   const order = [...kept].sort((p, q) => LOGICAL_AT[p]! - LOGICAL_AT[q]!).map((p) => kept.indexOf(p));
   const identity = order.every((o, i) => o === i);
   return (xs) => {
-    const m = tf.mean(xs[0]!, phys, false);
+    const m = reduce(tf, xs[0]!, phys, false);
     return [identity ? m : tf.transpose(m, order)];
   };
 }
@@ -625,6 +634,7 @@ export const TFJS_OPS: Record<string, OpCompiler> = {
   GlobalAveragePool: compileGlobalPool('mean'),
   GlobalMaxPool: compileGlobalPool('max'),
   ReduceMean: compileReduceMean,
+  ReduceSum: compileReduceSum,
   Flatten: compileFlatten,
   Reshape: compileReshape,
   Squeeze: compileSqueeze,

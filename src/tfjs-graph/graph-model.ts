@@ -134,6 +134,18 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   Pad: (c) => padOp(c),
   PadV2: (c) => padOp(c),
   StridedSlice: (c) => stridedSlice(c),
+  Sum: (c) => {
+    let x = c.value(0);
+    const keep = boolAttr(c.node, 'keep_dims');
+    const r = rank(c, x.name);
+    const axes = c.constant(1).integers().map((a) => (a < 0 ? a + r : a));
+    const spatial = axes.length === 2 && axes.includes(1) && axes.includes(2);
+    // An image tensor is summed in NCHW where the result keeps its meaning, else in TF's order.
+    if (x.nchw && !keep && !spatial) x = { name: plain(c, x), nchw: false };
+    const irAxes = x.nchw ? axes.map(nchwAxis) : axes;
+    const y = c.b.add('ReduceSum', c.node.name, [x.name, c.b.int64(`${c.node.name}.axes`, irAxes)], { keepdims: attr.int(keep ? 1 : 0) });
+    return value(y, x.nchw && keep);
+  },
 };
 
 /**
