@@ -65,9 +65,26 @@ function elementwiseModel(): TfjsArtifacts {
   return { source: 'elementwise-model', modelJson, weights: decodeWeights(manifest as never, weightData, 'test'), weightData };
 }
 
+/** x [N, 4, 4, 2] → ResizeBilinear 6×8 (half-pixel) → ResizeNearestNeighbor 3×4 (align_corners) → nearest 6×8 (legacy) → bilinear 3×4 (legacy). */
+function resizeModel(): TfjsArtifacts {
+  const sizes: Record<string, number[]> = { s1: [6, 8], s2: [3, 4], s3: [6, 8], s4: [3, 4] };
+  const nodes = [
+    { name: 'x', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '4' }, { size: '4' }, { size: '2' }] } }, dtype: { type: 'DT_FLOAT' } } },
+    ...Object.keys(sizes).map((name) => ({ name, op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: '2' }] } } }, dtype: { type: 'DT_INT32' } } })),
+    { name: 'r1', op: 'ResizeBilinear', input: ['x', 's1'], attr: { T: { type: 'DT_FLOAT' }, align_corners: { b: false }, half_pixel_centers: { b: true } } },
+    { name: 'r2', op: 'ResizeNearestNeighbor', input: ['r1', 's2'], attr: { T: { type: 'DT_FLOAT' }, align_corners: { b: true }, half_pixel_centers: { b: false } } },
+    { name: 'r3', op: 'ResizeNearestNeighbor', input: ['r2', 's3'], attr: { T: { type: 'DT_FLOAT' } } },
+    { name: 'r4', op: 'ResizeBilinear', input: ['r3', 's4'], attr: { T: { type: 'DT_FLOAT' } } },
+  ];
+  const manifest = [{ paths: ['w'], weights: Object.keys(sizes).map((name) => ({ name, shape: [2], dtype: 'int32' })) }];
+  const weightData = new Uint8Array(Buffer.concat(Object.values(sizes).map((v) => Buffer.from(Int32Array.from(v).buffer))));
+  const modelJson = { format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: manifest } as unknown as ModelJson;
+  return { source: 'resize-model', modelJson, weights: decodeWeights(manifest as never, weightData, 'test'), weightData };
+}
+
 const INPUT = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i * 1.7));
 
-async function inTfjs(art: TfjsArtifacts): Promise<Float32Array> {
+async function inTfjs(art: TfjsArtifacts, data = INPUT, shape = [2, 6]): Promise<Float32Array> {
   const model = await loadGraphModel({
     load: async () => ({
       modelTopology: art.modelJson.modelTopology as object,
@@ -76,7 +93,7 @@ async function inTfjs(art: TfjsArtifacts): Promise<Float32Array> {
       weightData: art.weightData.slice().buffer,
     }),
   });
-  const x = tf.tensor(INPUT, [2, 6]);
+  const x = tf.tensor(data, shape);
   const y = model.predict(x) as tf.Tensor;
   const out = (await y.data()) as Float32Array;
   tf.dispose([x, y]);
@@ -110,6 +127,24 @@ describe('TF.js graph-model operators beyond the conv-net core', () => {
     const cost = analyzeGraph(graph, { batch: 2 });
     assert.equal(cost.macs, 0);
     assert.equal(cost.layers.find((l) => l.op === 'Pow')!.elementwiseOps, 12);
+  });
+
+  it('imports ResizeBilinear and ResizeNearestNeighbor in each of TF\'s coordinate modes as TF.js computes them', async () => {
+    const resize = resizeModel();
+    const graph = tfjsArtifactsToGraph(resize);
+    assert.equal(graph.nodes.filter((n) => n.op === 'Resize').length, 4);
+    const data = Float32Array.from({ length: 2 * 4 * 4 * 2 }, (_, i) => Math.cos(i * 0.9));
+    const reference = await inTfjs(resize, data, [2, 4, 4, 2]);
+    const out = graph.outputs[0]!.name;
+    const ort = (await runOnce(graph, { name: graph.inputs[0]!.name, dims: [2, 4, 4, 2], data }, [out])).get(out)!;
+    assert.ok(maxAbsDiff(reference, ort) < 1e-5, `ort vs TF.js: ${maxAbsDiff(reference, ort)}`);
+    const session = await tfjsCpuEngine.load({ spec: resize.source, graph, onnx: toOnnxBytes(graph) }, {});
+    try {
+      assert.ok(maxAbsDiff(reference, await session.run(data, [2, 4, 4, 2])) < 1e-5);
+    } finally {
+      await session.dispose();
+    }
+    assert.equal(analyzeGraph(graph, { batch: 1 }).layers.find((l) => l.name === 'r1')!.elementwiseOps, 6 * 8 * 2);
   });
 
   it('refuses a cast to an integer type, naming the operator and the types', () => {

@@ -60,6 +60,8 @@ const COSTS: Record<string, CostFn> = {
   Max: perOutput,
   Min: perOutput,
   Pow: perOutput,
+  // One interpolation per output element (its 1 or 4 taps are not counted apart).
+  Resize: perOutput,
 };
 
 function pool(node: Node, _inputs: (TensorType | undefined)[], outputs: TensorType[]): NodeCompute {

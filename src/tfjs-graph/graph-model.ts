@@ -134,6 +134,8 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   Pad: (c) => padOp(c),
   PadV2: (c) => padOp(c),
   StridedSlice: (c) => stridedSlice(c),
+  ResizeBilinear: (c) => resize(c, 'linear'),
+  ResizeNearestNeighbor: (c) => resize(c, 'nearest'),
   Sum: (c) => {
     let x = c.value(0);
     const keep = boolAttr(c.node, 'keep_dims');
@@ -147,6 +149,31 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
     return value(y, x.nchw && keep);
   },
 };
+
+/**
+ * TF's ResizeBilinear / ResizeNearestNeighbor (a constant [height, width]) → ONNX Resize with
+ * scales (the batch may be free, so sizes could not name it), in the coordinate mode that
+ * reproduces TF's: align_corners, half-pixel centres (bilinear: half_pixel; nearest:
+ * tf_half_pixel_for_nn), or TF's legacy asymmetric mapping. Nearest rounds as TF does: half
+ * away from zero with align_corners, down otherwise.
+ */
+function resize(c: OpContext, mode: 'linear' | 'nearest'): TfValue {
+  const x = c.value(0);
+  if (!x.nchw) c.fail('the input is not a 4-d NHWC tensor');
+  const [newH, newW] = c.constant(1).integers() as [number, number];
+  const [, , h, w] = c.b.shape(x.name);
+  if (typeof h !== 'number' || typeof w !== 'number') c.fail('the input has no static height and width');
+  const scales = [1, 1, Math.fround(newH / (h as number)), Math.fround(newW / (w as number))];
+  if (Math.floor((h as number) * scales[2]!) !== newH || Math.floor((w as number) * scales[3]!) !== newW) {
+    c.fail(`resizing ${h}×${w} to ${newH}×${newW} is not an exact float32 scale`);
+  }
+  const align = boolAttr(c.node, 'align_corners');
+  const half = boolAttr(c.node, 'half_pixel_centers');
+  const coords = align ? 'align_corners' : half ? (mode === 'linear' ? 'half_pixel' : 'tf_half_pixel_for_nn') : 'asymmetric';
+  const attrs = { mode: attr.string(mode), coordinate_transformation_mode: attr.string(coords), ...(mode === 'nearest' ? { nearest_mode: attr.string(align ? 'round_prefer_ceil' : 'floor') } : {}) };
+  const n = c.node.name;
+  return value(c.b.add('Resize', n, [x.name, '', c.b.constant(`${n}.scales`, ConstTensor.fromFloat32([4], Float32Array.from(scales)))], attrs), true);
+}
 
 /**
  * TF's StridedSlice with constant begin/end/strides → Slice with steps (and a Squeeze for
