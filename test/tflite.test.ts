@@ -88,6 +88,9 @@ describe('.tflite export', () => {
       assert.equal(importedCost.params, zooCost.params - batchNormChannels(graph));
       assert.ok(!imported.nodes.some((n) => n.op === 'Transpose'), 'the NCHW round trip needs no transpose in the IR');
       assert.ok(relativeError(reference, await ortOutput(imported, input)) < FP32_TOLERANCE, 'the imported graph computes what the zoo graph does');
+      // And exports again (what the litert engine does with a .tflite the user gives).
+      const again = fromTfliteBytes(toTfliteBytes(imported), 'again.tflite');
+      assert.equal(analyzeGraph(again, { batch: 1 }).macs, zooCost.macs);
     });
   }
 
@@ -194,7 +197,7 @@ describe('.tflite import', () => {
 describe('.tflite on the command line', () => {
   const dir = testTempDir('tflite-cli-');
 
-  it('formbench export … -o m.tflite, then formbench analyze m.tflite: the same MACs', async () => {
+  it('formbench export … -o m.tflite, then analyze m.tflite (the same MACs) and bench m.tflite on ort and litert', async () => {
     const path = join(dir, 'm.tflite');
     const exported = await runCli(['export', 'depthwise-separable/d3/w16/r64', '-o', path]);
     assert.equal(exported.code, 0, exported.stderr);
@@ -206,6 +209,14 @@ describe('.tflite on the command line', () => {
     const macs = (out: string) => /MACs ([\d.]+ [kMG]?)/.exec(out)?.[1];
     assert.ok(macs(zoo.stdout));
     assert.equal(macs(file.stdout), macs(zoo.stdout));
+    // The file itself as the model: ort runs its import, litert the file written again from it.
+    const bench = await runCli(['bench', path, '--engines', 'ort,litert', '--budget-s', '1', '--json'], { timeoutMs: 120_000 });
+    assert.equal(bench.code, 0, bench.stderr);
+    const trials = (JSON.parse(bench.stdout) as { trials: { engine: string; status: string; outputsMatch: boolean }[] }).trials;
+    assert.deepEqual(trials.map((t) => [t.engine, t.status, t.outputsMatch]), [
+      ['ort', 'ok', true],
+      ['litert', 'ok', true],
+    ]);
   });
 
   it('a damaged .tflite is one error line and a non-zero exit', async () => {

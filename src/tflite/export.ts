@@ -496,13 +496,15 @@ class Exporter {
   pad(node: Node): void {
     if (getString(node.attrs, 'mode', 'constant') !== 'constant') throw new GraphError(`node '${node.name}' (Pad): only constant padding exports to .tflite`);
     const pads = this.graph.initializers.get(node.inputs[1]!)?.integers();
-    const value = node.inputs[2] ? this.graph.initializers.get(node.inputs[2])?.integers()[0] : 0;
-    if (!pads || value !== 0) throw new GraphError(`node '${node.name}' (Pad): its pads must be constants and its value 0`);
+    const fill = node.inputs[2] ? this.graph.initializers.get(node.inputs[2])?.float32()[0] : 0;
+    if (!pads || fill === undefined) throw new GraphError(`node '${node.name}' (Pad): its pads and value must be constants to export it to .tflite`);
     const rank = pads.length / 2;
     if (rank !== 4 || pads[0] !== 0 || pads[1] !== 0 || pads[4] !== 0 || pads[5] !== 0) throw new GraphError(`node '${node.name}' (Pad): only spatial padding of a 4-d tensor exports to .tflite`);
     const x = this.asNhwc(node.inputs[0]!);
     const out = this.outputTensor(node, 'nhwc');
-    this.op(Op.PAD, [x, this.intConstant(`${node.name}.paddings`, [0, 0, pads[2]!, pads[6]!, pads[3]!, pads[7]!, 0, 0], [4, 2])], [out], OptionsType.PadOptions);
+    const paddings = this.intConstant(`${node.name}.paddings`, [0, 0, pads[2]!, pads[6]!, pads[3]!, pads[7]!, 0, 0], [4, 2]);
+    if (fill === 0) this.op(Op.PAD, [x, paddings], [out], OptionsType.PadOptions);
+    else this.op(Op.PADV2, [x, paddings, this.floatConstant(`${node.name}.fill`, [], Float32Array.of(fill))], [out], OptionsType.PadV2Options);
     this.setOutput(node, out, 'nhwc');
   }
 
