@@ -82,6 +82,23 @@ function resizeModel(): TfjsArtifacts {
   return { source: 'resize-model', modelJson, weights: decodeWeights(manifest as never, weightData, 'test'), weightData };
 }
 
+/** tf.cond on a constant flag, as converters leave it: x → Switch(x, true) → Relu on the taken branch, Neg on the dead one → Merge. */
+function condModel(flag: boolean, predicate = 'flag'): TfjsArtifacts {
+  const t = { T: { type: 'DT_FLOAT' } };
+  const nodes = [
+    { name: 'x', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '6' }] } }, dtype: { type: 'DT_FLOAT' } } },
+    { name: 'flag', op: 'Const', attr: { value: { tensor: { dtype: 'DT_BOOL', tensorShape: {} } }, dtype: { type: 'DT_BOOL' } } },
+    { name: 'sw', op: 'Switch', input: ['x', predicate], attr: t },
+    { name: 'taken', op: 'Relu', input: ['sw:1'], attr: t },
+    { name: 'other', op: 'Neg', input: ['sw'], attr: t },
+    { name: 'merge', op: 'Merge', input: ['other', 'taken'], attr: { ...t, N: { i: '2' } } },
+  ];
+  const manifest = [{ paths: ['w'], weights: [{ name: 'flag', shape: [], dtype: 'bool' }] }];
+  const weightData = Uint8Array.of(flag ? 1 : 0);
+  const modelJson = { format: 'graph-model', modelTopology: { node: nodes, versions: { producer: 1 } }, weightsManifest: manifest } as unknown as ModelJson;
+  return { source: 'cond-model', modelJson, weights: decodeWeights(manifest as never, weightData, 'test'), weightData };
+}
+
 const INPUT = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i * 1.7));
 
 async function inTfjs(art: TfjsArtifacts, data = INPUT, shape = [2, 6]): Promise<Float32Array> {
@@ -94,7 +111,8 @@ async function inTfjs(art: TfjsArtifacts, data = INPUT, shape = [2, 6]): Promise
     }),
   });
   const x = tf.tensor(data, shape);
-  const y = model.predict(x) as tf.Tensor;
+  // Control flow (Switch/Merge) runs only through executeAsync.
+  const y = (await model.executeAsync(x)) as tf.Tensor;
   const out = (await y.data()) as Float32Array;
   tf.dispose([x, y]);
   return out;
@@ -145,6 +163,25 @@ describe('TF.js graph-model operators beyond the conv-net core', () => {
       await session.dispose();
     }
     assert.equal(analyzeGraph(graph, { batch: 1 }).layers.find((l) => l.name === 'r1')!.elementwiseOps, 6 * 8 * 2);
+  });
+
+  it('resolves Switch/Merge on a constant predicate to the branch it takes, as TF.js computes it', async () => {
+    for (const flag of [true, false]) {
+      const cond = condModel(flag);
+      const graph = tfjsArtifactsToGraph(cond);
+      assert.deepEqual(graph.nodes.map((n) => n.op), [flag ? 'Relu' : 'Neg'], `flag ${flag}: only the taken branch is imported`);
+      const reference = await inTfjs(cond);
+      const out = graph.outputs[0]!.name;
+      const ort = (await runOnce(graph, { name: graph.inputs[0]!.name, dims: [2, 6], data: INPUT }, [out])).get(out)!;
+      assert.ok(maxAbsDiff(reference, ort) < 1e-6);
+    }
+  });
+
+  it('refuses a Switch on a computed predicate and loop frames, naming the operator', () => {
+    assert.throws(() => tfjsArtifactsToGraph(condModel(true, 'x')), (e: Error) => e instanceof UserError && /unsupported operator 'Switch' \(node 'sw'\): its predicate is computed from the input/.test(e.message));
+    const looped = condModel(true);
+    (looped.modelJson.modelTopology as { node: { op: string; name: string }[] }).node.find((n) => n.name === 'taken')!.op = 'Enter';
+    assert.throws(() => tfjsArtifactsToGraph(looped), (e: Error) => e instanceof UserError && /unsupported operator 'Enter' \(node 'taken'\): loops/.test(e.message));
   });
 
   it('refuses a cast to an integer type, naming the operator and the types', () => {

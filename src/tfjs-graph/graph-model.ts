@@ -42,6 +42,9 @@ type OpImporter = (ctx: OpContext) => TfValue;
 
 const value = (name: string, nchw: boolean): TfValue => ({ kind: 'value', name, nchw });
 
+/** The untaken branch of a Switch on a constant, and everything computed from it only. */
+const DEAD = Symbol('dead branch');
+
 /** One importer per TF op the converter emits. */
 export const OP_IMPORTERS: Record<string, OpImporter> = {
   Identity: (c) => c.inputs[0]!,
@@ -65,6 +68,7 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   },
   Sqrt: (c) => elementwise(c, 'Sqrt'),
   Exp: (c) => elementwise(c, 'Exp'),
+  Neg: (c) => elementwise(c, 'Neg'),
   Rsqrt: (c) => {
     // 1 / sqrt(x): the IR has no reciprocal square root of its own.
     const x = c.value(0);
@@ -450,10 +454,11 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
   if ((topo.library?.function?.length ?? 0) > 0) throw new UserError(`${art.source}: the graph has control-flow functions`, 'formbench imports feed-forward graphs without control flow');
   const b = new IrBuilder(art.source, { 'formbench.source': art.source, 'formbench.format': 'tfjs-graph-model' });
   const values = new Map<string, TfValue>();
+  const switches = new Map<string, { index: number; value: TfValue }>();
   const consumed = new Set<string>();
   for (const node of topological(nodes, art.source)) {
     const fail = (reason: string): never => {
-      throw new UserError(`unsupported operator '${node.op}' (node '${node.name}')${reason ? `: ${reason}` : ''}`, `formbench imports the TF ops ${['Const', 'Placeholder', ...Object.keys(OP_IMPORTERS)].join(', ')}`);
+      throw new UserError(`unsupported operator '${node.op}' (node '${node.name}')${reason ? `: ${reason}` : ''}`, `formbench imports the TF ops ${['Const', 'Placeholder', 'Switch and Merge on a constant', ...Object.keys(OP_IMPORTERS)].join(', ')}`);
     };
     if (node.op === 'Const') {
       const tensor = art.weights.get(node.name);
@@ -472,13 +477,36 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
       values.set(node.name, dims.length === 4 ? value(transpose(b, x, TO_NCHW, `${node.name}.nchw`), true) : value(x, false));
       continue;
     }
+    const refs = (node.input ?? []).map(refOf).filter((r): r is { node: string; index: number } => !!r);
+    for (const r of refs) consumed.add(r.node);
+    // Control flow a converter left on constants (tf.cond on a fixed flag): a Switch passes its
+    // data to the output its constant predicate picks, and the other branch is dead; a Merge
+    // takes its one live input. Every other op with a dead input is dead too, as in TF.
+    const read = (r: { node: string; index: number }): TfValue | typeof DEAD => {
+      const taken = switches.get(r.node);
+      if (taken) return r.index === taken.index ? taken.value : DEAD;
+      if (r.index !== 0) fail(`it reads output ${r.index} of '${r.node}'; only first outputs are supported`);
+      return values.get(r.node) ?? DEAD;
+    };
+    if (node.op === 'Switch') {
+      const [data, pred] = refs.map(read);
+      if (data === DEAD || pred === DEAD) continue;
+      if (pred!.kind !== 'const') fail('its predicate is computed from the input: control flow that depends on the data is not supported');
+      switches.set(node.name, { index: (pred as { tensor: ConstTensor }).tensor.integers()[0] ? 1 : 0, value: data! });
+      continue;
+    }
+    if (node.op === 'Merge') {
+      const live = refs.map(read).filter((v): v is TfValue => v !== DEAD);
+      if (live.length !== 1) fail(live.length ? 'more than one of its inputs is live' : 'none of its inputs is live');
+      values.set(node.name, live[0]!);
+      continue;
+    }
+    if (['Enter', 'Exit', 'NextIteration', 'LoopCond'].includes(node.op)) fail('loops (while_loop frames) are not supported');
     const importer = OP_IMPORTERS[node.op];
     if (!importer) fail('');
-    const inputs = (node.input ?? []).map(refOf).filter((r): r is { node: string; index: number } => !!r).map((r) => {
-      if (r.index !== 0) fail(`it reads output ${r.index} of '${r.node}'; only first outputs are supported`);
-      consumed.add(r.node);
-      return values.get(r.node)!;
-    });
+    const read0 = refs.map(read);
+    if (read0.some((v) => v === DEAD)) continue;
+    const inputs = read0 as TfValue[];
     const ctx: OpContext = {
       b,
       node,
@@ -499,7 +527,8 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
   }
   const outputs = outputNodes(art, nodes, consumed).map((name) => {
     const v = values.get(name);
-    if (!v || v.kind !== 'value') throw new UserError(`${art.source}: output '${name}' is a constant`, 'formbench needs outputs computed from the inputs');
+    if (!v) throw new UserError(`${art.source}: output '${name}' lies on a branch its constant condition never takes`, 'give the output of the Merge that joins the branches');
+    if (v.kind !== 'value') throw new UserError(`${art.source}: output '${name}' is a constant`, 'formbench needs outputs computed from the inputs');
     // Outputs keep TF's layout: an image-shaped output is transposed back to NHWC.
     return v.nchw ? transpose(b, v.name, TO_NHWC, `${name}.nhwc`) : v.name;
   });
@@ -511,5 +540,5 @@ function outputNodes(art: TfjsArtifacts, nodes: TfNode[], consumed: Set<string>)
   const signature = (art.modelJson.userDefinedMetadata as { signature?: Signature } | undefined)?.signature;
   const named = Object.values(signature?.outputs ?? {}).map((o) => (o.name ?? '').replace(/:\d+$/, '')).filter(Boolean);
   if (named.length) return named;
-  return nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder').map((n) => n.name);
+  return nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder' && n.op !== 'Switch').map((n) => n.name);
 }
