@@ -39,6 +39,7 @@ const COSTS: Record<string, CostFn> = {
   GlobalAveragePool: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
   GlobalMaxPool: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
   ReduceMean: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
+  ReduceSum: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
   BatchNormalization: perOutput,
   Relu: perOutput,
   Clip: perOutput,
@@ -56,6 +57,11 @@ const COSTS: Record<string, CostFn> = {
   Sub: perOutput,
   Mul: perOutput,
   Div: perOutput,
+  Max: perOutput,
+  Min: perOutput,
+  Pow: perOutput,
+  // One interpolation per output element (its 1 or 4 taps are not counted apart).
+  Resize: perOutput,
 };
 
 function pool(node: Node, _inputs: (TensorType | undefined)[], outputs: TensorType[]): NodeCompute {

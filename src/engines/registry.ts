@@ -5,10 +5,11 @@ import { ortEngine } from './ort.js';
 import { ortWasmEngine } from './ort-wasm.js';
 import { ortWebgpuEngine } from './ort-webgpu.js';
 import { tfjsCpuEngine, tfjsWasmEngine, tfjsWebgpuEngine } from './tfjs.js';
+import { litertEngine } from './litert.js';
 import { torchEngine } from './torch.js';
 
 /** Every engine formbench knows, in the order reports list them. */
-export const ENGINES: Engine[] = [torchEngine, ortEngine, ortWebgpuEngine, ortWasmEngine, tfjsWasmEngine, tfjsWebgpuEngine, tfjsCpuEngine];
+export const ENGINES: Engine[] = [torchEngine, ortEngine, ortWebgpuEngine, ortWasmEngine, litertEngine, tfjsWasmEngine, tfjsWebgpuEngine, tfjsCpuEngine];
 
 /**
  * Adds an engine at run time, from a module named in FORMBENCH_ENGINE_MODULES (see plugins.ts):

@@ -560,18 +560,48 @@ function compileMatMul(ctx: Ctx): Kernel {
 }
 
 function compileReduceMean(ctx: Ctx): Kernel {
+  return compileReduce(ctx, getInts(ctx.node.attrs, 'axes'), (tf, x, axes, keep) => tf.mean(x, axes, keep));
+}
+
+/**
+ * ONNX Resize of an image tensor (held NHWC, as TF.js's resize kernels want it), for the
+ * coordinate modes TF's own resizes correspond to (what the TF.js importer writes).
+ */
+function compileResize(ctx: Ctx): Kernel {
+  const { tf, node } = ctx;
+  if (ctx.rank(0) !== 4) ctx.fail('only 4-d (image) tensors are resized');
+  const [, , H, W] = ctx.shape(0);
+  const sizes = ctx.constant(3)?.integers();
+  const scales = ctx.constant(2)?.float32();
+  const size: [number, number] = sizes && sizes.length ? [sizes[2]!, sizes[3]!] : scales ? [Math.floor(H! * scales[2]!), Math.floor(W! * scales[3]!)] : ctx.fail('Resize needs constant scales or sizes');
+  const mode = getString(node.attrs, 'mode', 'nearest');
+  const coords = getString(node.attrs, 'coordinate_transformation_mode', 'half_pixel');
+  const alignCorners = coords === 'align_corners';
+  const halfPixel = mode === 'linear' ? coords === 'half_pixel' : coords === 'tf_half_pixel_for_nn';
+  if (!alignCorners && !halfPixel && coords !== 'asymmetric') ctx.fail(`coordinate_transformation_mode '${coords}' with mode '${mode}' has no TF.js resize`);
+  if (mode === 'linear') return (xs) => [tf.image.resizeBilinear(xs[0] as TF.Tensor4D, size, alignCorners, halfPixel)];
+  if (mode !== 'nearest') ctx.fail(`mode '${mode}' is not supported`);
+  return (xs) => [tf.image.resizeNearestNeighbor(xs[0] as TF.Tensor4D, size, alignCorners, halfPixel)];
+}
+
+function compileReduceSum(ctx: Ctx): Kernel {
+  const given = ctx.node.inputs[1] ? intsOf(ctx, 1, 'axes') : undefined;
+  return compileReduce(ctx, given && given.length ? given : undefined, (tf, x, axes, keep) => tf.sum(x, axes, keep));
+}
+
+function compileReduce(ctx: Ctx, given: number[] | undefined, reduce: (tf: Tf, x: T, axes: number[], keep: boolean) => T): Kernel {
   const { tf, node } = ctx;
   const rank = ctx.rank(0);
-  const axes = (getInts(node.attrs, 'axes') ?? Array.from({ length: rank }, (_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+  const axes = (given ?? Array.from({ length: rank }, (_, i) => i)).map((a) => (a < 0 ? a + rank : a));
   const keep = getInt(node.attrs, 'keepdims', 1) === 1;
   const phys = axes.map((a) => physAxis(a, rank));
-  if (keep || rank !== 4) return (xs) => [tf.mean(xs[0]!, phys, keep)];
+  if (keep || rank !== 4) return (xs) => [reduce(tf, xs[0]!, phys, keep)];
   // 4-D without keepdims: the kept axes come out in physical order; put them in logical order.
   const kept = [0, 1, 2, 3].filter((p) => !phys.includes(p));
   const order = [...kept].sort((p, q) => LOGICAL_AT[p]! - LOGICAL_AT[q]!).map((p) => kept.indexOf(p));
   const identity = order.every((o, i) => o === i);
   return (xs) => {
-    const m = tf.mean(xs[0]!, phys, false);
+    const m = reduce(tf, xs[0]!, phys, false);
     return [identity ? m : tf.transpose(m, order)];
   };
 }
@@ -617,11 +647,16 @@ export const TFJS_OPS: Record<string, OpCompiler> = {
   Sub: binary((tf, a, b) => tf.sub(a, b)),
   Mul: binary((tf, a, b) => tf.mul(a, b)),
   Div: binary((tf, a, b) => tf.div(a, b)),
+  Max: binary((tf, a, b) => tf.maximum(a, b)),
+  Min: binary((tf, a, b) => tf.minimum(a, b)),
+  Pow: binary((tf, a, b) => tf.pow(a, b)),
   MaxPool: compileMaxPool,
   AveragePool: compileAveragePool,
   GlobalAveragePool: compileGlobalPool('mean'),
   GlobalMaxPool: compileGlobalPool('max'),
   ReduceMean: compileReduceMean,
+  ReduceSum: compileReduceSum,
+  Resize: compileResize,
   Flatten: compileFlatten,
   Reshape: compileReshape,
   Squeeze: compileSqueeze,

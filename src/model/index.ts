@@ -1,5 +1,5 @@
 /**
- * Resolving a model spec — a zoo name, a path to an .onnx file, or a TF.js model (`nsfwjs:<name>`,
+ * Resolving a model spec — a zoo name, a path to an .onnx or .tflite file, or a TF.js model (`nsfwjs:<name>`,
  * a model.json or its folder) — to an IR graph. Zoo graphs
  * come in two forms: `modelGraph` (structure and lazily generated weights, enough for static
  * analysis) and `preparedModelGraph` (BatchNorm calibrated, ready to export and run).
@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import { inferShapes, leadingDimBindings, type Graph } from '../ir/index.js';
 import { readOnnxFile } from '../onnx/index.js';
 import { isTfjsSpec, readTfjsModel } from '../tfjs-graph/index.js';
+import { isTflitePath, readTfliteFile } from '../tflite/index.js';
 import { calibrateBatchNorm } from '../weights/index.js';
 import { buildZooModel, type ZooModel } from '../zoo/index.js';
 import { checkOnnxFits } from './onnx-size.js';
@@ -22,7 +23,7 @@ export function isOnnxPath(spec: string): boolean {
 
 export interface ResolvedModel {
   spec: string;
-  source: 'zoo' | 'onnx' | 'tfjs';
+  source: 'zoo' | 'onnx' | 'tfjs' | 'tflite';
   graph: Graph;
   zoo?: ZooModel;
 }
@@ -31,6 +32,10 @@ export function resolveModel(spec: string): ResolvedModel {
   if (isOnnxPath(spec)) {
     if (!existsSync(spec)) throw new UserError(`no such file: ${spec}`, 'give a path to an existing .onnx file');
     return { spec, source: 'onnx', graph: readOnnxFile(spec) };
+  }
+  if (isTflitePath(spec)) {
+    if (!existsSync(spec)) throw new UserError(`no such file: ${spec}`, 'give a path to an existing .tflite file');
+    return { spec, source: 'tflite', graph: readTfliteFile(spec) };
   }
   if (isTfjsSpec(spec)) return { spec, source: 'tfjs', graph: readTfjsModel(spec) };
   const zoo = buildZooModel(spec);

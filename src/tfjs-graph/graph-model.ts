@@ -42,6 +42,9 @@ type OpImporter = (ctx: OpContext) => TfValue;
 
 const value = (name: string, nchw: boolean): TfValue => ({ kind: 'value', name, nchw });
 
+/** The untaken branch of a Switch on a constant, and everything computed from it only. */
+const DEAD = Symbol('dead branch');
+
 /** One importer per TF op the converter emits. */
 export const OP_IMPORTERS: Record<string, OpImporter> = {
   Identity: (c) => c.inputs[0]!,
@@ -56,6 +59,31 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   Sub: (c) => binary(c, 'Sub'),
   Mul: (c) => binary(c, 'Mul'),
   RealDiv: (c) => binary(c, 'Div'),
+  Maximum: (c) => binary(c, 'Max'),
+  Minimum: (c) => binary(c, 'Min'),
+  Pow: (c) => binary(c, 'Pow'),
+  Square: (c) => {
+    const x = c.value(0);
+    return value(c.b.add('Mul', c.node.name, [x.name, x.name]), x.nchw);
+  },
+  Sqrt: (c) => elementwise(c, 'Sqrt'),
+  Exp: (c) => elementwise(c, 'Exp'),
+  Neg: (c) => elementwise(c, 'Neg'),
+  Rsqrt: (c) => {
+    // 1 / sqrt(x): the IR has no reciprocal square root of its own.
+    const x = c.value(0);
+    const root = c.b.add('Sqrt', `${c.node.name}/sqrt`, [x.name]);
+    const one = c.b.constant(`${c.node.name}.one`, ConstTensor.fromFloat32([], Float32Array.of(1)));
+    return value(c.b.add('Div', c.node.name, [one, root]), x.nchw);
+  },
+  Cast: (c) => {
+    // Converters leave float→float casts (e.g. around a normalisation): identities on FP32.
+    // Casts to integer types change values and are refused.
+    const to = c.node.attr?.['DstT']?.type ?? 'DT_FLOAT';
+    const from = c.node.attr?.['SrcT']?.type ?? 'DT_FLOAT';
+    if (to !== 'DT_FLOAT' || from !== 'DT_FLOAT') c.fail(`a cast from ${from} to ${to} is not supported (only float32 to float32)`);
+    return c.inputs[0]!;
+  },
   Relu: (c) => unaryActivation(c, 'relu'),
   Relu6: (c) => unaryActivation(c, 'relu6'),
   Elu: (c) => unaryActivation(c, 'elu'),
@@ -109,7 +137,84 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   },
   Pad: (c) => padOp(c),
   PadV2: (c) => padOp(c),
+  StridedSlice: (c) => stridedSlice(c),
+  ResizeBilinear: (c) => resize(c, 'linear'),
+  ResizeNearestNeighbor: (c) => resize(c, 'nearest'),
+  Sum: (c) => {
+    let x = c.value(0);
+    const keep = boolAttr(c.node, 'keep_dims');
+    const r = rank(c, x.name);
+    const axes = c.constant(1).integers().map((a) => (a < 0 ? a + r : a));
+    const spatial = axes.length === 2 && axes.includes(1) && axes.includes(2);
+    // An image tensor is summed in NCHW where the result keeps its meaning, else in TF's order.
+    if (x.nchw && !keep && !spatial) x = { name: plain(c, x), nchw: false };
+    const irAxes = x.nchw ? axes.map(nchwAxis) : axes;
+    const y = c.b.add('ReduceSum', c.node.name, [x.name, c.b.int64(`${c.node.name}.axes`, irAxes)], { keepdims: attr.int(keep ? 1 : 0) });
+    return value(y, x.nchw && keep);
+  },
 };
+
+/**
+ * TF's ResizeBilinear / ResizeNearestNeighbor (a constant [height, width]) → ONNX Resize with
+ * scales (the batch may be free, so sizes could not name it), in the coordinate mode that
+ * reproduces TF's: align_corners, half-pixel centres (bilinear: half_pixel; nearest:
+ * tf_half_pixel_for_nn), or TF's legacy asymmetric mapping. Nearest rounds as TF does: half
+ * away from zero with align_corners, down otherwise.
+ */
+function resize(c: OpContext, mode: 'linear' | 'nearest'): TfValue {
+  const x = c.value(0);
+  if (!x.nchw) c.fail('the input is not a 4-d NHWC tensor');
+  const [newH, newW] = c.constant(1).integers() as [number, number];
+  const [, , h, w] = c.b.shape(x.name);
+  if (typeof h !== 'number' || typeof w !== 'number') c.fail('the input has no static height and width');
+  const scales = [1, 1, Math.fround(newH / (h as number)), Math.fround(newW / (w as number))];
+  if (Math.floor((h as number) * scales[2]!) !== newH || Math.floor((w as number) * scales[3]!) !== newW) {
+    c.fail(`resizing ${h}×${w} to ${newH}×${newW} is not an exact float32 scale`);
+  }
+  const align = boolAttr(c.node, 'align_corners');
+  const half = boolAttr(c.node, 'half_pixel_centers');
+  const coords = align ? 'align_corners' : half ? (mode === 'linear' ? 'half_pixel' : 'tf_half_pixel_for_nn') : 'asymmetric';
+  const attrs = { mode: attr.string(mode), coordinate_transformation_mode: attr.string(coords), ...(mode === 'nearest' ? { nearest_mode: attr.string(align ? 'round_prefer_ceil' : 'floor') } : {}) };
+  const n = c.node.name;
+  return value(c.b.add('Resize', n, [x.name, '', c.b.constant(`${n}.scales`, ConstTensor.fromFloat32([4], Float32Array.from(scales)))], attrs), true);
+}
+
+/**
+ * TF's StridedSlice with constant begin/end/strides → Slice with steps (and a Squeeze for
+ * shrink_axis_mask). begin_mask/end_mask bits stand for "from the start"/"to the end" of the
+ * axis in the direction of its stride; the ellipsis and new-axis masks are refused.
+ */
+function stridedSlice(c: OpContext): TfValue {
+  let x = c.value(0);
+  const begin = c.constant(1).integers();
+  const end = c.constant(2).integers();
+  const strides = c.constant(3).integers();
+  const mask = (name: string) => Number(c.node.attr?.[name]?.i ?? 0);
+  if (mask('ellipsis_mask') || mask('new_axis_mask')) c.fail('ellipsis_mask and new_axis_mask are not supported');
+  const shrink = mask('shrink_axis_mask');
+  // Far enough past either end of any axis; ONNX clamps it.
+  const FAR = 2 ** 31 - 1;
+  const starts = begin.map((b, i) => (mask('begin_mask') & (1 << i) ? (strides[i]! > 0 ? 0 : FAR) : b));
+  const ends = end.map((e, i) => {
+    if (shrink & (1 << i)) return begin[i]! === -1 ? FAR : begin[i]! + 1;
+    return mask('end_mask') & (1 << i) ? (strides[i]! > 0 ? FAR : -FAR) : e;
+  });
+  const steps = strides.map((s, i) => (shrink & (1 << i) ? 1 : s));
+  // Shrinking drops axes, so an image tensor is sliced in TF's own order first.
+  if (x.nchw && shrink) x = { name: plain(c, x), nchw: false };
+  // An axis taken whole (both masks, stride 1) is left out: it may be the free batch axis.
+  const sliced = begin.map((_, i) => i).filter((i) => !(mask('begin_mask') & mask('end_mask') & (1 << i) && steps[i] === 1));
+  const pick = (v: number[]) => sliced.map((i) => v[i]!);
+  const axes = sliced.map((i) => (x.nchw ? nchwAxis(i) : i));
+  const n = c.node.name;
+  const sliceName = shrink ? `${n}/slice` : n;
+  const y = sliced.length
+    ? c.b.add('Slice', sliceName, [x.name, c.b.int64(`${n}.starts`, pick(starts)), c.b.int64(`${n}.ends`, pick(ends)), c.b.int64(`${n}.axes`, axes), c.b.int64(`${n}.steps`, pick(steps))])
+    : x.name;
+  if (!shrink) return value(y, x.nchw);
+  const dropped = begin.map((_, i) => i).filter((i) => shrink & (1 << i));
+  return value(c.b.add('Squeeze', n, [y, c.b.int64(`${n}.squeeze`, dropped)]), false);
+}
 
 function rank(c: OpContext, v: string): number {
   return c.b.shape(v).length;
@@ -215,6 +320,11 @@ function matMul(c: OpContext): TfValue {
   let y = c.b.add('Gemm', gemmName, inputs, boolAttr(c.node, 'transpose_b') ? { transB: attr.int(1) } : {});
   if (tail.activation) y = activation(c.b, tail.activation, y, c.node.name)!;
   return value(y, false);
+}
+
+function elementwise(c: OpContext, op: string): TfValue {
+  const x = c.value(0);
+  return value(c.b.add(op, c.node.name, [x.name]), x.nchw);
 }
 
 function unaryActivation(c: OpContext, kind: string): TfValue {
@@ -344,10 +454,11 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
   if ((topo.library?.function?.length ?? 0) > 0) throw new UserError(`${art.source}: the graph has control-flow functions`, 'formbench imports feed-forward graphs without control flow');
   const b = new IrBuilder(art.source, { 'formbench.source': art.source, 'formbench.format': 'tfjs-graph-model' });
   const values = new Map<string, TfValue>();
+  const switches = new Map<string, { index: number; value: TfValue }>();
   const consumed = new Set<string>();
   for (const node of topological(nodes, art.source)) {
     const fail = (reason: string): never => {
-      throw new UserError(`unsupported operator '${node.op}' (node '${node.name}')${reason ? `: ${reason}` : ''}`, `formbench imports the TF ops ${['Const', 'Placeholder', ...Object.keys(OP_IMPORTERS)].join(', ')}`);
+      throw new UserError(`unsupported operator '${node.op}' (node '${node.name}')${reason ? `: ${reason}` : ''}`, `formbench imports the TF ops ${['Const', 'Placeholder', 'Switch and Merge on a constant', ...Object.keys(OP_IMPORTERS)].join(', ')}`);
     };
     if (node.op === 'Const') {
       const tensor = art.weights.get(node.name);
@@ -366,13 +477,36 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
       values.set(node.name, dims.length === 4 ? value(transpose(b, x, TO_NCHW, `${node.name}.nchw`), true) : value(x, false));
       continue;
     }
+    const refs = (node.input ?? []).map(refOf).filter((r): r is { node: string; index: number } => !!r);
+    for (const r of refs) consumed.add(r.node);
+    // Control flow a converter left on constants (tf.cond on a fixed flag): a Switch passes its
+    // data to the output its constant predicate picks, and the other branch is dead; a Merge
+    // takes its one live input. Every other op with a dead input is dead too, as in TF.
+    const read = (r: { node: string; index: number }): TfValue | typeof DEAD => {
+      const taken = switches.get(r.node);
+      if (taken) return r.index === taken.index ? taken.value : DEAD;
+      if (r.index !== 0) fail(`it reads output ${r.index} of '${r.node}'; only first outputs are supported`);
+      return values.get(r.node) ?? DEAD;
+    };
+    if (node.op === 'Switch') {
+      const [data, pred] = refs.map(read);
+      if (data === DEAD || pred === DEAD) continue;
+      if (pred!.kind !== 'const') fail('its predicate is computed from the input: control flow that depends on the data is not supported');
+      switches.set(node.name, { index: (pred as { tensor: ConstTensor }).tensor.integers()[0] ? 1 : 0, value: data! });
+      continue;
+    }
+    if (node.op === 'Merge') {
+      const live = refs.map(read).filter((v): v is TfValue => v !== DEAD);
+      if (live.length !== 1) fail(live.length ? 'more than one of its inputs is live' : 'none of its inputs is live');
+      values.set(node.name, live[0]!);
+      continue;
+    }
+    if (['Enter', 'Exit', 'NextIteration', 'LoopCond'].includes(node.op)) fail('loops (while_loop frames) are not supported');
     const importer = OP_IMPORTERS[node.op];
     if (!importer) fail('');
-    const inputs = (node.input ?? []).map(refOf).filter((r): r is { node: string; index: number } => !!r).map((r) => {
-      if (r.index !== 0) fail(`it reads output ${r.index} of '${r.node}'; only first outputs are supported`);
-      consumed.add(r.node);
-      return values.get(r.node)!;
-    });
+    const read0 = refs.map(read);
+    if (read0.some((v) => v === DEAD)) continue;
+    const inputs = read0 as TfValue[];
     const ctx: OpContext = {
       b,
       node,
@@ -393,7 +527,8 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
   }
   const outputs = outputNodes(art, nodes, consumed).map((name) => {
     const v = values.get(name);
-    if (!v || v.kind !== 'value') throw new UserError(`${art.source}: output '${name}' is a constant`, 'formbench needs outputs computed from the inputs');
+    if (!v) throw new UserError(`${art.source}: output '${name}' lies on a branch its constant condition never takes`, 'give the output of the Merge that joins the branches');
+    if (v.kind !== 'value') throw new UserError(`${art.source}: output '${name}' is a constant`, 'formbench needs outputs computed from the inputs');
     // Outputs keep TF's layout: an image-shaped output is transposed back to NHWC.
     return v.nchw ? transpose(b, v.name, TO_NHWC, `${name}.nhwc`) : v.name;
   });
@@ -405,5 +540,5 @@ function outputNodes(art: TfjsArtifacts, nodes: TfNode[], consumed: Set<string>)
   const signature = (art.modelJson.userDefinedMetadata as { signature?: Signature } | undefined)?.signature;
   const named = Object.values(signature?.outputs ?? {}).map((o) => (o.name ?? '').replace(/:\d+$/, '')).filter(Boolean);
   if (named.length) return named;
-  return nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder').map((n) => n.name);
+  return nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder' && n.op !== 'Switch').map((n) => n.name);
 }

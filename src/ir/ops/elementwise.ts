@@ -56,4 +56,8 @@ defineOps(
   binary('Sub'),
   binary('Mul'),
   binary('Div'),
+  // ONNX's Max and Min are variadic; the importers write two operands (TF's Maximum, Minimum).
+  binary('Max'),
+  binary('Min'),
+  binary('Pow'),
 );

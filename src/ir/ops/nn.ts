@@ -173,6 +173,22 @@ function inferReduce(ctx: InferContext): TensorType[] {
   return [{ dtype: x.dtype, shape }];
 }
 
+/** ReduceSum (opset 13+): the axes are a constant input, not an attribute. */
+function inferReduceSum(ctx: InferContext): TensorType[] {
+  const x = requireInput(ctx, 0);
+  const rank = x.shape.length;
+  const given = ctx.inputs[1] ? ctx.constant(1)?.integers() : undefined;
+  if (ctx.inputs[1] && !given) fail('axes (input 1) must be a constant for static shape inference');
+  const axes = (given && given.length ? given : x.shape.map((_, i) => i)).map((a) => normAxis(a, rank));
+  const keep = getInt(ctx.node.attrs, 'keepdims', 1) === 1;
+  const shape: Dim[] = [];
+  x.shape.forEach((d, i) => {
+    if (!axes.includes(i)) shape.push(d);
+    else if (keep) shape.push(1);
+  });
+  return [{ dtype: x.dtype, shape }];
+}
+
 const windowAttrs = {
   auto_pad: 'string',
   kernel_shape: 'ints',
@@ -208,4 +224,5 @@ defineOps(
   { op: 'Gemm', inputs: [2, 3], outputs: [1, 1], attrs: { alpha: 'float', beta: 'float', transA: 'int', transB: 'int' }, infer: inferGemm },
   { op: 'MatMul', inputs: [2, 2], outputs: [1, 1], attrs: {}, infer: inferMatMul },
   { op: 'ReduceMean', inputs: [1, 1], outputs: [1, 1], attrs: { axes: 'ints', keepdims: 'int' }, infer: inferReduce },
+  { op: 'ReduceSum', inputs: [1, 2], outputs: [1, 1], attrs: { keepdims: 'int' }, infer: inferReduceSum },
 );

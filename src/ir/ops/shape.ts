@@ -168,7 +168,31 @@ function inferPad(ctx: InferContext): TensorType[] {
   return [{ dtype: x.dtype, shape }];
 }
 
+/**
+ * Resize (opset 13+: X, roi, scales, sizes): the output from constant `sizes`, or from constant
+ * `scales` as floor(size · scale), as ONNX defines it.
+ */
+function inferResize(ctx: InferContext): TensorType[] {
+  const x = requireInput(ctx, 0);
+  const sizes = ctx.inputs[3] ? ctx.constant(3)?.integers() : undefined;
+  const scales = ctx.inputs[2] ? ctx.constant(2)?.integers() : undefined;
+  if (sizes && sizes.length) {
+    if (sizes.length !== x.shape.length) fail(`sizes has ${sizes.length} values for a rank-${x.shape.length} input`);
+    return [{ dtype: x.dtype, shape: sizes }];
+  }
+  if (!scales || scales.length !== x.shape.length) fail('Resize needs constant scales or sizes, one per axis');
+  const scaleValues = ctx.constant(2)!.float32();
+  return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (scaleValues[i] === 1 ? d : Math.floor(numericDim(d, `resized axis ${i}`) * scaleValues[i]!))) }];
+}
+
 defineOps(
+  {
+    op: 'Resize',
+    inputs: [1, 4],
+    outputs: [1, 1],
+    attrs: { mode: 'string', coordinate_transformation_mode: 'string', nearest_mode: 'string', cubic_coeff_a: 'float', exclude_outside: 'int', extrapolation_value: 'float' },
+    infer: inferResize,
+  },
   { op: 'Flatten', inputs: [1, 1], outputs: [1, 1], attrs: { axis: 'int' }, infer: inferFlatten },
   { op: 'Reshape', inputs: [2, 2], outputs: [1, 1], attrs: { allowzero: 'int' }, infer: inferReshape },
   { op: 'Transpose', inputs: [1, 1], outputs: [1, 1], attrs: { perm: 'ints' }, infer: inferTranspose },
