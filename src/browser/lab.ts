@@ -1,0 +1,138 @@
+/**
+ * The lab page: fetch the plan, describe the device, skip the trials the server already stores
+ * for it (reopening the page resumes), then run each trial as a CLI trial runs (a fresh session,
+ * its load timed, the first inference apart, then measure/protocol.ts's warm-up and interval
+ * target with performance.now() as the clock, every sample kept) and post it the moment it is
+ * measured. The server compares the outputs with the reference's and stores the row.
+ */
+import { timeRuns } from '../measure/protocol.js';
+import type { DeviceAnswer, LabPlan, LabResult, LabTrial, ResultAnswer } from '../serve/api.js';
+import { seededNormal } from '../weights/random.js';
+import { drawChart, type ChartPoint } from './chart.js';
+import { describeDevice } from './device.js';
+import { createPageSession, loadOrtWeb, type OrtWeb } from './ort-web.js';
+
+const token = new URLSearchParams(location.search).get('token') ?? '';
+const $ = <T extends Element>(selector: string) => document.querySelector(selector) as T;
+
+async function getJson<T>(path: string): Promise<T> {
+  const r = await fetch(path);
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+async function post<T>(path: string, body: unknown): Promise<T> {
+  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-formbench-token': token }, body: JSON.stringify(body) });
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+function setState(state: 'running' | 'done' | 'error', status: string): void {
+  document.body.dataset['labState'] = state;
+  $('#status').textContent = status;
+}
+
+function planRows(plan: LabPlan): Map<string, HTMLTableRowElement> {
+  const body = $('#plan tbody');
+  const rows = new Map<string, HTMLTableRowElement>();
+  plan.trials.forEach((t, i) => {
+    const tr = document.createElement('tr');
+    for (const [text, cls] of [[String(i + 1), ''], [t.model, ''], [String(t.batch), 'num'], [t.engine, ''], ['', 'num'], ['', 'num'], ['planned', 'state']] as const) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (cls) td.className = cls;
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+    rows.set(t.key, tr);
+  });
+  return rows;
+}
+
+function mark(row: HTMLTableRowElement, state: string, medianMs?: number | null, runs?: number): void {
+  row.className = state;
+  const cells = row.querySelectorAll('td');
+  if (medianMs !== undefined) cells[4]!.textContent = medianMs === null ? '' : medianMs.toFixed(2);
+  if (runs !== undefined) cells[5]!.textContent = String(runs);
+  cells[6]!.textContent = state;
+}
+
+const duration = (s: number) => (s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
+
+/** One trial, as measure/worker.ts runs it in a CLI worker; an error is a failed trial with its first line. */
+async function runTrial(ort: OrtWeb, t: LabTrial, onnx: Uint8Array, fingerprint: string): Promise<LabResult> {
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const common = { fingerprint, trialKey: t.key, engineVersion: ort.env.versions.web ?? ort.env.versions.common, startedAt };
+  try {
+    const loadStart = performance.now();
+    const session = await createPageSession(ort, onnx, t.options);
+    const loadMs = performance.now() - loadStart;
+    try {
+      const input = seededNormal(t.inputSeed, 'input', t.inputDims.reduce((a, b) => a * b, 1), 1);
+      const firstStart = performance.now();
+      const output = Float32Array.from(await session.run(input, t.inputDims));
+      const firstRunMs = performance.now() - firstStart;
+      const timing = await timeRuns(() => session.run(input, t.inputDims), t.budget, undefined, () => performance.now());
+      return { ...common, status: 'ok', wallMs: performance.now() - t0, loadMs, firstRunMs, warmupRuns: timing.warmupRuns, samplesMs: timing.samplesMs, stoppedBy: timing.stoppedBy, output: Array.from(output, (v) => (Number.isFinite(v) ? v : null)) };
+    } finally {
+      await session.release();
+    }
+  } catch (e) {
+    const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 1000) || 'the engine failed without a message';
+    return { ...common, status: 'failed', wallMs: performance.now() - t0, reason };
+  }
+}
+
+async function main(): Promise<void> {
+  setState('running', 'reading the plan…');
+  const plan = await getJson<LabPlan>('/api/plan');
+  $('#study').textContent = plan.study;
+  $('#description').textContent = `${plan.description}; outputs checked against ${plan.reference} (computed by the server)`;
+  const rows = planRows(plan);
+  const threads = globalThis.crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1;
+  const device = await describeDevice(threads);
+  const me = await post<DeviceAnswer>('/api/device', device);
+  const gpu = device.webgpu ? `${device.webgpu.vendor} ${device.webgpu.architecture}${device.webgpu.isFallbackAdapter ? ' (software fallback)' : ''}` : 'none';
+  $('#device').textContent = `${me.label} · ${device.hardwareConcurrency} logical cores · memory ${device.deviceMemoryGiB ?? '?'} GiB · cross-origin isolated: ${device.crossOriginIsolated ? 'yes' : 'no'} (${threads} wasm threads) · performance.now() resolution ${(device.timerResolutionMs * 1000).toFixed(1)} µs · WebGPU adapter: ${gpu} · fingerprint ${me.fingerprint}`;
+  const stored = new Set(me.stored);
+  const pending = plan.trials.filter((t) => !stored.has(t.key));
+  for (const key of stored) if (rows.has(key)) mark(rows.get(key)!, 'stored earlier');
+  const progress = $<HTMLProgressElement>('#progress');
+  progress.max = Math.max(1, plan.trials.length);
+  progress.value = plan.trials.length - pending.length;
+  const points: ChartPoint[] = [];
+  const chart = $<SVGSVGElement>('#chart');
+  drawChart(chart, points);
+  const ort = await loadOrtWeb(threads);
+  let estimatedLeftS = pending.reduce((s, t) => s + t.estimatedSeconds, 0);
+  let estimatedDoneS = 0;
+  const started = performance.now();
+  let bytes: { index: number; onnx: Uint8Array } | undefined;
+  for (const [i, t] of pending.entries()) {
+    const row = rows.get(t.key)!;
+    mark(row, 'running');
+    setState('running', `trial ${i + 1} of ${pending.length}: ${t.model}, batch ${t.batch}, ${t.engine}`);
+    if (bytes?.index !== t.modelIndex) {
+      const r = await fetch(`/api/models/${t.modelIndex}`);
+      if (!r.ok) throw new Error(`model ${t.model}: ${r.status} ${await r.text()}`);
+      bytes = { index: t.modelIndex, onnx: new Uint8Array(await r.arrayBuffer()) };
+    }
+    const result = await runTrial(ort, t, bytes.onnx, me.fingerprint);
+    const answer = await post<ResultAnswer>('/api/results', result);
+    mark(row, answer.status, answer.medianMs, result.status === 'ok' ? result.samplesMs.length : 0);
+    if (answer.reason) row.title = answer.reason;
+    if (answer.medianMs !== null && t.depth !== null) points.push({ series: t.pattern ?? t.model, depth: t.depth, medianMs: answer.medianMs });
+    drawChart(chart, points);
+    progress.value += 1;
+    estimatedLeftS -= t.estimatedSeconds;
+    estimatedDoneS += t.estimatedSeconds;
+    // The plan's rates are rough; this device's own pace so far scales what is left.
+    const pace = estimatedDoneS > 0 ? (performance.now() - started) / 1000 / estimatedDoneS : 1;
+    $('#eta').textContent = `${plan.trials.length - pending.length + i + 1} of ${plan.trials.length} stored · about ${duration(Math.max(0, estimatedLeftS * pace))} left`;
+  }
+  setState('done', `done: ${pending.length} trials measured and stored here, ${stored.size} stored earlier`);
+  document.body.dataset['labDone'] = String(pending.length);
+}
+
+main().catch((e: unknown) => setState('error', `stopped: ${e instanceof Error ? e.message : String(e)}`));

@@ -1,0 +1,122 @@
+/**
+ * The lab's HTTP server (fastify): fixed routes only. It serves the page, its code and
+ * onnxruntime-web from memory (assets.ts), the plan and each model's ONNX bytes, and takes the
+ * device and every result the page posts: token first, then schema and size, then the store.
+ * A post that fails any check is answered with its status and changes nothing.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ResultStore } from '../store/index.js';
+import type { StudyPlan } from '../study/index.js';
+import { DeviceSchema, MAX_POST_BYTES, ResultSchema, type DeviceAnswer, type ResultAnswer } from './api.js';
+import type { Asset } from './assets.js';
+import { deviceRecord } from './device.js';
+import { labPlan } from './lab-study.js';
+import { LabModels, referenceKey } from './models.js';
+import { labTrialRow } from './results.js';
+
+export const TOKEN_HEADER = 'x-formbench-token';
+
+/** Trials stored with these statuses are not run again (as a CLI study resumes); failed ones are retried. */
+const DONE_STATUSES = new Set(['ok', 'mismatch']);
+
+/**
+ * Every response: cross-origin isolation (COOP + COEP), so that the page may use wasm threads
+ * (SharedArrayBuffer) and a fine-grained performance.now(); a policy that lets the page load and
+ * fetch from this server only.
+ */
+const HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+  'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+
+export interface LabServer {
+  app: FastifyInstance;
+  /** Required with every post: printed once in the page's URL. */
+  token: string;
+}
+
+export function newToken(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<string, Asset>, token: string, onResult?: (row: { model: string; status: string; medianMs: number | null }) => void): FastifyInstance {
+  const app = Fastify({ bodyLimit: MAX_POST_BYTES, logger: false });
+  const models = new LabModels(plan);
+  const pagePlan = labPlan(plan);
+  const trials = new Map(plan.trials.map((t) => [t.key, t]));
+  /** Fingerprints a page described in this run: a result for any other is refused. */
+  const devices = new Set<string>();
+
+  app.addHook('onSend', async (_request, reply) => {
+    for (const [k, v] of Object.entries(HEADERS)) reply.header(k, v);
+  });
+
+  for (const [route, asset] of assets) app.get(route, async (_request, reply) => reply.type(asset.contentType).send(asset.body));
+
+  app.get('/api/plan', async () => pagePlan);
+
+  app.get<{ Params: { index: string } }>('/api/models/:index', async (request, reply) => {
+    const index = /^\d{1,6}$/.test(request.params.index) ? Number(request.params.index) : -1;
+    const spec = pagePlan.models[index];
+    if (spec === undefined) return reply.code(404).send({ error: `no model ${request.params.index}: the plan has models 0 to ${pagePlan.models.length - 1}` });
+    const model = await models.get(spec);
+    return reply.type('application/octet-stream').send(Buffer.from(model.onnx));
+  });
+
+  app.post('/api/device', async (request, reply) => {
+    if (!authorised(request, reply, token)) return reply;
+    const parsed = DeviceSchema.safeParse(request.body);
+    if (!parsed.success) return refuse(reply, parsed.error.issues);
+    const record = deviceRecord(parsed.data);
+    await store.recordDevice(record);
+    devices.add(record.fingerprint);
+    const stored = await store.storedTrials(record.fingerprint);
+    const answer: DeviceAnswer = { fingerprint: record.fingerprint, label: record.cpuModel, stored: [...stored].filter(([, s]) => DONE_STATUSES.has(s)).map(([k]) => k) };
+    return answer;
+  });
+
+  app.post('/api/results', async (request, reply) => {
+    if (!authorised(request, reply, token)) return reply;
+    const parsed = ResultSchema.safeParse(request.body);
+    if (!parsed.success) return refuse(reply, parsed.error.issues);
+    const result = parsed.data;
+    const trial = trials.get(result.trialKey);
+    if (!trial) return reply.code(400).send({ error: `trial ${result.trialKey} is not in this study's plan` });
+    if (!devices.has(result.fingerprint)) return reply.code(400).send({ error: `device ${result.fingerprint} has not been described to this server: post /api/device first` });
+    const model = await models.get(trial.model.spec);
+    const row = labTrialRow(plan, trial, result, model.references.get(referenceKey(trial.batch, trial.inputSeed)));
+    await store.insertTrial(row);
+    onResult?.({ model: row.model, status: row.status, medianMs: row.medianMs });
+    const answer: ResultAnswer = { status: row.status, reason: row.reason, medianMs: row.medianMs };
+    return answer;
+  });
+
+  return app;
+}
+
+/** 401 without the token, 403 with a wrong one; compared in constant time. */
+function authorised(request: FastifyRequest, reply: FastifyReply, token: string): boolean {
+  const given = request.headers[TOKEN_HEADER];
+  if (typeof given !== 'string' || given === '') {
+    void reply.code(401).send({ error: `posts need the token from the URL formbench serve printed (header ${TOKEN_HEADER})` });
+    return false;
+  }
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+    void reply.code(403).send({ error: 'wrong token: open the URL formbench serve printed' });
+    return false;
+  }
+  return true;
+}
+
+function refuse(reply: FastifyReply, issues: { path: PropertyKey[]; message: string }[]): FastifyReply {
+  const first = issues[0];
+  const where = first?.path.length ? first.path.map(String).join('.') : 'body';
+  return reply.code(400).send({ error: `malformed post: ${where}: ${first?.message ?? 'invalid'}` });
+}
