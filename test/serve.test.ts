@@ -112,7 +112,10 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
     assert.equal((await postTo('/api/results', '{"trialKey": 1}', auth)).status, 400);
     assert.equal((await postTo('/api/results', '{not json', auth)).status, 400);
     assert.equal((await postTo('/api/device', JSON.stringify({ userAgent: 'x', hardwareConcurrency: -1 }), auth)).status, 400);
-    assert.equal((await postTo('/api/results', JSON.stringify({ pad: 'x'.repeat(5 * 2 ** 20) }), auth)).status, 413);
+    // Refused from its Content-Length, before the body is read: the server may close the socket
+    // while the client is still sending, which fetch reports as a failure rather than the 413.
+    const oversized = await postTo('/api/results', JSON.stringify({ pad: 'x'.repeat(5 * 2 ** 20) }), auth).then((r) => r.status, (e: Error) => e.message);
+    assert.ok(oversized === 413 || oversized === 'fetch failed', `oversized post: ${oversized}`);
     // Well-formed, but for a device that never described itself and a trial the plan does not have.
     assert.equal((await postTo('/api/results', validFailed('0123456789abcdef', key), auth)).status, 400);
     assert.equal((await postTo('/api/results', validFailed('0123456789abcdef', 'a'.repeat(20)), auth)).status, 400);
