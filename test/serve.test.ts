@@ -203,8 +203,9 @@ describe('a browser device as the store keeps it', () => {
     assert.equal(r.cpuModel, 'Mobile Safari 17 on iPhone CPU iPhone OS 17_5 like Mac OS X (browser)');
     assert.equal(r.memoryGiB, null);
   });
-  it('keeps the fingerprint across reloads (the measured timer is left out) and changes it with isolation', () => {
+  it('keeps the fingerprint across reloads and thread counts (the measured timer and the engine option are left out) and changes it with isolation', () => {
     assert.equal(deviceFingerprint(device), deviceFingerprint({ ...device, timerResolutionMs: 0.1 }));
+    assert.equal(deviceFingerprint(device), deviceFingerprint({ ...device, wasmThreads: 1 }));
     assert.notEqual(deviceFingerprint(device), deviceFingerprint({ ...device, crossOriginIsolated: false }));
   });
 });

@@ -90,7 +90,9 @@ async function main(): Promise<void> {
   $('#study').textContent = plan.study;
   $('#description').textContent = `${plan.description}; outputs checked against ${plan.reference} (computed by the server)`;
   const rows = planRows(plan);
-  const threads = globalThis.crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1;
+  // One count for the page (serve refuses several): wasm threads need cross-origin isolation (SharedArrayBuffer).
+  const asked = plan.trials[0]?.options['threads'] ?? 'all';
+  const threads = !globalThis.crossOriginIsolated ? 1 : asked === 'all' ? navigator.hardwareConcurrency || 1 : Number(asked);
   const device = await describeDevice(threads);
   const me = await post<DeviceAnswer>('/api/device', device);
   const gpu = device.webgpu ? `${device.webgpu.vendor} ${device.webgpu.architecture}${device.webgpu.isFallbackAdapter ? ' (software fallback)' : ''}` : 'none';

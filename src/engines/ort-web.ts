@@ -2,6 +2,9 @@ import type { Engine } from './engine.js';
 import { OPT_OPTION } from './ort-common.js';
 import { choiceOption } from './options.js';
 
+/** The device's own core count: the server cannot know a phone's. */
+export const ALL_THREADS = 'all';
+
 /**
  * The backends the lab page (src/browser/) runs onnxruntime-web on. WebGPU is not one yet: its
  * trials would need the adapter and the software-GPU label that the CLI's GPU engines record.
@@ -23,6 +26,15 @@ export const ortWebEngine: Engine = {
   options: {
     backend: choiceOption('where the page runs the model (WebAssembly: SIMD, threads where cross-origin isolated)', ORT_WEB_BACKENDS, 'wasm'),
     opt: OPT_OPTION,
+    threads: {
+      description: "wasm threads: 'all' (the device's navigator.hardwareConcurrency) or a count; one thread where the page is not cross-origin isolated",
+      defaultValue: () => ALL_THREADS,
+      parse: (value) => {
+        if (value === ALL_THREADS) return value;
+        if (!/^\d{1,4}$/.test(value) || Number(value) < 1) throw new Error("must be 'all' or a positive integer");
+        return String(Number(value));
+      },
+    },
   },
   // A browser's wasm is about half the speed of onnxruntime-node here; a phone less again.
   planningRate: { gmacsPerS: 5, startupS: 0.5 },

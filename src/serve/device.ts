@@ -32,11 +32,12 @@ export function platformOf(d: DeviceInfo): string {
 
 /**
  * Equal fingerprints: the same browser build on the same device, isolated (threads) or not alike.
- * The timer's resolution is measured, and may step differently on a reload; it stays out, so that
- * reopening the page resumes.
+ * The timer's resolution is measured, and may step differently on a reload, and the wasm threads
+ * are the trials' engine option (in their options column): both stay out, so that reopening the
+ * page resumes and one device is one machine whatever its thread count.
  */
 export function deviceFingerprint(d: DeviceInfo): string {
-  const { timerResolutionMs: _measured, ...stable } = d;
+  const { timerResolutionMs: _measured, wasmThreads: _chosen, ...stable } = d;
   return createHash('sha256').update(JSON.stringify({ browser: stable })).digest('hex').slice(0, 16);
 }
 

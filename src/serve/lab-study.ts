@@ -41,7 +41,9 @@ export async function labStudy(nameOrPath: string | undefined, engines: string):
   registerEngine(ortWebEngine);
   const choices = parseEngineList(engines);
   const outside = choices.filter((c) => c.engine !== ortWebEngine);
-  if (outside.length) throw new UserError(`the lab page runs ort-web only, not ${outside.map((c) => c.label).join(', ')}`, `give --engines ${DEFAULT_LAB_ENGINES} (options: backend=wasm, opt=disabled|basic|extended|all); run the CLI's engines with 'formbench study'`);
+  if (outside.length) throw new UserError(`the lab page runs ort-web only, not ${outside.map((c) => c.label).join(', ')}`, `give --engines ${DEFAULT_LAB_ENGINES} (options: backend=wasm, opt=disabled|basic|extended|all, threads=all|N); run the CLI's engines with 'formbench study'`);
+  // onnxruntime-web fixes its thread count when its wasm starts, once per page.
+  if (new Set(choices.map((c) => c.options['threads'])).size > 1) throw new UserError(`--engines ${engines} asks for several thread counts; a page starts onnxruntime-web's wasm once, with one`, 'serve one thread count at a time (e.g. ort-web:threads=1), into the same --out');
   const { study, notes } = nameOrPath === undefined ? { study: LAB_STUDY, notes: [] } : await loadStudy(nameOrPath);
   const kept = study.sweeps.filter((s) => !s.counters && !s.scenario);
   for (const s of study.sweeps) if (!kept.includes(s)) notes.push(`sweep ${s.name} left out: ${s.counters ? 'counters' : 'load scenarios'} are measured by 'formbench study', not in a browser`);
