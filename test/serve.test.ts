@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chromium, type Browser } from 'playwright-core';
 import { browserOf, deviceFingerprint, deviceRecord, labStudy } from '../src/serve/index.js';
+import { labTrialRow } from '../src/serve/results.js';
 import type { DeviceInfo } from '../src/serve/index.js';
 import { ResultStore } from '../src/store/index.js';
 import { planStudy } from '../src/study/index.js';
@@ -207,5 +208,33 @@ describe('a browser device as the store keeps it', () => {
     assert.equal(deviceFingerprint(device), deviceFingerprint({ ...device, timerResolutionMs: 0.1 }));
     assert.equal(deviceFingerprint(device), deviceFingerprint({ ...device, wasmThreads: 1 }));
     assert.notEqual(deviceFingerprint(device), deviceFingerprint({ ...device, crossOriginIsolated: false }));
+  });
+});
+
+describe('a posted result as the server stores it', () => {
+  const dir = testTempDir('serve-row-');
+  const file = join(dir, 'tiny.yaml');
+  writeFileSync(file, TINY_STUDY);
+  const measured = (output: (number | null)[]) => ({ fingerprint: '0123456789abcdef', trialKey: 'x'.repeat(20), status: 'ok' as const, startedAt: new Date().toISOString(), wallMs: 50, loadMs: 3, firstRunMs: 2, warmupRuns: 10, samplesMs: [0.15, 0.16, 0.15, 0.14, 0.15, 0.15, 0.16, 0.15], stoppedBy: 'ci-target' as const, output });
+
+  it('summarises the samples, compares the outputs with the reference, and flags a median the clock cannot resolve', async () => {
+    const plan = planStudy((await labStudy(file, 'ort-web')).study);
+    const trial = plan.trials[0]!;
+    const reference = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
+    const same = [...reference];
+    const fine = labTrialRow(plan, trial, measured(same), reference, 0.005);
+    assert.equal(fine.status, 'ok');
+    assert.equal(fine.reason, null);
+    assert.equal(fine.medianMs, 0.15);
+    assert.equal(fine.runs, 8);
+    assert.equal(fine.outputRelativeError, 0);
+    assert.equal(fine.fingerprint, '0123456789abcdef');
+    assert.equal(fine.trialKey, trial.key);
+    assert.match(labTrialRow(plan, trial, measured(same), reference, 0.1).reason ?? '', /^timer-limited: the median 0\.150 ms is within 10 steps of the page's 100\.0 µs clock/);
+    const off = same.map((v, i) => (i === 7 ? v + 0.5 : v));
+    assert.equal(labTrialRow(plan, trial, measured(off), reference, 0.005).status, 'mismatch');
+    // JSON's null for the page's NaN: wrong outputs, never a match.
+    assert.equal(labTrialRow(plan, trial, measured(same.map((v, i) => (i === 3 ? null : v))), reference, 0.005).status, 'mismatch');
+    assert.equal(labTrialRow(plan, trial, measured(same.slice(1)), reference, 0.005).status, 'mismatch');
   });
 });

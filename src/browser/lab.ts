@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const device = await describeDevice(threads);
   const me = await post<DeviceAnswer>('/api/device', device);
   const gpu = device.webgpu ? `${device.webgpu.vendor} ${device.webgpu.architecture}${device.webgpu.isFallbackAdapter ? ' (software fallback)' : ''}` : 'none';
-  $('#device').textContent = `${me.label} · ${device.hardwareConcurrency} logical cores · memory ${device.deviceMemoryGiB ?? '?'} GiB · cross-origin isolated: ${device.crossOriginIsolated ? 'yes' : 'no'} (${threads} wasm threads) · performance.now() resolution ${(device.timerResolutionMs * 1000).toFixed(1)} µs · WebGPU adapter: ${gpu} · fingerprint ${me.fingerprint}`;
+  $('#device').textContent = `${me.label} · ${device.hardwareConcurrency} logical cores · memory ${device.deviceMemoryGiB ?? '?'} GiB · cross-origin isolated: ${device.crossOriginIsolated ? 'yes' : 'no'} (${threads} wasm thread${threads === 1 ? "" : "s"}) · performance.now() resolution ${(device.timerResolutionMs * 1000).toFixed(1)} µs · WebGPU adapter: ${gpu} · fingerprint ${me.fingerprint}`;
   const stored = new Set(me.stored);
   const pending = plan.trials.filter((t) => !stored.has(t.key));
   for (const key of stored) if (rows.has(key)) mark(rows.get(key)!, 'stored earlier');

@@ -9,7 +9,13 @@ import type { StoredTrial } from '../store/index.js';
 import { resultRow, type PlannedTrial, type StudyPlan } from '../study/index.js';
 import type { LabResult } from './api.js';
 
-export function labTrialRow(plan: StudyPlan, trial: PlannedTrial, result: LabResult, reference: Float32Array | undefined): StoredTrial {
+/**
+ * A median within this many steps of the page's clock is the clock's as much as the model's: a
+ * page that is not cross-origin isolated times with 100 µs steps, on a run of a few hundred µs.
+ */
+export const TIMER_LIMITED_STEPS = 10;
+
+export function labTrialRow(plan: StudyPlan, trial: PlannedTrial, result: LabResult, reference: Float32Array | undefined, timerResolutionMs: number): StoredTrial {
   const base = { model: trial.model.spec, engine: trial.choice.label, options: trial.choice.options, batch: trial.batch, ...(result.engineVersion ? { engineVersion: result.engineVersion } : {}) };
   let record: TrialRecord;
   if (result.status === 'failed') {
@@ -21,7 +27,8 @@ export function labTrialRow(plan: StudyPlan, trial: PlannedTrial, result: LabRes
     const summary = summarize(result.samplesMs);
     const imprecise = impreciseReason(summary, result.stoppedBy, trial.budget);
     const mismatch = outputs && !outputs.matches;
-    const reason = mismatch ? `outputs differ from ${plan.reference.label}: relative error ${outputs.relativeError.toExponential(2)}` : reference ? imprecise : `not compared: the reference ${plan.reference.label} did not run`;
+    const coarse = summary.medianMs < TIMER_LIMITED_STEPS * timerResolutionMs ? `timer-limited: the median ${summary.medianMs.toFixed(3)} ms is within ${TIMER_LIMITED_STEPS} steps of the page's ${(timerResolutionMs * 1000).toFixed(1)} µs clock` : undefined;
+    const reason = mismatch ? `outputs differ from ${plan.reference.label}: relative error ${outputs.relativeError.toExponential(2)}` : !reference ? `not compared: the reference ${plan.reference.label} did not run` : [imprecise, coarse].filter(Boolean).join('; ') || undefined;
     record = {
       ...base,
       status: mismatch ? 'mismatch' : 'ok',

@@ -49,8 +49,8 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
   const models = new LabModels(plan);
   const pagePlan = labPlan(plan);
   const trials = new Map(plan.trials.map((t) => [t.key, t]));
-  /** Fingerprints a page described in this run: a result for any other is refused. */
-  const devices = new Set<string>();
+  /** Fingerprints a page described in this run, with its clock's step: a result for any other is refused. */
+  const devices = new Map<string, number>();
 
   app.addHook('onSend', async (_request, reply) => {
     for (const [k, v] of Object.entries(HEADERS)) reply.header(k, v);
@@ -74,7 +74,7 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
     if (!parsed.success) return refuse(reply, parsed.error.issues);
     const record = deviceRecord(parsed.data);
     await store.recordDevice(record);
-    devices.add(record.fingerprint);
+    devices.set(record.fingerprint, parsed.data.timerResolutionMs);
     const stored = await store.storedTrials(record.fingerprint);
     const answer: DeviceAnswer = { fingerprint: record.fingerprint, label: record.cpuModel, stored: [...stored].filter(([, s]) => DONE_STATUSES.has(s)).map(([k]) => k) };
     return answer;
@@ -89,7 +89,7 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
     if (!trial) return reply.code(400).send({ error: `trial ${result.trialKey} is not in this study's plan` });
     if (!devices.has(result.fingerprint)) return reply.code(400).send({ error: `device ${result.fingerprint} has not been described to this server: post /api/device first` });
     const model = await models.get(trial.model.spec);
-    const row = labTrialRow(plan, trial, result, model.references.get(referenceKey(trial.batch, trial.inputSeed)));
+    const row = labTrialRow(plan, trial, result, model.references.get(referenceKey(trial.batch, trial.inputSeed)), devices.get(result.fingerprint)!);
     await store.insertTrial(row);
     onResult?.({ model: row.model, status: row.status, medianMs: row.medianMs });
     const answer: ResultAnswer = { status: row.status, reason: row.reason, medianMs: row.medianMs };
