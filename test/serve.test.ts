@@ -1,7 +1,7 @@
 /**
  * `formbench serve` as a user runs it: the built command on a free port, its page opened in real
  * headless Chromium (playwright-core driving Debian's /usr/bin/chromium), a tiny study run on
- * onnxruntime-web's wasm in the page, and the rows checked in the store. Hostile posts (no token, a
+ * TF.js's and onnxruntime-web's wasm in the page, and the rows checked in the store. Hostile posts (no token, a
  * wrong one, malformed, oversized, a trial not in the plan) are refused and store nothing, and
  * reopening the page resumes: it measures nothing already stored.
  */
@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chromium, type Browser } from 'playwright-core';
-import { browserOf, deviceFingerprint, deviceRecord, labStudy } from '../src/serve/index.js';
+import { browserOf, DEFAULT_LAB_ENGINES, deviceFingerprint, deviceRecord, labStudy } from '../src/serve/index.js';
 import { labTrialRow } from '../src/serve/results.js';
 import type { DeviceInfo } from '../src/serve/index.js';
 import { ResultStore } from '../src/store/index.js';
@@ -131,23 +131,23 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
     assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
   });
 
-  it('runs the study in the page on ort-web wasm, cross-origin isolated, fetching only from the server, and stores every trial', async () => {
+  it('runs the study in the page on tfjs-web and ort-web wasm, cross-origin isolated, fetching only from the server, and stores every trial', async () => {
     const run = await runPage(browser, server.url);
-    assert.match(run.status, /^done: 2 trials measured/, run.status);
+    assert.match(run.status, /^done: 4 trials measured/, run.status);
     assert.match(run.device, /cross-origin isolated: yes/);
     assert.match(run.device, /performance\.now\(\) resolution \d/);
     assert.deepEqual(run.requests.filter((u) => new URL(u).origin !== server.origin && !u.startsWith('data:')), []);
     assert.equal(await stop(server), 0);
 
     const { trials, environments } = await storeContents(out);
-    const { study } = await labStudy(studyFile, 'ort-web');
+    const { study } = await labStudy(studyFile, DEFAULT_LAB_ENGINES);
     const planned = planStudy(study).trials.map((t) => t.key);
     // Rows from the malformed and unauthenticated posts: none.
     assert.deepEqual(trials.map((t) => t.trialKey).sort(), [...planned].sort());
     for (const t of trials) {
       assert.equal(t.status, 'ok', `${t.model}: ${t.reason}`);
-      assert.equal(t.engine, 'ort-web');
-      assert.equal(t.engineRole, 'accelerated');
+      // TF.js as the page's native framework, onnxruntime-web as its acceleration.
+      assert.equal(t.engineRole, { 'tfjs-web': 'native', 'ort-web': 'accelerated' }[t.engine]);
       assert.equal(t.study, 'tiny-lab');
       assert.ok(t.samplesMs.length >= 8 && t.runs === t.samplesMs.length, `${t.model}: ${t.runs} runs`);
       assert.ok(t.medianMs! > 0 && t.firstRunMs! > 0 && t.loadMs! > 0);
@@ -155,6 +155,7 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
       assert.ok(t.outputRelativeError !== null && t.outputRelativeError < 1e-4, `${t.model}: relative error ${t.outputRelativeError}`);
       assert.equal(t.outputTop1Agreement, 1);
     }
+    assert.deepEqual([...new Set(trials.map((t) => t.engine))].sort(), ['ort-web', 'tfjs-web']);
     assert.equal(new Set(trials.map((t) => t.fingerprint)).size, 1);
     assert.equal(environments.length, 1);
     const env = environments[0]!;
@@ -177,9 +178,9 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
   it('resumes: reopened, the page measures nothing already stored for its device', async () => {
     server = await serve(studyFile, out);
     const run = await runPage(browser, server.url);
-    assert.match(run.status, /^done: 0 trials measured and stored here, 2 stored earlier/, run.status);
+    assert.match(run.status, /^done: 0 trials measured and stored here, 4 stored earlier/, run.status);
     assert.equal(await stop(server), 0);
-    assert.equal((await storeContents(out)).trials.length, 2);
+    assert.equal((await storeContents(out)).trials.length, 4);
   });
 
   it("writes a report over the browser's rows beside a CLI run's of the same study", async () => {
@@ -188,7 +189,7 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
     const report = await runCli(['report', out]);
     assert.equal(report.code, 0, report.stderr);
     const { trials, environments } = await storeContents(out);
-    assert.deepEqual([...new Set(trials.map((t) => t.engine))].sort(), ['ort', 'ort-web']);
+    assert.deepEqual([...new Set(trials.map((t) => t.engine))].sort(), ['ort', 'ort-web', 'tfjs-web']);
     assert.equal(environments.length, 2);
     // Each machine's panel is the cross-machine report's (report/machines.ts); here, that a store
     // holding a browser's rows (no ISA flags, the browser's own environment) still makes a report.

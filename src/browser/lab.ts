@@ -6,11 +6,12 @@
  * measured. The server compares the outputs with the reference's and stores the row.
  */
 import { timeRuns } from '../measure/protocol.js';
-import type { DeviceAnswer, LabPlan, LabResult, LabTrial, ResultAnswer } from '../serve/api.js';
+import type { DeviceAnswer, LabGraphModel, LabPlan, LabResult, LabTrial, ResultAnswer } from '../serve/api.js';
 import { seededNormal } from '../weights/random.js';
 import { drawChart, type ChartPoint } from './chart.js';
 import { describeDevice } from './device.js';
-import { createPageSession, loadOrtWeb, type OrtWeb } from './ort-web.js';
+import { createPageSession, loadOrtWeb, type PageSession } from './ort-web.js';
+import { createTfjsSession, loadTfjsWasm } from './tfjs-web.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const $ = <T extends Element>(selector: string) => document.querySelector(selector) as T;
@@ -59,14 +60,51 @@ function mark(row: HTMLTableRowElement, state: string, medianMs?: number | null,
 
 const duration = (s: number) => (s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
 
-/** One trial, as measure/worker.ts runs it in a CLI worker; an error is a failed trial with its first line. */
-async function runTrial(ort: OrtWeb, t: LabTrial, onnx: Uint8Array, fingerprint: string): Promise<LabResult> {
+/** How the page runs one engine: its runtime started once (with the page's threads), a session per trial from the model's bytes. */
+interface PageEngine {
+  version(): Promise<string>;
+  /** The model's bytes as this engine loads them, fetched once per model. */
+  fetchModel(index: number): Promise<unknown>;
+  load(model: unknown, options: Record<string, string>): Promise<PageSession>;
+}
+
+async function fetchOk(path: string): Promise<Response> {
+  const r = await fetch(path);
+  // The server's reason (a model with no GraphModel form) becomes the trial's.
+  if (!r.ok) throw new Error(((await r.json().catch(() => ({}))) as { error?: string }).error ?? `${path}: ${r.status}`);
+  return r;
+}
+
+function pageEngines(threads: number): Record<string, PageEngine> {
+  const ort = loadOrtWeb(threads);
+  return {
+    'ort-web': {
+      version: async () => ((await ort).env.versions.web ?? (await ort).env.versions.common),
+      fetchModel: async (index) => new Uint8Array(await (await fetchOk(`/api/models/${index}`)).arrayBuffer()),
+      load: async (model, options) => createPageSession(await ort, model as Uint8Array, options),
+    },
+    'tfjs-web': {
+      version: () => loadTfjsWasm(),
+      fetchModel: async (index) => ({ model: (await (await fetchOk(`/api/models/${index}/tfjs`)).json()) as LabGraphModel, weights: await (await fetchOk(`/api/models/${index}/tfjs-weights`)).arrayBuffer() }),
+      load: async (m) => {
+        await loadTfjsWasm();
+        const { model, weights } = m as { model: LabGraphModel; weights: ArrayBuffer };
+        return createTfjsSession(model, weights);
+      },
+    },
+  };
+}
+
+/** One trial, as measure/worker.ts runs it in a CLI worker; an error (fetching the model too) is a failed trial with its first line. */
+async function runTrial(engine: PageEngine, t: LabTrial, model: () => Promise<unknown>, fingerprint: string): Promise<LabResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  const common = { fingerprint, trialKey: t.key, engineVersion: ort.env.versions.web ?? ort.env.versions.common, startedAt };
+  const common = { fingerprint, trialKey: t.key, startedAt };
   try {
+    const bytes = await model();
+    const engineVersion = await engine.version();
     const loadStart = performance.now();
-    const session = await createPageSession(ort, onnx, t.options);
+    const session = await engine.load(bytes, t.options);
     const loadMs = performance.now() - loadStart;
     try {
       const input = seededNormal(t.inputSeed, 'input', t.inputDims.reduce((a, b) => a * b, 1), 1);
@@ -74,7 +112,7 @@ async function runTrial(ort: OrtWeb, t: LabTrial, onnx: Uint8Array, fingerprint:
       const output = Float32Array.from(await session.run(input, t.inputDims));
       const firstRunMs = performance.now() - firstStart;
       const timing = await timeRuns(() => session.run(input, t.inputDims), t.budget, undefined, () => performance.now());
-      return { ...common, status: 'ok', wallMs: performance.now() - t0, loadMs, firstRunMs, warmupRuns: timing.warmupRuns, samplesMs: timing.samplesMs, stoppedBy: timing.stoppedBy, output: Array.from(output, (v) => (Number.isFinite(v) ? v : null)) };
+      return { ...common, engineVersion, status: 'ok', wallMs: performance.now() - t0, loadMs, firstRunMs, warmupRuns: timing.warmupRuns, samplesMs: timing.samplesMs, stoppedBy: timing.stoppedBy, output: Array.from(output, (v) => (Number.isFinite(v) ? v : null)) };
     } finally {
       await session.release();
     }
@@ -106,21 +144,26 @@ async function main(): Promise<void> {
   const points: ChartPoint[] = [];
   const chart = $<SVGSVGElement>('#chart');
   drawChart(chart, points);
-  const ort = await loadOrtWeb(threads);
+  const engines = pageEngines(threads);
+  /** Each model's bytes per engine, fetched when its first trial runs (the server prepares it then, before any timing). */
+  const fetched = new Map<string, Promise<unknown>>();
   let estimatedLeftS = pending.reduce((s, t) => s + t.estimatedSeconds, 0);
   let estimatedDoneS = 0;
   const started = performance.now();
-  let bytes: { index: number; onnx: Uint8Array } | undefined;
   for (const [i, t] of pending.entries()) {
     const row = rows.get(t.key)!;
     mark(row, 'running');
     setState('running', `trial ${i + 1} of ${pending.length}: ${t.model}, batch ${t.batch}, ${t.engine}`);
-    if (bytes?.index !== t.modelIndex) {
-      const r = await fetch(`/api/models/${t.modelIndex}`);
-      if (!r.ok) throw new Error(`model ${t.model}: ${r.status} ${await r.text()}`);
-      bytes = { index: t.modelIndex, onnx: new Uint8Array(await r.arrayBuffer()) };
-    }
-    const result = await runTrial(ort, t, bytes.onnx, me.fingerprint);
+    const engine = engines[t.engineName];
+    if (!engine) throw new Error(`this page has no engine ${t.engineName}`);
+    const key = `${t.engineName}|${t.modelIndex}`;
+    const model = () => {
+      if (!fetched.has(key)) fetched.set(key, engine.fetchModel(t.modelIndex));
+      return fetched.get(key)!;
+    };
+    const result = await runTrial(engine, t, model, me.fingerprint);
+    // A model is kept only while its trials run: a long study's models would fill a phone's memory.
+    for (const k of fetched.keys()) if (!k.endsWith(`|${t.modelIndex}`)) fetched.delete(k);
     const answer = await post<ResultAnswer>('/api/results', result);
     mark(row, answer.status, answer.medianMs, result.status === 'ok' ? result.samplesMs.length : 0);
     if (answer.reason) row.title = answer.reason;

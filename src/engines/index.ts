@@ -5,3 +5,4 @@ export { cpuInfo, parseCpuFlags, type CpuInfo } from './cpu.js';
 export { describeAdapter } from './webgpu-adapter.js';
 export { ENGINE_MODULES_ENV, loadEngineModules } from './plugins.js';
 export { ortWebEngine } from './ort-web.js';
+export { tfjsWebEngine } from './tfjs-web.js';

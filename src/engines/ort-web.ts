@@ -1,9 +1,20 @@
-import type { Engine } from './engine.js';
+import type { Engine, EngineOption } from './engine.js';
 import { OPT_OPTION } from './ort-common.js';
 import { choiceOption } from './options.js';
 
 /** The device's own core count: the server cannot know a phone's. */
 export const ALL_THREADS = 'all';
+
+/** The page's wasm threads: onnxruntime-web fixes its count when its wasm starts. */
+export const PAGE_THREADS_OPTION: EngineOption = {
+  description: "wasm threads: 'all' (the device's navigator.hardwareConcurrency) or a count; one thread where the page is not cross-origin isolated",
+  defaultValue: () => ALL_THREADS,
+  parse: (value) => {
+    if (value === ALL_THREADS) return value;
+    if (!/^\d{1,4}$/.test(value) || Number(value) < 1) throw new Error("must be 'all' or a positive integer");
+    return String(Number(value));
+  },
+};
 
 /**
  * The backends the lab page (src/browser/) runs onnxruntime-web on. WebGPU is not one yet: its
@@ -26,15 +37,7 @@ export const ortWebEngine: Engine = {
   options: {
     backend: choiceOption('where the page runs the model (WebAssembly: SIMD, threads where cross-origin isolated)', ORT_WEB_BACKENDS, 'wasm'),
     opt: OPT_OPTION,
-    threads: {
-      description: "wasm threads: 'all' (the device's navigator.hardwareConcurrency) or a count; one thread where the page is not cross-origin isolated",
-      defaultValue: () => ALL_THREADS,
-      parse: (value) => {
-        if (value === ALL_THREADS) return value;
-        if (!/^\d{1,4}$/.test(value) || Number(value) < 1) throw new Error("must be 'all' or a positive integer");
-        return String(Number(value));
-      },
-    },
+    threads: PAGE_THREADS_OPTION,
   },
   // A browser's wasm is about half the speed of onnxruntime-node here; a phone less again.
   planningRate: { gmacsPerS: 5, startupS: 0.5 },

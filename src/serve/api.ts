@@ -16,13 +16,24 @@ export interface LabTrial {
   width: number | null;
   batch: number;
   engine: string;
-  /** The engine's resolved options (backend, opt). */
+  /** The page's runtime for it: ort-web or tfjs-web. */
+  engineName: string;
+  /** The engine's resolved options (backend, opt, threads). */
   options: Record<string, string>;
   inputSeed: number;
   /** The input's shape at this batch, NCHW. */
   inputDims: number[];
   budget: TimingBudget;
   estimatedSeconds: number;
+}
+
+/** A model as a tfjs-converter GraphModel (its weights apart, at /api/models/<index>/tfjs-weights). */
+export interface LabGraphModel {
+  modelTopology: unknown;
+  weightSpecs: unknown[];
+  /** The node whose output is the model's, and whether it is NHWC (then transposed back to NCHW). */
+  outputName: string;
+  outputNhwc: boolean;
 }
 
 export interface LabPlan {

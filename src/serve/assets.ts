@@ -21,6 +21,10 @@ export const ORT_ROUTE = '/ort/';
 /** The wasm-only build: the page's backend is WebAssembly (ort.wasm.min.mjs loads the SIMD-threaded runtime). */
 const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
+/** Where the page's TF.js wasm backend finds its binaries (setWasmPaths). */
+export const TFJS_ROUTE = '/tfjs/';
+const TFJS_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
+
 const JS = 'text/javascript; charset=utf-8';
 
 export async function labAssets(): Promise<Map<string, Asset>> {
@@ -29,12 +33,15 @@ export async function labAssets(): Promise<Map<string, Asset>> {
   // The package exports its wasm files (not its package.json): their folder is dist/.
   const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
   for (const file of ORT_FILES) assets.set(`${ORT_ROUTE}${file}`, { contentType: file.endsWith('.wasm') ? 'application/wasm' : JS, body: readFileSync(join(ortDist, file)) });
+  // TF.js's wasm backend picks its build by what the browser has; the page turns its threads off (engines/tfjs-web.ts).
+  const tfjsDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+  for (const file of TFJS_FILES) assets.set(`${TFJS_ROUTE}${file}`, { contentType: 'application/wasm', body: readFileSync(join(tfjsDist, file)) });
   return assets;
 }
 
-/** The page's code with formbench's modules it imports (the protocol, the seeded input) in one ES module. */
+/** The page's code with what it imports (formbench's protocol and seeded input, TF.js) in one ES module. */
 async function bundlePage(): Promise<Buffer> {
   const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'browser', 'lab.js');
-  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, external: [`${ORT_ROUTE}*`], logLevel: 'silent' });
+  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, write: false, external: [`${ORT_ROUTE}*`], logLevel: 'silent' });
   return Buffer.from(result.outputFiles[0]!.contents);
 }

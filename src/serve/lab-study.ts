@@ -4,7 +4,7 @@
  * study/plan.ts, so the page's trials have the CLI's keys, columns and estimates, and a browser's
  * rows sit beside a CLI run's of the same models.
  */
-import { ortWebEngine, parseEngineList, registerEngine } from '../engines/index.js';
+import { ortWebEngine, parseEngineList, registerEngine, tfjsWebEngine } from '../engines/index.js';
 import { UserError } from '../errors.js';
 import { STUDY_BUDGET, loadStudy, planStudy, type Study, type StudyPlan } from '../study/index.js';
 import { PATTERNS } from '../zoo/index.js';
@@ -14,7 +14,9 @@ export const LAB_DEPTHS = [10, 20, 30, 40, 50];
 export const LAB_WIDTH = 32;
 /** 112² keeps 28×28 body maps: standard/d50/w32 is 0.36 GMACs, a few hundred ms on a phone's wasm. */
 export const LAB_RESOLUTION = 112;
-export const DEFAULT_LAB_ENGINES = 'ort-web';
+/** The JavaScript ecosystem's native framework and onnxruntime's portable acceleration: the device's speed-up per pattern. */
+export const DEFAULT_LAB_ENGINES = 'tfjs-web,ort-web';
+const PAGE_ENGINES = [tfjsWebEngine, ortWebEngine];
 
 export const LAB_STUDY: Study = {
   name: 'browser-depth',
@@ -24,7 +26,7 @@ export const LAB_STUDY: Study = {
     {
       name: 'depth',
       models: PATTERNS.flatMap((p) => LAB_DEPTHS.map((d) => `${p}/d${d}/w${LAB_WIDTH}/r${LAB_RESOLUTION}`)),
-      engines: [DEFAULT_LAB_ENGINES],
+      engines: DEFAULT_LAB_ENGINES.split(','),
       batches: [1],
       repetitions: 1,
       inputSeed: 1,
@@ -38,18 +40,19 @@ export const LAB_STUDY: Study = {
  * the same models). Counter and scenario sweeps measure what a page cannot, and are left out.
  */
 export async function labStudy(nameOrPath: string | undefined, engines: string): Promise<{ study: Study; notes: string[] }> {
-  registerEngine(ortWebEngine);
+  for (const e of PAGE_ENGINES) registerEngine(e);
   const choices = parseEngineList(engines);
-  const outside = choices.filter((c) => c.engine !== ortWebEngine);
-  if (outside.length) throw new UserError(`the lab page runs ort-web only, not ${outside.map((c) => c.label).join(', ')}`, `give --engines ${DEFAULT_LAB_ENGINES} (options: backend=wasm, opt=disabled|basic|extended|all, threads=all|N); run the CLI's engines with 'formbench study'`);
+  const outside = choices.filter((c) => !PAGE_ENGINES.includes(c.engine));
+  if (outside.length) throw new UserError(`the lab page runs ${PAGE_ENGINES.map((e) => e.name).join(' and ')} only, not ${outside.map((c) => c.label).join(', ')}`, `give --engines ${DEFAULT_LAB_ENGINES} (ort-web's options: threads=all|N, opt=disabled|basic|extended|all); run the CLI's engines with 'formbench study'`);
   // onnxruntime-web fixes its thread count when its wasm starts, once per page.
-  if (new Set(choices.map((c) => c.options['threads'])).size > 1) throw new UserError(`--engines ${engines} asks for several thread counts; a page starts onnxruntime-web's wasm once, with one`, 'serve one thread count at a time (e.g. ort-web:threads=1), into the same --out');
+  if (new Set(choices.filter((c) => 'threads' in c.options).map((c) => c.options['threads'])).size > 1) throw new UserError(`--engines ${engines} asks for several thread counts; a page starts onnxruntime-web's wasm once, with one`, 'serve one thread count at a time (e.g. ort-web:threads=1), into the same --out');
   const { study, notes } = nameOrPath === undefined ? { study: LAB_STUDY, notes: [] } : await loadStudy(nameOrPath);
   const kept = study.sweeps.filter((s) => !s.counters && !s.scenario);
   for (const s of study.sweeps) if (!kept.includes(s)) notes.push(`sweep ${s.name} left out: ${s.counters ? 'counters' : 'load scenarios'} are measured by 'formbench study', not in a browser`);
   if (!kept.length) throw new UserError(`study ${study.name} has no sweep a browser can run`, 'give a study with single-stream sweeps (no counters, no scenario)');
   const labels = choices.map((c) => c.label);
-  return { study: { ...study, baseline: labels[0]!, sweeps: kept.map((s) => ({ ...s, engines: labels })) }, notes };
+  const native = choices.find((c) => c.engine.role === 'native');
+  return { study: { ...study, baseline: (native ?? choices[0]!).label, sweeps: kept.map((s) => ({ ...s, engines: labels })) }, notes };
 }
 
 /** The plan as the page gets it: the models by index, each trial with its input's shape and budget. */
@@ -71,6 +74,7 @@ export function labPlan(plan: StudyPlan): LabPlan {
         width: t.model.width,
         batch: t.batch,
         engine: t.choice.label,
+        engineName: t.choice.engine.name,
         options: t.choice.options,
         inputSeed: t.inputSeed,
         inputDims: shape.map((d, i) => (i === 0 ? t.batch : Number(d))),

@@ -12,7 +12,7 @@ import { DeviceSchema, MAX_POST_BYTES, ResultSchema, type DeviceAnswer, type Res
 import type { Asset } from './assets.js';
 import { deviceRecord } from './device.js';
 import { labPlan } from './lab-study.js';
-import { LabModels, referenceKey } from './models.js';
+import { LabModels, referenceKey, type LabTfjsModel } from './models.js';
 import { labTrialRow } from './results.js';
 
 export const TOKEN_HEADER = 'x-formbench-token';
@@ -44,7 +44,7 @@ export function newToken(): string {
   return randomBytes(16).toString('hex');
 }
 
-export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<string, Asset>, token: string, onResult?: (row: { model: string; status: string; medianMs: number | null }) => void): FastifyInstance {
+export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<string, Asset>, token: string, onResult?: (row: { model: string; engine: string; status: string; medianMs: number | null }) => void): FastifyInstance {
   const app = Fastify({ bodyLimit: MAX_POST_BYTES, logger: false });
   const models = new LabModels(plan);
   const pagePlan = labPlan(plan);
@@ -67,6 +67,27 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
     const model = await models.get(spec);
     return reply.type('application/octet-stream').send(Buffer.from(model.onnx));
   });
+
+  /** The model as a GraphModel for tfjs-web: its topology and weight specs here, its weights at …/tfjs-weights. */
+  app.get<{ Params: { index: string } }>('/api/models/:index/tfjs', async (request, reply) => {
+    const found = await tfjsModel(request.params.index);
+    if ('error' in found) return reply.code(found.code).send({ error: found.error });
+    return found.tfjs.model;
+  });
+  app.get<{ Params: { index: string } }>('/api/models/:index/tfjs-weights', async (request, reply) => {
+    const found = await tfjsModel(request.params.index);
+    if ('error' in found) return reply.code(found.code).send({ error: found.error });
+    return reply.type('application/octet-stream').send(Buffer.from(found.tfjs.weights));
+  });
+  async function tfjsModel(param: string): Promise<{ tfjs: Extract<LabTfjsModel, { ok: true }> } | { code: number; error: string }> {
+    const spec = pagePlan.models[/^\d{1,6}$/.test(param) ? Number(param) : -1];
+    if (spec === undefined) return { code: 404, error: `no model ${param}: the plan has models 0 to ${pagePlan.models.length - 1}` };
+    const tfjs = (await models.get(spec)).tfjs;
+    if (!tfjs) return { code: 404, error: `${spec} runs on no tfjs-web trial of this plan` };
+    // The page stores the trial as failed with this reason, as the CLI stores an engine that cannot run a model.
+    if (!tfjs.ok) return { code: 422, error: tfjs.reason };
+    return { tfjs };
+  }
 
   app.post('/api/device', async (request, reply) => {
     if (!authorised(request, reply, token)) return reply;
@@ -91,7 +112,7 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
     const model = await models.get(trial.model.spec);
     const row = labTrialRow(plan, trial, result, model.references.get(referenceKey(trial.batch, trial.inputSeed)), devices.get(result.fingerprint)!);
     await store.insertTrial(row);
-    onResult?.({ model: row.model, status: row.status, medianMs: row.medianMs });
+    onResult?.({ model: row.model, engine: row.engine, status: row.status, medianMs: row.medianMs });
     const answer: ResultAnswer = { status: row.status, reason: row.reason, medianMs: row.medianMs };
     return answer;
   });

@@ -40,7 +40,7 @@ async function serveCommand(nameOrPath: string | undefined, o: ServeOptions): Pr
   const store = await ResultStore.open(join(out, STORE_FILE));
   const token = newToken();
   const say = (event: Record<string, unknown>, line: string) => process.stdout.write(o.json ? `${JSON.stringify(event)}\n` : `${line}\n`);
-  const app = labServer(plan, store, assets, token, (r) => say({ type: 'result', ...r }, `stored ${r.model}: ${r.status}${r.medianMs !== null ? `, median ${r.medianMs.toFixed(2)} ms` : ''}`));
+  const app = labServer(plan, store, assets, token, (r) => say({ type: 'result', ...r }, `stored ${r.model} on ${r.engine}: ${r.status}${r.medianMs !== null ? `, median ${r.medianMs.toFixed(2)} ms` : ''}`));
   try {
     await app.listen({ port: Number(o.port), host: o.host });
   } catch (e) {
