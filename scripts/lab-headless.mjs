@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Opens a `formbench serve` page in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core) and waits until the page has run its study; with --screenshot FILE it also
-// saves the page once (playwright gives each launch a fresh profile), mid-run, after the given number of stored results (default 3).
-//   node scripts/lab-headless.mjs 'http://127.0.0.1:8080/?token=…' [--screenshot mid.png] [--after 3] [--timeout-s 3600]
+// saves the page once (playwright gives each launch a fresh profile), mid-run, after the given number of stored results (default 3),
+// and with --only-screenshot closes the page then (the trial in flight is lost; reopening resumes).
+//   node scripts/lab-headless.mjs 'http://127.0.0.1:8080/?token=…' [--screenshot mid.png [--only-screenshot]] [--after 3] [--timeout-s 3600]
 import { chromium } from 'playwright-core';
 
 const [url, ...rest] = process.argv.slice(2);
@@ -32,11 +33,15 @@ try {
     await page.screenshot({ path: screenshot, fullPage: true });
     process.stderr.write(`screenshot: ${screenshot}\n`);
   }
+  if (!(screenshot && rest.includes('--only-screenshot'))) await runToTheEnd(page);
+} finally {
+  await browser.close();
+}
+
+async function runToTheEnd(page) {
   await page.waitForFunction(() => document.body.dataset.labState === 'done' || document.body.dataset.labState === 'error', undefined, { timeout: timeoutMs, polling: 500 });
   const status = await page.textContent('#status');
   const device = await page.textContent('#device');
   process.stdout.write(`${device}\n${status}\n`);
   if ((await page.getAttribute('body', 'data-lab-state')) !== 'done') process.exitCode = 1;
-} finally {
-  await browser.close();
 }

@@ -1,7 +1,12 @@
-/** The page's live latency-vs-depth chart: one line per design pattern, redrawn as each result arrives. */
+/**
+ * The page's live latency-vs-depth chart, redrawn as each result arrives: a colour per design
+ * pattern, a line per engine: the native framework dashed, as the report draws it.
+ */
 
 export interface ChartPoint {
-  series: string;
+  pattern: string;
+  engine: string;
+  native: boolean;
   depth: number;
   medianMs: number;
 }
@@ -40,15 +45,25 @@ export function drawChart(svg: SVGSVGElement, points: ChartPoint[]): void {
   }
   el('text', { x: (M.left + W - M.right) / 2, y: H - 6, 'text-anchor': 'middle', 'font-size': 12 }, 'depth (blocks)');
   el('text', { x: 14, y: (M.top + H - M.bottom) / 2, 'text-anchor': 'middle', 'font-size': 12, transform: `rotate(-90 14 ${(M.top + H - M.bottom) / 2})` }, 'median latency, ms');
-  const series = [...new Set(points.map((p) => p.series))];
-  series.forEach((s, i) => {
+  const patterns = [...new Set(points.map((p) => p.pattern))];
+  const engines = [...new Set(points.map((p) => p.engine))];
+  const dash = (engine: string) => (points.find((p) => p.engine === engine)!.native ? '6 4' : 'none');
+  for (const [i, pattern] of patterns.entries()) {
     const color = COLORS[i % COLORS.length]!;
-    const line = points.filter((p) => p.series === s).sort((a, b) => a.depth - b.depth);
-    el('polyline', { points: line.map((p) => `${x(p.depth)},${y(p.medianMs)}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 });
-    for (const p of line) el('circle', { cx: x(p.depth), cy: y(p.medianMs), r: 3, fill: color });
+    for (const engine of engines) {
+      const line = points.filter((p) => p.pattern === pattern && p.engine === engine).sort((a, b) => a.depth - b.depth);
+      if (!line.length) continue;
+      el('polyline', { points: line.map((p) => `${x(p.depth)},${y(p.medianMs)}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-dasharray': dash(engine) });
+      for (const p of line) el('circle', { cx: x(p.depth), cy: y(p.medianMs), r: 3, fill: color });
+    }
     el('rect', { x: W - M.right + 12, y: M.top + 4 + i * 18, width: 12, height: 12, fill: color });
-    el('text', { x: W - M.right + 30, y: M.top + 14 + i * 18, 'font-size': 12 }, s);
-  });
+    el('text', { x: W - M.right + 30, y: M.top + 14 + i * 18, 'font-size': 12 }, pattern);
+  }
+  for (const [j, engine] of engines.entries()) {
+    const ly = M.top + 14 + (patterns.length + 0.5 + j) * 18;
+    el('line', { x1: W - M.right + 10, y1: ly - 4, x2: W - M.right + 26, y2: ly - 4, stroke: '#444', 'stroke-width': 2, 'stroke-dasharray': dash(engine) });
+    el('text', { x: W - M.right + 30, y: ly, 'font-size': 12 }, engine);
+  }
 }
 
 /** 1, 2 or 5 times a power of ten, at or above v. */

@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     const answer = await post<ResultAnswer>('/api/results', result);
     mark(row, answer.status, answer.medianMs, result.status === 'ok' ? result.samplesMs.length : 0);
     if (answer.reason) row.title = answer.reason;
-    if (answer.medianMs !== null && t.depth !== null) points.push({ series: t.pattern ?? t.model, depth: t.depth, medianMs: answer.medianMs });
+    if (answer.medianMs !== null && t.depth !== null) points.push({ pattern: t.pattern ?? t.model, engine: t.engine, native: t.engineRole === 'native', depth: t.depth, medianMs: answer.medianMs });
     drawChart(chart, points);
     progress.value += 1;
     estimatedLeftS -= t.estimatedSeconds;

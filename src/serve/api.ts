@@ -18,6 +18,8 @@ export interface LabTrial {
   engine: string;
   /** The page's runtime for it: ort-web or tfjs-web. */
   engineName: string;
+  /** The seed paper's role: the chart draws the native framework dashed, as the report does. */
+  engineRole: string;
   /** The engine's resolved options (backend, opt, threads). */
   options: Record<string, string>;
   inputSeed: number;

@@ -75,6 +75,7 @@ export function labPlan(plan: StudyPlan): LabPlan {
         batch: t.batch,
         engine: t.choice.label,
         engineName: t.choice.engine.name,
+        engineRole: t.choice.engine.role,
         options: t.choice.options,
         inputSeed: t.inputSeed,
         inputDims: shape.map((d, i) => (i === 0 ? t.batch : Number(d))),
