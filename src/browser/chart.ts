@@ -40,7 +40,7 @@ export function drawChart(svg: SVGSVGElement, points: ChartPoint[]): void {
   for (const d of [...new Set(depths)].sort((a, b) => a - b)) el('text', { x: x(d), y: H - M.bottom + 16, 'text-anchor': 'middle', 'font-size': 11 }, String(d));
   for (let i = 0; i <= 4; i++) {
     const v = (yMax * i) / 4;
-    el('text', { x: M.left - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, v >= 10 ? v.toFixed(0) : String(Number(v.toPrecision(2))));
+    el('text', { x: M.left - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, String(Number(v.toPrecision(3))));
     el('line', { x1: M.left, y1: y(v), x2: W - M.right, y2: y(v), stroke: '#eee' });
   }
   el('text', { x: (M.left + W - M.right) / 2, y: H - 6, 'text-anchor': 'middle', 'font-size': 12 }, 'depth (blocks)');

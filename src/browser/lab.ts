@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   $('#description').textContent = `${plan.description}; outputs checked against ${plan.reference} (computed by the server)`;
   const rows = planRows(plan);
   // One count for the page (serve refuses several): wasm threads need cross-origin isolation (SharedArrayBuffer).
-  const asked = plan.trials[0]?.options['threads'] ?? 'all';
+  const asked = plan.trials.find((t) => 'threads' in t.options)?.options['threads'] ?? 'all';
   const threads = !globalThis.crossOriginIsolated ? 1 : asked === 'all' ? navigator.hardwareConcurrency || 1 : Number(asked);
   const device = await describeDevice(threads);
   const me = await post<DeviceAnswer>('/api/device', device);
