@@ -62,14 +62,15 @@ function stop(s: Serving): Promise<number | null> {
 }
 
 /** Opens the page, records every URL it requests, and waits until it has run the study. */
-async function runPage(browser: Browser, url: string): Promise<{ requests: string[]; status: string; device: string }> {
+async function runPage(browser: Browser, url: string): Promise<{ requests: string[]; status: string; device: string; storedWithMedians: number }> {
   const page = await browser.newPage();
   const requests: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
   try {
     await page.goto(url);
     await page.waitForFunction(() => document.body.dataset['labState'] === 'done' || document.body.dataset['labState'] === 'error', undefined, { timeout: 45_000, polling: 100 });
-    return { requests, status: (await page.textContent('#status')) ?? '', device: (await page.textContent('#device')) ?? '' };
+    const storedWithMedians = await page.$$eval('#plan tr.stored', (rows) => rows.filter((r) => Number((r as HTMLTableRowElement).cells[4]!.textContent) > 0).length);
+    return { requests, status: (await page.textContent('#status')) ?? '', device: (await page.textContent('#device')) ?? '', storedWithMedians };
   } finally {
     await page.close();
   }
@@ -179,6 +180,8 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
     server = await serve(studyFile, out);
     const run = await runPage(browser, server.url);
     assert.match(run.status, /^done: 0 trials measured and stored here, 4 stored earlier/, run.status);
+    // The plan and the chart show what was stored before, with its medians.
+    assert.equal(run.storedWithMedians, 4);
     assert.equal(await stop(server), 0);
     assert.equal((await storeContents(out)).trials.length, 4);
   });

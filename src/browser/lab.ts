@@ -135,13 +135,18 @@ async function main(): Promise<void> {
   const me = await post<DeviceAnswer>('/api/device', device);
   const gpu = device.webgpu ? `${device.webgpu.vendor} ${device.webgpu.architecture}${device.webgpu.isFallbackAdapter ? ' (software fallback)' : ''}` : 'none';
   $('#device').textContent = `${me.label} · ${device.hardwareConcurrency} logical cores · memory ${device.deviceMemoryGiB ?? '?'} GiB · cross-origin isolated: ${device.crossOriginIsolated ? 'yes' : 'no'} (${threads} wasm thread${threads === 1 ? "" : "s"}) · performance.now() resolution ${(device.timerResolutionMs * 1000).toFixed(1)} µs · WebGPU adapter: ${gpu} · fingerprint ${me.fingerprint}`;
-  const stored = new Set(me.stored);
+  const stored = new Set(me.stored.map((s) => s.key));
   const pending = plan.trials.filter((t) => !stored.has(t.key));
-  for (const key of stored) if (rows.has(key)) mark(rows.get(key)!, 'stored earlier');
+  const points: ChartPoint[] = [];
+  const trialOf = new Map(plan.trials.map((t) => [t.key, t]));
+  for (const s of me.stored) {
+    const t = trialOf.get(s.key)!;
+    mark(rows.get(s.key)!, s.status === 'ok' ? 'stored earlier' : 'stored earlier (mismatch)', s.medianMs, s.runs ?? undefined);
+    if (s.medianMs !== null && t.depth !== null) points.push({ pattern: t.pattern ?? t.model, engine: t.engine, native: t.engineRole === 'native', depth: t.depth, medianMs: s.medianMs });
+  }
   const progress = $<HTMLProgressElement>('#progress');
   progress.max = Math.max(1, plan.trials.length);
   progress.value = plan.trials.length - pending.length;
-  const points: ChartPoint[] = [];
   const chart = $<SVGSVGElement>('#chart');
   drawChart(chart, points);
   const engines = pageEngines(threads);

@@ -51,7 +51,8 @@ export interface LabPlan {
 export interface DeviceAnswer {
   fingerprint: string;
   label: string;
-  stored: string[];
+  /** The plan's trials stored for this device that are not run again (ok or mismatch), with their medians for the chart. */
+  stored: { key: string; status: 'ok' | 'mismatch'; medianMs: number | null; runs: number | null }[];
 }
 
 export interface ResultAnswer {

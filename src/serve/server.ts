@@ -96,8 +96,8 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
     const record = deviceRecord(parsed.data);
     await store.recordDevice(record);
     devices.set(record.fingerprint, parsed.data.timerResolutionMs);
-    const stored = await store.storedTrials(record.fingerprint);
-    const answer: DeviceAnswer = { fingerprint: record.fingerprint, label: record.cpuModel, stored: [...stored].filter(([, s]) => DONE_STATUSES.has(s)).map(([k]) => k) };
+    const stored = (await store.trials()).filter((t) => t.fingerprint === record.fingerprint && trials.has(t.trialKey) && DONE_STATUSES.has(t.status));
+    const answer: DeviceAnswer = { fingerprint: record.fingerprint, label: record.cpuModel, stored: stored.map((t) => ({ key: t.trialKey, status: t.status as 'ok' | 'mismatch', medianMs: t.medianMs, runs: t.runs })) };
     return answer;
   });
 
