@@ -46,7 +46,9 @@ export async function labStudy(nameOrPath: string | undefined, engines: string):
   if (outside.length) throw new UserError(`the lab page runs ${PAGE_ENGINES.map((e) => e.name).join(' and ')} only, not ${outside.map((c) => c.label).join(', ')}`, `give --engines ${DEFAULT_LAB_ENGINES} (ort-web's options: threads=all|N, opt=disabled|basic|extended|all); run the CLI's engines with 'formbench study'`);
   // onnxruntime-web fixes its thread count when its wasm starts, once per page.
   if (new Set(choices.filter((c) => 'threads' in c.options).map((c) => c.options['threads'])).size > 1) throw new UserError(`--engines ${engines} asks for several thread counts; a page starts onnxruntime-web's wasm once, with one`, 'serve one thread count at a time (e.g. ort-web:threads=1), into the same --out');
-  const { study, notes } = nameOrPath === undefined ? { study: LAB_STUDY, notes: [] } : await loadStudy(nameOrPath);
+  // A preset's notes are about the CLI engines it chose, which the page's replace.
+  const study = nameOrPath === undefined ? LAB_STUDY : (await loadStudy(nameOrPath)).study;
+  const notes: string[] = [];
   const kept = study.sweeps.filter((s) => !s.counters && !s.scenario);
   for (const s of study.sweeps) if (!kept.includes(s)) notes.push(`sweep ${s.name} left out: ${s.counters ? 'counters' : 'load scenarios'} are measured by 'formbench study', not in a browser`);
   if (!kept.length) throw new UserError(`study ${study.name} has no sweep a browser can run`, 'give a study with single-stream sweeps (no counters, no scenario)');

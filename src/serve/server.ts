@@ -49,6 +49,16 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
   const models = new LabModels(plan);
   const pagePlan = labPlan(plan);
   const trials = new Map(plan.trials.map((t) => [t.key, t]));
+  /**
+   * The store's writes one at a time: each is a transaction on the store's one connection, and two
+   * pages (a phone and a laptop) may post at once.
+   */
+  let storeQueue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = storeQueue.then(work);
+    storeQueue = next.catch(() => undefined);
+    return next;
+  };
   /** Fingerprints a page described in this run, with its clock's step: a result for any other is refused. */
   const devices = new Map<string, number>();
 
@@ -94,9 +104,9 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
     const parsed = DeviceSchema.safeParse(request.body);
     if (!parsed.success) return refuse(reply, parsed.error.issues);
     const record = deviceRecord(parsed.data);
-    await store.recordDevice(record);
+    await serial(() => store.recordDevice(record));
     devices.set(record.fingerprint, parsed.data.timerResolutionMs);
-    const stored = (await store.trials()).filter((t) => t.fingerprint === record.fingerprint && trials.has(t.trialKey) && DONE_STATUSES.has(t.status));
+    const stored = (await serial(() => store.trials())).filter((t) => t.fingerprint === record.fingerprint && trials.has(t.trialKey) && DONE_STATUSES.has(t.status));
     const answer: DeviceAnswer = { fingerprint: record.fingerprint, label: record.cpuModel, stored: stored.map((t) => ({ key: t.trialKey, status: t.status as 'ok' | 'mismatch', medianMs: t.medianMs, runs: t.runs })) };
     return answer;
   });
@@ -111,7 +121,7 @@ export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<strin
     if (!devices.has(result.fingerprint)) return reply.code(400).send({ error: `device ${result.fingerprint} has not been described to this server: post /api/device first` });
     const model = await models.get(trial.model.spec);
     const row = labTrialRow(plan, trial, result, model.references.get(referenceKey(trial.batch, trial.inputSeed)), devices.get(result.fingerprint)!);
-    await store.insertTrial(row);
+    await serial(() => store.insertTrial(row));
     onResult?.({ model: row.model, engine: row.engine, status: row.status, medianMs: row.medianMs });
     const answer: ResultAnswer = { status: row.status, reason: row.reason, medianMs: row.medianMs };
     return answer;

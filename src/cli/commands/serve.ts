@@ -20,7 +20,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('serve a page that runs a study in the browser (onnxruntime-web) and stores each result with the device\'s fingerprint')
+    .description('serve a page that runs a study in the browser (TF.js and onnxruntime-web on wasm) and stores each result with the device\'s fingerprint')
     .argument('[study]', `preset (${PRESET_NAMES.join(', ')}) or a YAML study file, its engines replaced by the browser's (default: the 6 patterns × depth 10–50 at width 32, 112² input)`)
     .option('--port <n>', 'TCP port (0: any free one)', '8080')
     .option('--host <address>', 'address to bind; 0.0.0.0 lets phones on the LAN open the page', '127.0.0.1')
