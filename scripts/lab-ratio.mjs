@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // What the browser costs: per design pattern, the median latency of onnxruntime-web's wasm in a
 // browser tab (`formbench serve`) over onnxruntime-node's (`formbench study`, engine ort) on the
-// same models in one store, per depth and as the geometric mean over depths.
+// same models in one store, per depth and as the geometric mean over depths. Any two engines'
+// labels can be given: --browser A --node B prints A's median over B's (e.g. tfjs-web over
+// ort-web:threads=1, the browser's own speed-up per pattern).
 //   node scripts/lab-ratio.mjs formbench-results/lab-depth [--browser ort-web] [--node ort]
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
