@@ -6,7 +6,7 @@
  * reopening the page resumes: it measures nothing already stored.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,8 +37,8 @@ interface Serving {
 }
 
 /** Starts `formbench serve` as phones on the LAN would need it (0.0.0.0: the token required), on a free port. */
-async function serve(study: string, out: string): Promise<Serving> {
-  const child = spawn(process.execPath, [CLI, 'serve', study, '--host', '0.0.0.0', '--port', '0', '--out', out, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function serve(study: string, out: string, extra: string[] = []): Promise<Serving & { urls: string[] }> {
+  const child = spawn(process.execPath, [CLI, 'serve', study, '--host', '0.0.0.0', '--port', '0', '--out', out, '--json', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const event = JSON.parse(line) as { type: string; urls?: string[] };
@@ -48,7 +48,7 @@ async function serve(study: string, out: string): Promise<Serving> {
     lines.removeAllListeners('line');
     child.stdout!.resume();
     const u = new URL(url);
-    return { child, url, origin: u.origin, token: u.searchParams.get('token')! };
+    return { child, url, urls: event.urls!, origin: u.origin, token: u.searchParams.get('token')! };
   }
   throw new Error('formbench serve ended before it listened');
 }
@@ -62,8 +62,8 @@ function stop(s: Serving): Promise<number | null> {
 }
 
 /** Opens the page, records every URL it requests, and waits until it has run the study. */
-async function runPage(browser: Browser, url: string): Promise<{ requests: string[]; status: string; device: string; storedWithMedians: number }> {
-  const page = await browser.newPage();
+async function runPage(browser: Browser, url: string, selfSigned = false): Promise<{ requests: string[]; status: string; device: string; storedWithMedians: number }> {
+  const page = await browser.newPage({ ignoreHTTPSErrors: selfSigned });
   const requests: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
   try {
@@ -197,6 +197,27 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
     // Each machine's panel is the cross-machine report's (report/machines.ts); here, that a store
     // holding a browser's rows (no ISA flags, the browser's own environment) still makes a report.
     assert.ok(readFileSync(join(out, 'report.html'), 'utf8').length > 0);
+  });
+});
+
+describe('formbench serve over HTTPS, for phones on the LAN', { skip: !existsSync(CHROMIUM) ? `no ${CHROMIUM} here` : !existsSync('/usr/bin/openssl') ? 'no /usr/bin/openssl here to make a certificate' : false }, () => {
+  it('serves the page as a secure context on a LAN address: cross-origin isolated, so wasm threads and the fine timer', async () => {
+    const dir = testTempDir('serve-tls-');
+    const [cert, key, studyFile] = [join(dir, 'cert.pem'), join(dir, 'key.pem'), join(dir, 'one.yaml')];
+    execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=formbench-test'], { stdio: 'ignore' });
+    writeFileSync(studyFile, TINY_STUDY.replace('depthwise-separable/d2/w8/r32, ', '').replace('[standard/d2/w8/r32, depthwise-separable/d2/w8/r32]', '[standard/d2/w8/r32]'));
+    const server = await serve(studyFile, join(dir, 'results'), ['--tls-cert', cert, '--tls-key', key, '--engines', 'ort-web']);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      // The first URL is a LAN address where the machine has one: plain HTTP there is not a secure context.
+      assert.ok(server.urls.every((u) => u.startsWith('https://')), server.urls.join(' '));
+      const run = await runPage(browser, server.urls[0]!, true);
+      assert.match(run.status, /^done: 1 trials measured/, run.status);
+      assert.match(run.device, /cross-origin isolated: yes \(\d+ wasm threads?\)/);
+    } finally {
+      await browser.close();
+      await stop(server);
+    }
   });
 });
 

@@ -3,4 +3,4 @@ export { DeviceSchema, MAX_POST_BYTES, ResultSchema, type DeviceAnswer, type Dev
 export { labAssets } from './assets.js';
 export { browserOf, deviceFingerprint, deviceRecord, platformOf } from './device.js';
 export { DEFAULT_LAB_ENGINES, LAB_STUDY, labPlan, labStudy } from './lab-study.js';
-export { labServer, newToken, TOKEN_HEADER } from './server.js';
+export { labServer, newToken, TOKEN_HEADER, type LabServerOptions, type TlsFiles } from './server.js';

@@ -44,8 +44,22 @@ export function newToken(): string {
   return randomBytes(16).toString('hex');
 }
 
-export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<string, Asset>, token: string, onResult?: (row: { model: string; engine: string; status: string; medianMs: number | null }) => void): FastifyInstance {
-  const app = Fastify({ bodyLimit: MAX_POST_BYTES, logger: false });
+/** A certificate and its key, PEM: served over HTTPS, a page on a LAN address is a secure context (cross-origin isolated: wasm threads, the fine timer). */
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+export interface LabServerOptions {
+  token: string;
+  tls?: TlsFiles;
+  onResult?: (row: { model: string; engine: string; status: string; medianMs: number | null }) => void;
+}
+
+export function labServer(plan: StudyPlan, store: ResultStore, assets: Map<string, Asset>, options: LabServerOptions): FastifyInstance {
+  const { token, onResult } = options;
+  // One instance type for both: the routes below are the same over HTTP and HTTPS.
+  const app = (options.tls ? Fastify({ https: options.tls, bodyLimit: MAX_POST_BYTES, logger: false }) : Fastify({ bodyLimit: MAX_POST_BYTES, logger: false })) as unknown as FastifyInstance;
   const models = new LabModels(plan);
   const pagePlan = labPlan(plan);
   const trials = new Map(plan.trials.map((t) => [t.key, t]));

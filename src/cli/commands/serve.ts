@@ -1,7 +1,9 @@
 import { networkInterfaces } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
+import { readInputFile } from '../../input/files.js';
 import { labAssets, labServer, labStudy, newToken, DEFAULT_LAB_ENGINES } from '../../serve/index.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
 import { planStudy } from '../../study/index.js';
@@ -13,7 +15,11 @@ interface ServeOptions {
   out?: string;
   engines: string;
   json?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
+
+const PEM_FILE = { maxBytes: 2 ** 20, hint: 'give a PEM file, e.g. from: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem -days 30 -subj /CN=formbench' };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -26,6 +32,8 @@ export function registerServeCommand(program: Command): void {
     .option('--host <address>', 'address to bind; 0.0.0.0 lets phones on the LAN open the page', '127.0.0.1')
     .option('--out <dir>', 'results folder (default: ./formbench-results/<study name>)')
     .option('--engines <list>', 'the page\'s engines', DEFAULT_LAB_ENGINES)
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM): on a LAN address only HTTPS makes the page cross-origin isolated (wasm threads, the 5 µs timer)')
+    .option('--tls-key <file>', "the certificate's private key (PEM)")
     .option('--json', 'machine-readable events, one JSON object per line')
     .action(serveCommand);
 }
@@ -33,6 +41,16 @@ export function registerServeCommand(program: Command): void {
 /** `formbench serve`: plan, open the store, serve until Ctrl-C, printing each result as it is stored. */
 async function serveCommand(nameOrPath: string | undefined, o: ServeOptions): Promise<void> {
   if (!/^\d{1,5}$/.test(o.port) || Number(o.port) > 65535) throw new UserError(`--port ${o.port} is not a TCP port`, 'give a number from 0 (any free port) to 65535');
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UserError('--tls-cert and --tls-key go together', 'give both (a certificate and its key, PEM), or neither for plain HTTP');
+  const tls = o.tlsCert && o.tlsKey ? { cert: readInputFile(o.tlsCert, { what: 'TLS certificate', ...PEM_FILE }), key: readInputFile(o.tlsKey, { what: 'TLS key', ...PEM_FILE }) } : undefined;
+  if (tls) {
+    try {
+      // Before the store exists: Node rejects text that is not PEM, or a key that is not the certificate's.
+      createSecureContext(tls);
+    } catch (e) {
+      throw new UserError(`cannot serve HTTPS with ${o.tlsCert} and ${o.tlsKey}: ${(e as Error).message.split('\n')[0]}`, PEM_FILE.hint);
+    }
+  }
   const { study, notes } = await labStudy(nameOrPath, o.engines);
   const plan = planStudy(study);
   const out = resolve(o.out ?? join('formbench-results', study.name));
@@ -40,7 +58,7 @@ async function serveCommand(nameOrPath: string | undefined, o: ServeOptions): Pr
   const store = await ResultStore.open(join(out, STORE_FILE));
   const token = newToken();
   const say = (event: Record<string, unknown>, line: string) => process.stdout.write(o.json ? `${JSON.stringify(event)}\n` : `${line}\n`);
-  const app = labServer(plan, store, assets, token, (r) => say({ type: 'result', ...r }, `stored ${r.model} on ${r.engine}: ${r.status}${r.medianMs !== null ? `, median ${r.medianMs.toFixed(2)} ms` : ''}`));
+  const app = labServer(plan, store, assets, { token, ...(tls ? { tls } : {}), onResult: (r) => say({ type: 'result', ...r }, `stored ${r.model} on ${r.engine}: ${r.status}${r.medianMs !== null ? `, median ${r.medianMs.toFixed(2)} ms` : ''}`) });
   try {
     await app.listen({ port: Number(o.port), host: o.host });
   } catch (e) {
@@ -51,7 +69,7 @@ async function serveCommand(nameOrPath: string | undefined, o: ServeOptions): Pr
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : Number(o.port);
   const hosts = LOOPBACK.has(o.host) ? [o.host] : o.host === '0.0.0.0' || o.host === '::' ? lanAddresses() : [o.host];
-  const urls = hosts.map((h) => `http://${h.includes(':') ? `[${h}]` : h}:${port}/?token=${token}`);
+  const urls = hosts.map((h) => `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}/?token=${token}`);
   for (const n of notes) say({ type: 'note', note: n }, `note: ${n}`);
   say(
     { type: 'listening', study: study.name, trials: plan.trials.length, store: store.path, port, urls },
