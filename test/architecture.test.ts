@@ -69,9 +69,23 @@ describe('architecture', () => {
     assert.deepEqual(cycles(), []);
   });
 
-  it('creates onnxruntime sessions in one module only', () => {
+  it('creates onnxruntime sessions in one module per runtime: Node\'s, and the lab page\'s', () => {
     const creating = files.filter((f) => text.get(f)!.includes('InferenceSession.create')).map(rel);
-    assert.deepEqual(creating, ['engines/ort-runtime.ts']);
+    assert.deepEqual(creating, ['browser/ort-web.ts', 'engines/ort-runtime.ts']);
+  });
+
+  it('keeps the lab page\'s code (src/browser/) and what it imports free of Node and of packages but TF.js: it is bundled for a browser', () => {
+    const reached = new Set<string>();
+    const visit = (f: string): void => {
+      if (reached.has(f)) return;
+      reached.add(f);
+      // Type-only imports are erased before bundling; only value imports reach the browser.
+      for (const m of text.get(f)!.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'(\.[^']+)'/gms)) visit(resolve(dirname(f), m[1]!.replace(/\.js$/, '.ts')));
+    };
+    for (const f of files.filter((f) => rel(f).startsWith('browser/'))) visit(f);
+    // TF.js is bundled into the page; onnxruntime-web is loaded by URL from the server (assets.ts).
+    const offenders = [...reached].filter((f) => /^import\s+(?!type\s)[^;]*?from\s+'(?!\.|@tensorflow\/tfjs-)[^']+'/m.test(text.get(f) ?? '')).map(rel);
+    assert.deepEqual(offenders, []);
   });
 
   it('keeps the engine contract free of any engine', () => {

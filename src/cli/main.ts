@@ -21,6 +21,7 @@ import { registerProfileCommand } from './commands/profile.js';
 import { registerQuantizeCommand } from './commands/quantize.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerResultsCommand } from './commands/results.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerSparsityCommand } from './commands/sparsity.js';
 import { registerStudyCommand } from './commands/study.js';
 import { registerFleetCommand } from './commands/fleet.js';
@@ -59,6 +60,7 @@ registerPredictCommand(program);
 registerAdviseCommand(program);
 registerWorkerCommand(program);
 registerFleetCommand(program);
+registerServeCommand(program);
 
 // Commander's own errors (unknown option, missing argument, invalid value) in formbench's one-line form.
 for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {

@@ -4,3 +4,5 @@ export { ENGINES, availabilityOf, engineByName, engineChoice, numericsOf, parseE
 export { cpuInfo, parseCpuFlags, type CpuInfo } from './cpu.js';
 export { describeAdapter } from './webgpu-adapter.js';
 export { ENGINE_MODULES_ENV, loadEngineModules } from './plugins.js';
+export { ortWebEngine } from './ort-web.js';
+export { tfjsWebEngine } from './tfjs-web.js';

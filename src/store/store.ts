@@ -38,6 +38,21 @@ const ADDED_COLUMNS = [
   ...SCENARIOS_ADDED_COLUMNS,
 ];
 
+/**
+ * A browser tab's machine (serve/): what a page can tell, the rest unknown (no ISA flags; memory
+ * null where the browser does not say), the browser in place of Node, and the page's whole
+ * description of the device as JSON (user agent, cores, memory, WebGPU adapter, isolation, timer).
+ */
+export interface DeviceRecord {
+  fingerprint: string;
+  cpuModel: string;
+  logicalCores: number;
+  memoryGiB: number | null;
+  os: string;
+  runtime: string;
+  device: string;
+}
+
 /** The machine's peaks as the environments table keeps them (measure/peaks.ts measures them). */
 export type StoredPeaks = KeptPeaks;
 
@@ -94,6 +109,14 @@ export class ResultStore {
     await this.db.run(
       'INSERT INTO environments (fingerprint, cpu_model, isa, logical_cores, memory_gib, os, node_version, first_seen, device) VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMP), $9) ON CONFLICT DO NOTHING',
       [env.fingerprint, env.cpuModel, env.isa.join(' '), env.logicalCores, env.memoryGiB, env.os, env.nodeVersion, new Date().toISOString(), env.device ?? null],
+    );
+  }
+
+  /** A browser tab's environments row (`formbench serve`); the first description of a fingerprint is kept. */
+  async recordDevice(d: DeviceRecord): Promise<void> {
+    await this.db.run(
+      "INSERT INTO environments (fingerprint, cpu_model, isa, logical_cores, memory_gib, os, node_version, first_seen, device) VALUES ($1, $2, '', $3, $4, $5, $6, CAST($7 AS TIMESTAMP), $8) ON CONFLICT DO NOTHING",
+      [d.fingerprint, d.cpuModel, d.logicalCores, d.memoryGiB, d.os, d.runtime, new Date().toISOString(), d.device],
     );
   }
 

@@ -11,7 +11,7 @@ export { parseStudy, readStudyFile } from './file.js';
 export { ALLOW_SOFTWARE_GPU_FLAG, checkSoftwareGpu, PRESET_GPU_ENGINE, presetGpu, softwareGpuUses, type GpuAvailability, type SoftwareGpuUse } from './gpu.js';
 export { estimateSeconds, planStudy, type ModelFacts, type PlannedScenario, type PlannedTrial, type StudyPlan } from './plan.js';
 export { PRESET_DESCRIPTIONS, PRESET_NAMES, isPresetName, presetEngines, presetNotes, presetStudy, type PresetEngines, type PresetName } from './presets.js';
-export { runStudy, type RunOptions, type StudyEvent, type StudyStore } from './run.js';
+export { resultRow, runStudy, type RunOptions, type StudyEvent, type StudyStore } from './run.js';
 
 /** A preset by name or a YAML file by path; presets also say which engines they left out and why. */
 export async function loadStudy(nameOrPath: string): Promise<{ study: Study; notes: string[] }> {

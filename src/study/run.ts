@@ -145,7 +145,8 @@ async function countTrial(trial: PlannedTrial, onnxPath: string, emit: (e: Study
   });
 }
 
-function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, env: Environment, startedAt: Date, wallMs: number, counters: CounterResult | undefined): StoredTrial {
+/** A measured trial as the store keeps it: the plan's columns, the record's figures (serve/ builds a browser tab's rows with it too). */
+export function resultRow(plan: StudyPlan, trial: PlannedTrial, record: TrialRecord, env: Pick<Environment, 'fingerprint'>, startedAt: Date, wallMs: number, counters: CounterResult | undefined): StoredTrial {
   const m = trial.model;
   const s = record.summary;
   return {
