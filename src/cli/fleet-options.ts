@@ -15,3 +15,6 @@ export function positiveSeconds(value: string): number {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds.');
   return n;
 }
+
+/** `study --fleet --mode`: split (the machines of a class share the trials) or each (every machine runs them all). */
+export const FLEET_MODES = ['split', 'each'] as const;

@@ -2,6 +2,7 @@
 import { UserError } from '../errors.js';
 import { DEFAULT_RETRY_LIMIT, FleetStore, parseFleetUrl, submitStudy, trialExpirySeconds, type FleetMode } from '../fleet/index.js';
 import { loadStudy, planStudy } from '../study/index.js';
+import { FLEET_MODES } from './fleet-options.js';
 import { duration } from './progress.js';
 
 export interface FleetStudyOptions {
@@ -13,7 +14,7 @@ export interface FleetStudyOptions {
   json?: boolean;
 }
 
-export const FLEET_MODES = ['split', 'each'] as const;
+
 
 export async function fleetStudyCommand(nameOrPath: string, o: FleetStudyOptions): Promise<void> {
   const url = parseFleetUrl(o.fleet);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fleetStatus, FleetStore, parseFleetUrl, type FleetStatus } from '../../fleet/index.js';
+import type { FleetStatus } from '../../fleet/index.js';
 import { fleetUrlOption } from '../fleet-options.js';
 import { duration } from '../progress.js';
 
@@ -14,6 +14,7 @@ export function registerFleetCommand(program: Command): void {
 }
 
 async function statusCommand(o: { fleet: string; json?: boolean }): Promise<void> {
+  const { fleetStatus, FleetStore, parseFleetUrl } = await import('../../fleet/index.js');
   const store = await FleetStore.open(parseFleetUrl(o.fleet));
   try {
     const status = await fleetStatus(store);

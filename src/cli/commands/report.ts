@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { writeReport } from '../../report/index.js';
 import { ResultStore } from '../../store/index.js';
-import { withFleetSnapshot } from '../fleet-snapshot.js';
 
 export function registerReportCommand(program: Command): void {
   program
@@ -15,7 +14,7 @@ export function registerReportCommand(program: Command): void {
 
 /** `formbench report`: (re)writes the report of a results folder from its store. */
 async function reportCommand(dir: string, o: { baseline?: string; fleet?: string }): Promise<void> {
-  if (o.fleet) return withFleetSnapshot(o.fleet, (folder) => writeFrom(folder, dir, o));
+  if (o.fleet) return (await import('../fleet-snapshot.js')).withFleetSnapshot(o.fleet, (folder) => writeFrom(folder, dir, o));
   return writeFrom(dir, dir, o);
 }
 

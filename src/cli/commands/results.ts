@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { EXPORT_TABLES, ResultStore, STORE_FILE, type ExportTable } from '../../store/index.js';
-import { withFleetSnapshot } from '../fleet-snapshot.js';
 
 const EXPORT_FORMATS = ['csv', 'parquet', 'json', 'duckdb'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -28,7 +27,7 @@ async function resultsCommand(dir: string | undefined, o: { format: string; tabl
   const table = o.table as ExportTable;
   if (o.fleet) {
     if (dir !== undefined) throw new UserError(`give a results folder or --fleet, not both ('${dir}')`, 'formbench results --fleet postgres://… --format duckdb|parquet|csv -o FILE');
-    return withFleetSnapshot(o.fleet, (folder) => resultsCommand(folder, { ...o, fleet: undefined }));
+    return (await import('../fleet-snapshot.js')).withFleetSnapshot(o.fleet, (folder) => resultsCommand(folder, { ...o, fleet: undefined }));
   }
   if (dir === undefined) throw new UserError('no results folder given', "give the folder a study wrote, or --fleet postgres://… for a fleet's store");
   if (o.format === 'duckdb') {

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { readInputFile } from '../../input/files.js';
-import { labAssets, labServer, labStudy, newToken, DEFAULT_LAB_ENGINES } from '../../serve/index.js';
+// The server and its bundler load when `serve` runs, not with every other command.
+import { DEFAULT_LAB_ENGINES } from '../../serve/lab-study.js';
 import { ResultStore, STORE_FILE } from '../../store/index.js';
 import { planStudy } from '../../study/index.js';
 import { PRESET_NAMES } from '../../study/presets.js';
@@ -51,6 +52,7 @@ async function serveCommand(nameOrPath: string | undefined, o: ServeOptions): Pr
       throw new UserError(`cannot serve HTTPS with ${o.tlsCert} and ${o.tlsKey}: ${(e as Error).message.split('\n')[0]}`, PEM_FILE.hint);
     }
   }
+  const { labAssets, labServer, labStudy, newToken } = await import('../../serve/index.js');
   const { study, notes } = await labStudy(nameOrPath, o.engines);
   const plan = planStudy(study);
   const out = resolve(o.out ?? join('formbench-results', study.name));

@@ -10,7 +10,7 @@ import { describeAdapter } from '../../engines/index.js';
 import { ALLOW_SOFTWARE_GPU_FLAG, checkSoftwareGpu, loadStudy, planStudy, runStudy, type ScenarioPlan, type StudyPlan } from '../../study/index.js';
 import { PRESET_NAMES } from '../../study/presets.js';
 import { duration, progressReporter } from '../progress.js';
-import { FLEET_MODES, fleetStudyCommand } from '../fleet-study.js';
+import { FLEET_MODES } from '../fleet-options.js';
 import { positiveSeconds } from '../fleet-options.js';
 import { Option } from 'commander';
 import { UserError } from '../../errors.js';
@@ -47,8 +47,8 @@ export function registerStudyCommand(program: Command): void {
     .addOption(new Option('--mode <mode>', 'with --fleet: split (default: machines of a class share the trials) or each (every machine runs them all)').choices([...FLEET_MODES]))
     .addOption(new Option('--retries <n>', 'with --fleet: how many more times a failing trial is tried before it is stored as failed (default 2)').argParser(positiveIntOrZero))
     .addOption(new Option('--trial-expiry-s <seconds>', "with --fleet: how long a taken trial may go unanswered before the queue gives it to another worker (default: from the budget)").argParser(positiveSeconds))
-    .action((study: string, o: StudyOptions) => {
-      if (o.fleet) return fleetStudyCommand(study, { ...o, fleet: o.fleet });
+    .action(async (study: string, o: StudyOptions) => {
+      if (o.fleet) return (await import('../fleet-study.js')).fleetStudyCommand(study, { ...o, fleet: o.fleet });
       const fleetOnly = (['mode', 'retries', 'trialExpiryS'] as const).filter((k) => o[k] !== undefined);
       if (fleetOnly.length) throw new UserError(`--${fleetOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for a study submitted with --fleet`, 'add --fleet postgres://…, or drop the option to run the study here');
       return studyCommand(study, o);

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { parseFleetUrl, runWorker } from '../../fleet/index.js';
 import { ALLOW_SOFTWARE_GPU_FLAG } from '../../study/index.js';
 import { fleetUrlOption, positiveSeconds } from '../fleet-options.js';
 
@@ -19,6 +18,8 @@ export function registerWorkerCommand(program: Command): void {
 
 /** `formbench worker`: takes trials until stopped (Ctrl-C: the trial in flight goes back to the queue). */
 async function workerCommand(o: { fleet: string; name?: string; class?: string; exitWhenIdle?: boolean; allowSoftwareGpu?: boolean; peaks: boolean; pollS: number }): Promise<void> {
+  // pg-boss and pg load when a fleet command runs, not with every other command.
+  const { parseFleetUrl, runWorker } = await import('../../fleet/index.js');
   const url = parseFleetUrl(o.fleet);
   const controller = new AbortController();
   const stop = () => {
