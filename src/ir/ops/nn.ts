@@ -164,13 +164,17 @@ function inferReduce(ctx: InferContext): TensorType[] {
   const x = requireInput(ctx, 0);
   const rank = x.shape.length;
   const axes = (getInts(ctx.node.attrs, 'axes') ?? x.shape.map((_, i) => i)).map((a) => normAxis(a, rank));
-  const keep = getInt(ctx.node.attrs, 'keepdims', 1) === 1;
+  return [reduced(x, axes, getInt(ctx.node.attrs, 'keepdims', 1) === 1)];
+}
+
+/** A reduction's output: the axes dropped, or kept as 1 with keepdims. */
+function reduced(x: TensorType, axes: number[], keep: boolean): TensorType {
   const shape: Dim[] = [];
   x.shape.forEach((d, i) => {
     if (!axes.includes(i)) shape.push(d);
     else if (keep) shape.push(1);
   });
-  return [{ dtype: x.dtype, shape }];
+  return { dtype: x.dtype, shape };
 }
 
 /** ReduceSum (opset 13+): the axes are a constant input, not an attribute. */
@@ -180,13 +184,7 @@ function inferReduceSum(ctx: InferContext): TensorType[] {
   const given = ctx.inputs[1] ? ctx.constant(1)?.integers() : undefined;
   if (ctx.inputs[1] && !given) fail('axes (input 1) must be a constant for static shape inference');
   const axes = (given && given.length ? given : x.shape.map((_, i) => i)).map((a) => normAxis(a, rank));
-  const keep = getInt(ctx.node.attrs, 'keepdims', 1) === 1;
-  const shape: Dim[] = [];
-  x.shape.forEach((d, i) => {
-    if (!axes.includes(i)) shape.push(d);
-    else if (keep) shape.push(1);
-  });
-  return [{ dtype: x.dtype, shape }];
+  return [reduced(x, axes, getInt(ctx.node.attrs, 'keepdims', 1) === 1)];
 }
 
 const windowAttrs = {
