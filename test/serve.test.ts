@@ -194,9 +194,13 @@ describe('formbench serve in headless Chromium', { skip: existsSync(CHROMIUM) ? 
     const { trials, environments } = await storeContents(out);
     assert.deepEqual([...new Set(trials.map((t) => t.engine))].sort(), ['ort', 'ort-web', 'tfjs-web']);
     assert.equal(environments.length, 2);
-    // Each machine's panel is the cross-machine report's (report/machines.ts); here, that a store
-    // holding a browser's rows (no ISA flags, the browser's own environment) still makes a report.
-    assert.ok(readFileSync(join(out, 'report.html'), 'utf8').length > 0);
+    // The browser and this machine side by side: the report's Machines section (report/machines.ts)
+    // lists both, and the browser's tfjs-web is its native engine for the per-machine speed-up.
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /<h2 id="machines">Machines in this store<\/h2>/);
+    const machines = readFileSync(join(out, 'tables', 'machines.csv'), 'utf8');
+    assert.match(machines, /\(browser\)[^\n]*tfjs-web/);
+    assert.match(machines, /\n[^\n]*,ort,/);
   });
 });
 
