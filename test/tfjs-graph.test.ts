@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../src/errors.js';
 import { getInts, type Graph } from '../src/ir/index.js';
@@ -16,55 +15,18 @@ import {
   type ModelJson,
   type TfjsArtifacts,
 } from '../src/tfjs-graph/index.js';
-import { Rng } from '../src/weights/index.js';
-import { runOnce } from '../src/weights/ort-run.js';
+import { maxAbsDiff, runInOrt, runInTfjs, seededUniform } from './tfjs-helpers.js';
 
 const TINY_GRAPH = 'test/fixtures/tfjs-graph/tiny-graph';
 
 await tf.setBackend('cpu');
-
-function seededUniform(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed, 'tfjs-test-input');
-  return Float32Array.from({ length: n }, () => rng.uniform());
-}
-
-/** TF.js's own execution of the same artifacts (graph-model or layers-model), from memory. */
-async function runInTfjs(art: TfjsArtifacts, data: Float32Array, shape: number[]): Promise<Float32Array> {
-  const handler = {
-    load: async () => ({
-      modelTopology: art.modelJson.modelTopology as object,
-      ...(art.modelJson.format ? { format: art.modelJson.format } : {}),
-      weightSpecs: (art.modelJson.weightsManifest ?? []).flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[],
-      weightData: art.weightData.slice().buffer,
-    }),
-  };
-  const isGraph = Array.isArray((art.modelJson.modelTopology as { node?: unknown }).node);
-  const model = isGraph ? await loadGraphModel(handler) : await tfl.loadLayersModel(handler);
-  const x = tf.tensor(data, shape);
-  const y = model.predict(x) as tf.Tensor;
-  const out = (await y.data()) as Float32Array;
-  tf.dispose([x, y]);
-  return out;
-}
-
-async function runInOrt(graph: Graph, data: Float32Array, shape: number[]): Promise<Float32Array> {
-  const out = graph.outputs[0]!.name;
-  return (await runOnce(graph, { name: graph.inputs[0]!.name, dims: shape, data }, [out])).get(out)!;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 /** Imports, runs in onnxruntime and in TF.js on one seeded [0,1] input; returns the max difference. */
 async function agreement(art: TfjsArtifacts, batch: number): Promise<{ graph: Graph; maxAbs: number }> {
   const graph = tfjsArtifactsToGraph(art);
   const shape = graph.inputs[0]!.type.shape.map((d, i) => (i === 0 ? batch : d)) as number[];
   const data = seededUniform(shape.reduce((a, b) => a * b, 1), 3);
-  const [ours, ref] = [await runInOrt(graph, data, shape), await runInTfjs(art, data, shape)];
+  const [[ours], [ref]] = [await runInOrt(graph, data, shape), await runInTfjs(art, data, shape)];
   return { graph, maxAbs: maxAbsDiff(ours, ref) };
 }
 

@@ -12,6 +12,8 @@ const count = (t: TensorType | undefined): number => (t ? elementCount(t.shape) 
 const none: CostFn = () => ({ macs: 0, elementwiseOps: 0 });
 /** One operation per output element (activations, BN, binary arithmetic, softmax). */
 const perOutput: CostFn = (_n, _i, outputs) => ({ macs: 0, elementwiseOps: count(outputs[0]) });
+/** One operation per element read (reductions and searches). */
+const perInput: CostFn = (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) });
 
 /**
  * MAC rules of DESIGN.md: Conv = Hout·Wout·Cout·(Cin/groups)·kh·kw per sample; Gemm/MatMul = in·out
@@ -38,8 +40,8 @@ const COSTS: Record<string, CostFn> = {
   AveragePool: pool,
   GlobalAveragePool: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
   GlobalMaxPool: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
-  ReduceMean: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
-  ReduceSum: (_n, inputs) => ({ macs: 0, elementwiseOps: count(inputs[0]) }),
+  ReduceMean: perInput,
+  ReduceSum: perInput,
   BatchNormalization: perOutput,
   Relu: perOutput,
   Clip: perOutput,
@@ -62,6 +64,15 @@ const COSTS: Record<string, CostFn> = {
   Pow: perOutput,
   // One interpolation per output element (its 1 or 4 taps are not counted apart).
   Resize: perOutput,
+  PRelu: perOutput,
+  Floor: perOutput,
+  Mod: perOutput,
+  Equal: perOutput,
+  Less: perOutput,
+  Greater: perOutput,
+  // One comparison per input element; the gathers that read the indices only move data.
+  ArgMax: perInput,
+  TopK: perInput,
 };
 
 function pool(node: Node, _inputs: (TensorType | undefined)[], outputs: TensorType[]): NodeCompute {

@@ -492,6 +492,9 @@ OPS = {
     "Exp": simple(torch.exp),
     "Neg": simple(torch.neg),
     "Abs": simple(torch.abs),
+    "Floor": simple(torch.floor),
+    # ONNX's PRelu broadcasts the slope numpy-style; torch.where keeps that (F.prelu wants [C]).
+    "PRelu": simple(lambda x, slope: torch.where(x > 0, x, x * slope)),
     "Add": simple(torch.add),
     "Sub": simple(torch.sub),
     "Mul": simple(torch.mul),

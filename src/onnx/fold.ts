@@ -43,7 +43,7 @@ export function constFromSmall(t: SmallTensor): ConstTensor {
 }
 
 /** Operators that only make sense on constants here; the importer must fold them or give up. */
-export const FOLD_ONLY = new Set(['Shape', 'Size', 'Gather', 'ConstantOfShape', 'Range', 'Where', 'Expand']);
+export const FOLD_ONLY = new Set(['Shape', 'Size', 'ConstantOfShape', 'Range', 'Where', 'Expand']);
 
 /** Largest tensor the folder will materialise as JS numbers. */
 export const MAX_FOLD_ELEMENTS = 1 << 16;

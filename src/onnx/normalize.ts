@@ -172,6 +172,12 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   Sub: legacyBinary,
   Mul: legacyBinary,
   Div: legacyBinary,
+  Max: keep,
+  Min: keep,
+  Pow: keep,
+  PRelu: keep,
+  Floor: keep,
+  Mod: keep,
   Equal: keep,
   Less: keep,
   Greater: keep,
@@ -239,11 +245,38 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
     },
   },
 
+  ReduceSum: {
+    convert(node, ctx) {
+      // Opset 13 moved axes from an attribute to an input, as the IR has them.
+      if (ctx.opset < 13) attrToInput(node, ctx, 'axes', 1);
+    },
+  },
+  Resize: {
+    convert(node, ctx) {
+      // Opset 10's Resize (X, scales) had one coordinate mapping; formbench reads opset 11's.
+      if (ctx.opset < 11) ctx.fail(`opset-${ctx.opset} Resize is not supported; re-export with opset 11 or later`);
+    },
+  },
+
+  // Indices: post-processing that picks and reads (keypoints, detections).
+  ArgMax: keep,
+  TopK: {
+    convert(node, ctx) {
+      // TopK-1 held k in an int attribute; opset 10 made it a 1-element input.
+      if (ctx.opset >= 10) return;
+      const k = getInt(node.attrs, 'k', 0);
+      delete node.attrs['k'];
+      node.inputs[1] = ctx.addConstant(`${node.name}.k`, ConstTensor.fromInt64([1], [k]));
+    },
+  },
+  // Folded when its inputs are constants (shape arithmetic), a node otherwise.
+  Gather: keep,
+  GatherND: keep,
+
   // Constants and shape arithmetic, folded by the importer.
   Constant: foldOnly,
   Shape: foldOnly,
   Size: foldOnly,
-  Gather: foldOnly,
   ConstantOfShape: foldOnly,
   Range: foldOnly,
   Where: foldOnly,

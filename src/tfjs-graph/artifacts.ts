@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { MAX_MODEL_FILE_BYTES, MAX_TEXT_FILE_BYTES, pathInsideFolder, readInputFile, readInputText } from '../input/files.js';
-import type { ConstTensor } from '../ir/index.js';
+import type { ConstTensor, Dim } from '../ir/index.js';
+import { ZOO_LIMITS } from '../zoo/spec.js';
 import { checkModelJson, type ModelJson } from './model-json.js';
 import { decodeWeights } from './weights.js';
 
@@ -16,6 +17,45 @@ export interface TfjsArtifacts {
   weights: Map<string, ConstTensor>;
   /** The shards' bytes, concatenated as TF.js itself reads them (for running the model in TF.js). */
   weightData: Uint8Array;
+  /** Height and width for an image input the model leaves free (`<spec>@<H>x<W>`). */
+  inputSize?: { height: number; width: number };
+}
+
+/** `<spec>@<H>x<W>`: the input size of a model saved with a free height and width. */
+const INPUT_SIZE_SUFFIX = /@(\d+)x(\d+)$/;
+
+/** The spec without its input-size suffix, and the size it gives. */
+export function splitInputSize(spec: string): { base: string; inputSize?: { height: number; width: number } } {
+  const m = INPUT_SIZE_SUFFIX.exec(spec);
+  if (!m) return { base: spec };
+  const [height, width] = [Number(m[1]), Number(m[2])];
+  if (height < 1 || width < 1 || height > ZOO_LIMITS.resolution || width > ZOO_LIMITS.resolution) {
+    throw new UserError(`${spec}: an input size is 1 to ${ZOO_LIMITS.resolution} pixels a side, got ${height}x${width}`, 'e.g. model.json@224x224');
+  }
+  return { base: spec.slice(0, m.index), inputSize: { height, width } };
+}
+
+/**
+ * An NHWC image input's dimensions with the spec's size put in: a model saved with a free height
+ * and width (super-resolution, detection) needs one, since TF's SAME padding depends on it.
+ */
+export function withInputSize(art: TfjsArtifacts, input: string, dims: Dim[]): Dim[] {
+  if (dims.length !== 4) {
+    if (art.inputSize) throw new UserError(`${art.source}: input '${input}' is not an image tensor, so it takes no @HxW size`, `drop the @${art.inputSize.height}x${art.inputSize.width} suffix`);
+    return dims;
+  }
+  const [n, h, w, ch] = dims as [Dim, Dim, Dim, Dim];
+  const size = art.inputSize;
+  if (!size) {
+    if (typeof h !== 'number' || typeof w !== 'number') {
+      throw new UserError(`${art.source}: input '${input}' leaves its height and width free ([${dims.join(', ')}])`, `give them after the model: ${art.source}@<height>x<width>, e.g. ${art.source}@224x224`);
+    }
+    return dims;
+  }
+  if ((typeof h === 'number' && h !== size.height) || (typeof w === 'number' && w !== size.width)) {
+    throw new UserError(`${art.source}: input '${input}' is fixed at [${dims.join(', ')}], not ${size.height}x${size.width}`, 'drop the @HxW suffix: the model gives its own size');
+  }
+  return [n, size.height, size.width, ch];
 }
 
 /** nsfwjs's bundled models: the folder under dist/models and how many weight shards it has. */
@@ -28,12 +68,19 @@ export const NSFWJS_MODELS: Record<string, { shards: number }> = {
 const NSFWJS_PREFIX = 'nsfwjs:';
 
 /** True for specs this module reads: `nsfwjs:<model>`, a `.json` file, or a folder with model.json. */
-export function isTfjsSpec(spec: string): boolean {
+export function isTfjsSpec(fullSpec: string): boolean {
+  const spec = splitInputSize(fullSpec).base;
   if (spec.startsWith(NSFWJS_PREFIX) || spec.toLowerCase().endsWith('.json')) return true;
   return existsSync(join(spec, 'model.json')) && statSync(spec).isDirectory();
 }
 
-export function readTfjsArtifacts(spec: string): TfjsArtifacts {
+export function readTfjsArtifacts(fullSpec: string): TfjsArtifacts {
+  const { base, inputSize } = splitInputSize(fullSpec);
+  const art = readBaseArtifacts(base);
+  return inputSize ? { ...art, source: fullSpec, inputSize } : art;
+}
+
+function readBaseArtifacts(spec: string): TfjsArtifacts {
   if (spec.startsWith(NSFWJS_PREFIX)) return readNsfwjs(spec.slice(NSFWJS_PREFIX.length));
   const path = spec.toLowerCase().endsWith('.json') ? spec : join(spec, 'model.json');
   const modelJson = parseModelJson(readInputText(path, MODEL_JSON_FILE), path);

@@ -5,6 +5,7 @@ import {
   opDef,
   type Attrs,
   type Dim,
+  type DType,
   type Graph,
   type TensorType,
 } from '../ir/index.js';
@@ -61,19 +62,30 @@ export class IrBuilder {
 
   /** Adds a node named (about) `name` whose single output carries the node's name. */
   add(op: string, name: string, inputs: string[], attrs: Attrs = {}): string {
+    return this.addMulti(op, name, inputs, 1, attrs)[0]!;
+  }
+
+  /** A node with `outputCount` outputs: the first carries the node's name, the others `name:k`. */
+  addMulti(op: string, name: string, inputs: string[], outputCount: number, attrs: Attrs = {}): string[] {
     const used = this.fresh(name);
-    const node = { name: used, op, inputs, outputs: [used], attrs };
+    const outputs = Array.from({ length: outputCount }, (_, k) => (k === 0 ? used : this.fresh(`${used}:${k}`)));
+    const node = { name: used, op, inputs, outputs, attrs };
     const def = opDef(op);
     if (!def) throw new Error(`IR has no operator ${op}`);
     const inputTypes = inputs.map((v) => (v ? this.types.get(v) : undefined));
     try {
-      const [out] = def.infer({ node, inputs: inputTypes, constant: (i) => this.graph.initializers.get(inputs[i]!) });
-      this.types.set(used, out!);
+      const types = def.infer({ node, inputs: inputTypes, constant: (i) => this.graph.initializers.get(inputs[i]!) });
+      outputs.forEach((o, k) => this.types.set(o, types[k]!));
     } catch (e) {
       throw new GraphError(`node '${used}' (${op}): ${(e as Error).message}`);
     }
     this.graph.nodes.push(node);
-    return used;
+    return outputs;
+  }
+
+  dtype(value: string): DType {
+    this.shape(value);
+    return this.types.get(value)!.dtype;
   }
 
   finish(outputs: string[]): Graph {

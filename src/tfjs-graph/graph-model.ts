@@ -1,46 +1,11 @@
 import { UserError } from '../errors.js';
-import { attr, ConstTensor, type Dim, type Graph } from '../ir/index.js';
-import type { TfjsArtifacts } from './artifacts.js';
+import { attr, ConstTensor, type Dim, type DType, type Graph } from '../ir/index.js';
+import { withInputSize, type TfjsArtifacts } from './artifacts.js';
 import { activation, conv, depthwiseToOihw, hwioToOihw, IrBuilder, nchwAxis, pool, TO_NCHW, TO_NHWC, transpose, type ConvGeometry } from './builder.js';
+import { asDtype, boolAttr, floatAttr, intsAttr, plain, plainOperand, rank, result, stringAttr, value, type OpContext, type OpImporter, type TfNode, type TfValue } from './graph-context.js';
+import { INDEXING_IMPORTERS } from './graph-ops-indexing.js';
 
-/** A node of the TF GraphDef, as the TF.js converter writes it into model.json. */
-export interface TfNode {
-  name: string;
-  op: string;
-  input?: string[];
-  attr?: Record<string, TfAttr>;
-}
-
-export interface TfAttr {
-  s?: string;
-  i?: string | number;
-  f?: number;
-  b?: boolean;
-  type?: string;
-  list?: { i?: (string | number)[]; s?: string[]; f?: number[] };
-  shape?: { dim?: { size?: string | number }[]; unknownRank?: boolean };
-}
-
-/**
- * A TF value inside the IR: a run-time value, with 'nchw' when it is a 4-d NHWC tensor of the TF
- * graph held transposed (every 4-d activation is), or a constant (weights, shapes, axes), which
- * importers read directly and only materialise in the layout their IR node needs.
- */
-export type TfValue = { kind: 'value'; name: string; nchw: boolean } | { kind: 'const'; tensor: ConstTensor };
-
-export interface OpContext {
-  b: IrBuilder;
-  node: TfNode;
-  /** The node's data inputs (control inputs '^x' dropped). */
-  inputs: TfValue[];
-  value(i: number): { name: string; nchw: boolean };
-  constant(i: number): ConstTensor;
-  fail(reason: string): never;
-}
-
-type OpImporter = (ctx: OpContext) => TfValue;
-
-const value = (name: string, nchw: boolean): TfValue => ({ kind: 'value', name, nchw });
+export type { TfNode } from './graph-context.js';
 
 /** The untaken branch of a Switch on a constant, and everything computed from it only. */
 const DEAD = Symbol('dead branch');
@@ -62,6 +27,28 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
   Maximum: (c) => binary(c, 'Max'),
   Minimum: (c) => binary(c, 'Min'),
   Pow: (c) => binary(c, 'Pow'),
+  Equal: (c) => binary(c, 'Equal'),
+  Less: (c) => binary(c, 'Less'),
+  Greater: (c) => binary(c, 'Greater'),
+  SquaredDifference: (c) => {
+    const d = binary(c, 'Sub', `${c.node.name}/sub`) as { name: string; nchw: boolean };
+    return value(c.b.add('Mul', c.node.name, [d.name, d.name]), d.nchw);
+  },
+  AddN: (c) => {
+    // Grappler's rewrite of a chain of adds; summed left to right, as TF's kernel does.
+    const n = c.node.name;
+    let acc = c.value(0);
+    for (let i = 1; i < c.inputs.length; i++) {
+      const next = c.value(i);
+      if (next.nchw !== acc.nchw) c.fail('adding image and non-image tensors is not supported');
+      acc = { name: c.b.add('Add', i === c.inputs.length - 1 ? n : `${n}/add${i}`, [acc.name, next.name]), nchw: acc.nchw };
+    }
+    return value(acc.name, acc.nchw);
+  },
+  Prelu: (c) => {
+    const x = c.value(0);
+    return value(c.b.add('PRelu', c.node.name, [x.name, slopeOperand(c, x, 1)]), x.nchw);
+  },
   Square: (c) => {
     const x = c.value(0);
     return value(c.b.add('Mul', c.node.name, [x.name, x.name]), x.nchw);
@@ -75,14 +62,6 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
     const root = c.b.add('Sqrt', `${c.node.name}/sqrt`, [x.name]);
     const one = c.b.constant(`${c.node.name}.one`, ConstTensor.fromFloat32([], Float32Array.of(1)));
     return value(c.b.add('Div', c.node.name, [one, root]), x.nchw);
-  },
-  Cast: (c) => {
-    // Converters leave float→float casts (e.g. around a normalisation): identities on FP32.
-    // Casts to integer types change values and are refused.
-    const to = c.node.attr?.['DstT']?.type ?? 'DT_FLOAT';
-    const from = c.node.attr?.['SrcT']?.type ?? 'DT_FLOAT';
-    if (to !== 'DT_FLOAT' || from !== 'DT_FLOAT') c.fail(`a cast from ${from} to ${to} is not supported (only float32 to float32)`);
-    return c.inputs[0]!;
   },
   Relu: (c) => unaryActivation(c, 'relu'),
   Relu6: (c) => unaryActivation(c, 'relu6'),
@@ -129,17 +108,25 @@ export const OP_IMPORTERS: Record<string, OpImporter> = {
     return shape.length === 4 ? value(transpose(c.b, y, TO_NCHW, `${c.node.name}.nchw`), true) : value(y, false);
   },
   ConcatV2: (c) => {
-    const parts = c.inputs.slice(0, -1).map((_, i) => c.value(i));
-    const axis = Number(c.constant(c.inputs.length - 1).integers()[0]);
-    const nchw = parts.every((p) => p.nchw);
-    if (!nchw && parts.some((p) => p.nchw)) c.fail('concatenating image and non-image tensors is not supported');
-    return value(c.b.add('Concat', c.node.name, parts.map((p) => p.name), { axis: attr.int(nchw ? nchwAxis(axis) : axis) }), nchw);
+    const count = c.inputs.length - 1;
+    const axis = Number(c.constant(count).integers()[0]);
+    const parts = c.inputs.slice(0, count);
+    const computed = parts.filter((p): p is Extract<TfValue, { kind: 'value' }> => p.kind === 'value');
+    if (!computed.length) c.fail('every part is a constant');
+    if (parts.every((p) => p.kind === 'value' && p.nchw)) {
+      return value(c.b.add('Concat', c.node.name, computed.map((p) => p.name), { axis: attr.int(nchwAxis(axis)) }), true);
+    }
+    // Constants among the parts, or image tensors beside others: joined in TF's order.
+    const dtype = c.b.dtype(computed[0]!.name);
+    const names = parts.map((_, i) => plainOperand(c, i, dtype));
+    return result(c, c.b.add('Concat', c.node.name, names, { axis: attr.int(axis < 0 ? axis + rank(c, names[0]!) : axis) }));
   },
   Pad: (c) => padOp(c),
   PadV2: (c) => padOp(c),
   StridedSlice: (c) => stridedSlice(c),
   ResizeBilinear: (c) => resize(c, 'linear'),
   ResizeNearestNeighbor: (c) => resize(c, 'nearest'),
+  ...INDEXING_IMPORTERS,
   Sum: (c) => {
     let x = c.value(0);
     const keep = boolAttr(c.node, 'keep_dims');
@@ -216,31 +203,6 @@ function stridedSlice(c: OpContext): TfValue {
   return value(c.b.add('Squeeze', n, [y, c.b.int64(`${n}.squeeze`, dropped)]), false);
 }
 
-function rank(c: OpContext, v: string): number {
-  return c.b.shape(v).length;
-}
-
-function plain(c: OpContext, x: { name: string; nchw: boolean }): string {
-  return x.nchw ? transpose(c.b, x.name, TO_NHWC, `${c.node.name}.nhwc`) : x.name;
-}
-
-function stringAttr(node: TfNode, name: string, fallback: string): string {
-  const s = node.attr?.[name]?.s;
-  return s === undefined ? fallback : Buffer.from(s, 'base64').toString('utf8');
-}
-
-function intsAttr(node: TfNode, name: string): number[] | undefined {
-  return node.attr?.[name]?.list?.i?.map(Number);
-}
-
-function floatAttr(node: TfNode, name: string, fallback: number): number {
-  return node.attr?.[name]?.f ?? fallback;
-}
-
-function boolAttr(node: TfNode, name: string): boolean {
-  return node.attr?.[name]?.b === true;
-}
-
 function nhwcOnly(c: OpContext): void {
   const format = stringAttr(c.node, 'data_format', 'NHWC');
   if (format !== 'NHWC') c.fail(`data_format ${format} is not supported (only NHWC)`);
@@ -271,21 +233,36 @@ const FUSED_ACTIVATIONS: Record<string, string> = { Relu: 'relu', Relu6: 'relu6'
  * Applies the ops fused after a conv/matmul: BiasAdd (folded into the IR node's bias) or
  * FusedBatchNorm (a BatchNormalization node), then at most one activation.
  */
-function fusedTail(c: OpContext, ops: string[]): { bias?: ConstTensor; batchNorm: boolean; activation?: string } {
+function fusedTail(c: OpContext, ops: string[]): { bias?: ConstTensor; batchNorm: boolean; activation?: string; slopeInput?: number } {
   const rest = [...ops];
   let bias: ConstTensor | undefined;
   let batchNorm = false;
+  // The fused ops' arguments follow the data inputs (x, filter): BiasAdd's one, FusedBatchNorm's four.
+  let next = 2;
   if (rest[0] === 'BiasAdd') {
-    bias = c.constant(2);
+    bias = c.constant(next++);
     rest.shift();
   } else if (rest[0] === 'FusedBatchNorm') {
     batchNorm = true;
+    next += 4;
     rest.shift();
   }
   let act: string | undefined;
-  if (rest.length === 1 && FUSED_ACTIVATIONS[rest[0]!]) act = FUSED_ACTIVATIONS[rest.shift()!];
+  let slopeInput: number | undefined;
+  if (rest.length === 1 && rest[0] === 'Prelu') {
+    rest.shift();
+    act = 'prelu';
+    slopeInput = next;
+  } else if (rest.length === 1 && FUSED_ACTIVATIONS[rest[0]!]) act = FUSED_ACTIVATIONS[rest.shift()!];
   if (rest.length) c.fail(`fused_ops [${ops.join(', ')}] are not supported`);
-  return { ...(bias ? { bias } : {}), batchNorm, ...(act ? { activation: act } : {}) };
+  return { ...(bias ? { bias } : {}), batchNorm, ...(act ? { activation: act } : {}), ...(slopeInput !== undefined ? { slopeInput } : {}) };
+}
+
+/** The fused activation after a conv or matmul (PReLU reads its slope from the node's inputs). */
+function applyActivation(c: OpContext, tail: ReturnType<typeof fusedTail>, y: string, nchw: boolean): string {
+  if (!tail.activation) return y;
+  if (tail.slopeInput !== undefined) return c.b.add('PRelu', c.node.name, [y, slopeOperand(c, { name: y, nchw }, tail.slopeInput)]);
+  return activation(c.b, tail.activation, y, c.node.name, floatAttr(c.node, 'leakyrelu_alpha', 0.2))!;
 }
 
 function convLike(c: OpContext, depthwise: boolean): TfValue {
@@ -304,8 +281,7 @@ function convLike(c: OpContext, depthwise: boolean): TfValue {
       epsilon: attr.float(floatAttr(c.node, 'epsilon', 1e-3)),
     });
   }
-  if (tail.activation) y = activation(c.b, tail.activation, y, c.node.name, floatAttr(c.node, 'leakyrelu_alpha', 0.2))!;
-  return value(y, true);
+  return value(applyActivation(c, tail, y, true), true);
 }
 
 function matMul(c: OpContext): TfValue {
@@ -317,9 +293,8 @@ function matMul(c: OpContext): TfValue {
   const gemmName = tail.activation ? `${c.node.name}/gemm` : c.node.name;
   const inputs = [a.name, c.b.constant(`${gemmName}.weight`, c.constant(1))];
   if (tail.bias) inputs.push(c.b.constant(`${gemmName}.bias`, tail.bias));
-  let y = c.b.add('Gemm', gemmName, inputs, boolAttr(c.node, 'transpose_b') ? { transB: attr.int(1) } : {});
-  if (tail.activation) y = activation(c.b, tail.activation, y, c.node.name)!;
-  return value(y, false);
+  const y = c.b.add('Gemm', gemmName, inputs, boolAttr(c.node, 'transpose_b') ? { transB: attr.int(1) } : {});
+  return value(applyActivation(c, tail, y, false), false);
 }
 
 function elementwise(c: OpContext, op: string): TfValue {
@@ -333,34 +308,48 @@ function unaryActivation(c: OpContext, kind: string): TfValue {
 }
 
 /**
- * Elementwise ops. A constant operand broadcasts against the TF (NHWC) shape, so a per-channel
- * vector [C] becomes [C, 1, 1] against an NCHW value; a rank-4 constant is transposed.
+ * Elementwise ops, in the element type of their computed operand (constants follow it). Against
+ * an NCHW image tensor a constant broadcasts as it would against TF's NHWC shape (a per-channel
+ * vector [C] becomes [C, 1, 1]); an image tensor meeting a non-scalar value of lower rank is
+ * computed in TF's order instead.
  */
-function binary(c: OpContext, op: string): TfValue {
-  const nchw = c.inputs.some((v) => v.kind === 'value' && v.nchw);
-  const names = c.inputs.slice(0, 2).map((v, i) => {
-    if (v.kind === 'value') {
-      if (nchw && !v.nchw && rank(c, v.name) > 0) c.fail('mixing image and non-image tensors is not supported');
-      return v.name;
-    }
-    return c.b.constant(`${c.node.name}.${i === 0 ? 'x' : 'y'}`, nchw ? constantToNchw(c, v.tensor) : asFloat(v.tensor));
+function binary(c: OpContext, op: string, name = c.node.name): TfValue {
+  const operands = c.inputs.slice(0, 2);
+  const computed = operands.filter((v): v is Extract<TfValue, { kind: 'value' }> => v.kind === 'value');
+  if (!computed.length) c.fail('elementwise op on two constants');
+  const dtype = c.b.dtype(computed[0]!.name);
+  const nchw = computed.some((v) => v.nchw);
+  const mixed = nchw && computed.some((v) => !v.nchw && rank(c, v.name) > 0);
+  const names = operands.map((v, i) => {
+    const slot = `${name}.${i === 0 ? 'x' : 'y'}`;
+    if (v.kind === 'value') return mixed ? plain(c, v) : v.name;
+    return c.b.constant(slot, nchw && !mixed ? constantToNchw(c, v.tensor, dtype) : asDtype(v.tensor, dtype));
   });
-  if (c.inputs.every((v) => v.kind === 'const')) c.fail('elementwise op on two constants');
-  return value(c.b.add(op, c.node.name, names), nchw);
+  const y = c.b.add(op, name, names);
+  return mixed ? result(c, y) : value(y, nchw);
 }
 
-function asFloat(t: ConstTensor): ConstTensor {
-  return t.dtype === 'float32' ? t : ConstTensor.fromFloat32(t.dims, Float32Array.from(t.integers()));
+/** A TF constant as it broadcasts against an NHWC tensor, laid out against the NCHW one. */
+function constantToNchw(c: OpContext, t: ConstTensor, dtype: DType): ConstTensor {
+  const typed = asDtype(t, dtype);
+  const dims = typed.dims;
+  const channels = dims[dims.length - 1] ?? 1;
+  if (typed.elementCount === 1) return new ConstTensor(dtype, [], typed.bytes().slice(0, typed.byteLength));
+  if (dims.slice(0, -1).every((d) => d === 1)) return new ConstTensor(dtype, [channels, 1, 1], typed.bytes());
+  if (dims.length > 4 || dtype !== 'float32') c.fail(`a ${dtype} constant of shape [${dims.join(', ')}] broadcast against an image tensor is not supported`);
+  // Leading 1s up to rank 4, then NHWC → NCHW.
+  const [n, h, w, ch] = [...Array(4 - dims.length).fill(1), ...dims] as [number, number, number, number];
+  const src = typed.float32();
+  const out = new Float32Array(src.length);
+  let k = 0;
+  for (let a = 0; a < n; a++) for (let q = 0; q < ch; q++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[k++] = src[((a * h + y) * w + x) * ch + q]!;
+  return ConstTensor.fromFloat32([n, ch, h, w], out);
 }
 
-function constantToNchw(c: OpContext, t: ConstTensor): ConstTensor {
-  const f = asFloat(t);
-  const dims = f.dims;
-  if (dims.length <= 1 || dims.every((d) => d === 1)) {
-    const n = f.elementCount;
-    return n === 1 ? ConstTensor.fromFloat32([], f.float32().slice(0, 1)) : ConstTensor.fromFloat32([n, 1, 1], f.float32());
-  }
-  c.fail(`a constant of shape [${dims.join(', ')}] broadcast against an image tensor is not supported`);
+/** PReLU's slope (input i, a constant), laid out to broadcast against x. */
+function slopeOperand(c: OpContext, x: { name: string; nchw: boolean }, i: number): string {
+  const alpha = c.constant(i);
+  return c.b.constant(`${c.node.name}.slope`, x.nchw ? constantToNchw(c, alpha, 'float32') : asDtype(alpha, 'float32'));
 }
 
 function poolOp(c: OpContext, op: 'MaxPool' | 'AveragePool'): TfValue {
@@ -391,7 +380,7 @@ function padOp(c: OpContext): TfValue {
   const begin = x.nchw ? TO_NCHW.map((a) => nhwcBegin[a]!) : nhwcBegin;
   const end = x.nchw ? TO_NCHW.map((a) => nhwcEnd[a]!) : nhwcEnd;
   const inputs = [x.name, c.b.int64(`${c.node.name}.pads`, [...begin, ...end])];
-  if (c.inputs.length > 2) inputs.push(c.b.constant(`${c.node.name}.value`, asFloat(c.constant(2))));
+  if (c.inputs.length > 2) inputs.push(c.b.constant(`${c.node.name}.value`, asDtype(c.constant(2), 'float32')));
   return value(c.b.add('Pad', c.node.name, inputs), x.nchw);
 }
 
@@ -467,12 +456,18 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
       continue;
     }
     if (node.op === 'Placeholder') {
-      const dims = (node.attr?.['shape']?.shape?.dim ?? []).map((d, i): Dim => {
+      const declared = (node.attr?.['shape']?.shape?.dim ?? []).map((d, i): Dim => {
         const size = Number(d.size ?? -1);
         // TF writes -1 for a free dimension; anything else below 1 is no size at all.
         if (size !== -1 && size < 1) throw new UserError(`${art.source}: input '${node.name}' declares dimension ${i} as ${size}`, 'a dimension is a positive size, or -1 for one bound at run time');
         return size >= 1 ? size : i === 0 ? 'N' : `${node.name}_dim${i}`;
       });
+      const dims = withInputSize(art, node.name, declared);
+      // formbench feeds float32: an integer image input (uint8 pixels as int32) is read as float32
+      // values, and the Cast to float that follows it becomes an identity (INDEXING_IMPORTERS.Cast).
+      const tfType = node.attr?.['dtype']?.type ?? 'DT_FLOAT';
+      if (!['DT_FLOAT', 'DT_INT32', 'DT_UINT8'].includes(tfType)) throw new UserError(`${art.source}: input '${node.name}' is of type ${tfType}`, 'formbench feeds float32 inputs (an int32 or uint8 image input is read as float32)');
+      if (tfType !== 'DT_FLOAT') b.graph.metadata['formbench.input-type'] = `${node.name}: ${tfType} read as float32`;
       const x = b.input(node.name, { dtype: 'float32', shape: dims });
       values.set(node.name, dims.length === 4 ? value(transpose(b, x, TO_NCHW, `${node.name}.nchw`), true) : value(x, false));
       continue;
@@ -485,8 +480,10 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
     const read = (r: { node: string; index: number }): TfValue | typeof DEAD => {
       const taken = switches.get(r.node);
       if (taken) return r.index === taken.index ? taken.value : DEAD;
-      if (r.index !== 0) fail(`it reads output ${r.index} of '${r.node}'; only first outputs are supported`);
-      return values.get(r.node) ?? DEAD;
+      if (r.index === 0) return values.get(r.node) ?? DEAD;
+      const v = values.get(`${r.node}:${r.index}`);
+      if (!v && values.has(r.node)) fail(`it reads output ${r.index} of '${r.node}', which has no such output`);
+      return v ?? DEAD;
     };
     if (node.op === 'Switch') {
       const [data, pred] = refs.map(read);
@@ -523,7 +520,9 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
         return (v as { tensor: ConstTensor }).tensor;
       },
     };
-    values.set(node.name, importer!(ctx));
+    const out = importer!(ctx);
+    if (Array.isArray(out)) out.forEach((v, k) => values.set(k === 0 ? node.name : `${node.name}:${k}`, v));
+    else values.set(node.name, out);
   }
   const outputs = outputNodes(art, nodes, consumed).map((name) => {
     const v = values.get(name);
@@ -537,8 +536,10 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
 
 /** The signature's outputs when model.json has one, else the nodes nothing reads. */
 function outputNodes(art: TfjsArtifacts, nodes: TfNode[], consumed: Set<string>): string[] {
-  const signature = (art.modelJson.userDefinedMetadata as { signature?: Signature } | undefined)?.signature;
-  const named = Object.values(signature?.outputs ?? {}).map((o) => (o.name ?? '').replace(/:\d+$/, '')).filter(Boolean);
+  // TF.js reads the signature from userDefinedMetadata first, then from model.json's own field.
+  const signature = (art.modelJson.userDefinedMetadata as { signature?: Signature } | undefined)?.signature ?? (art.modelJson.signature as Signature | undefined);
+  // 'node:0' is the node itself; 'node:k' its k-th output, as the importer keys them.
+  const named = Object.values(signature?.outputs ?? {}).map((o) => (o.name ?? '').replace(/:0$/, '')).filter(Boolean);
   if (named.length) return named;
   return nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder' && n.op !== 'Switch').map((n) => n.name);
 }

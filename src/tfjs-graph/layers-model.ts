@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import { attr, ConstTensor, type Dim, type Graph } from '../ir/index.js';
-import type { TfjsArtifacts } from './artifacts.js';
+import { withInputSize, type TfjsArtifacts } from './artifacts.js';
 import { activation, conv, depthwiseToOihw, hwioToOihw, IrBuilder, nchwAxis, pool, TO_NCHW, TO_NHWC, transpose } from './builder.js';
 
 /** A Keras layer as model.json's `model_config.config.layers[]` holds it. */
@@ -105,6 +105,22 @@ export const LAYER_IMPORTERS: Record<string, LayerImporter> = {
     if (c.layer.config['use_bias'] !== false) inputs.push(c.b.constant(`${n}.bias`, c.weight('bias')));
     return applyActivation(c, c.b.add('Gemm', n, inputs));
   },
+  UpSampling2D: (c) => {
+    channelsLast(c);
+    const [sh, sw] = pair(c.layer.config['size'] ?? [2, 2]) as [number, number];
+    const interpolation = String(c.layer.config['interpolation'] ?? 'nearest');
+    if (interpolation !== 'nearest' && interpolation !== 'bilinear') c.fail(`interpolation '${interpolation}' is not supported (nearest, bilinear)`);
+    // TF.js resizes to (h·sh, w·sw) with neither align_corners nor half-pixel centres: ONNX's
+    // asymmetric mapping, nearest rounding down (an exact repeat of each pixel for integer sizes).
+    const mode = interpolation === 'nearest' ? 'nearest' : 'linear';
+    const n = c.layer.name;
+    const scales = c.b.constant(`${n}.scales`, ConstTensor.fromFloat32([4], Float32Array.of(1, 1, sh, sw)));
+    return c.b.add('Resize', n, [c.inputs[0]!, '', scales], {
+      mode: attr.string(mode),
+      coordinate_transformation_mode: attr.string('asymmetric'),
+      ...(mode === 'nearest' ? { nearest_mode: attr.string('floor') } : {}),
+    });
+  },
   Dropout: (c) => c.inputs[0]!,
   SpatialDropout2D: (c) => c.inputs[0]!,
   GaussianNoise: (c) => c.inputs[0]!,
@@ -190,7 +206,8 @@ export function importLayersModel(art: TfjsArtifacts): Graph {
 
   const inputOf = (layer: KerasLayer, shape: unknown): string => {
     if (!Array.isArray(shape)) throw new UserError(`${art.source}: input layer '${layer.name}' declares no batch_input_shape`, 'save the model with an input shape');
-    const dims = (shape as (number | null)[]).map((d, i): Dim => (d == null ? (i === 0 ? 'N' : `${layer.name}_dim${i}`) : d));
+    const declared = (shape as (number | null)[]).map((d, i): Dim => (d == null ? (i === 0 ? 'N' : `${layer.name}_dim${i}`) : d));
+    const dims = withInputSize(art, layer.name, declared);
     const x = b.input(layer.name, { dtype: 'float32', shape: dims });
     // One Transpose at the input keeps the model's NHWC interface (images feed as TF.js feeds
     // them) while every layer after it runs in ONNX's NCHW.
@@ -242,7 +259,9 @@ export function importLayersModel(art: TfjsArtifacts): Graph {
   const outputs = sequential
     ? [previous!]
     : ((config as { output_layers?: unknown[][] }).output_layers ?? []).map((ref) => values.get(String(ref[0]))!);
-  return b.finish(outputs);
+  // Outputs keep the model's interface: an image output (a super-resolved picture, a heat map)
+  // goes back to NHWC, as the graph-model importer does.
+  return b.finish(outputs.map((o) => (b.shape(o).length === 4 ? transpose(b, o, TO_NHWC, `${o}.nhwc`) : o)));
 }
 
 function suffixMatch(weights: Map<string, ConstTensor>, suffix: string): ConstTensor | undefined {

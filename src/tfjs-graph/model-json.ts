@@ -13,6 +13,8 @@ export interface ModelJson {
   format?: string;
   modelTopology: unknown;
   weightsManifest?: WeightsManifestGroup[];
+  /** The SavedModel's serving signature (the converter writes it here; TF.js also reads it from userDefinedMetadata). */
+  signature?: unknown;
   userDefinedMetadata?: unknown;
 }
 
@@ -80,6 +82,7 @@ const modelJson = z.looseObject({
   format: z.string().optional(),
   modelTopology: z.union([graphTopology, layersTopology]),
   weightsManifest: manifest.optional(),
+  signature: z.unknown().optional(),
   userDefinedMetadata: z.unknown().optional(),
 });
 

@@ -34,6 +34,7 @@ defineOps(
   unary('Sqrt'),
   unary('Exp'),
   unary('Neg'),
+  unary('Floor'),
   unary('HardSwish'),
   unary('LeakyRelu', { alpha: 'float' }),
   unary('HardSigmoid', { alpha: 'float', beta: 'float' }),
@@ -60,4 +61,8 @@ defineOps(
   binary('Max'),
   binary('Min'),
   binary('Pow'),
+  // ONNX's Mod with fmod = 0 takes the divisor's sign, as TF's FloorMod does.
+  { ...binary('Mod'), attrs: { fmod: 'int' } },
+  // The slope broadcasts against the input (per channel: [C, 1, 1] against NCHW).
+  { ...binary('PRelu'), infer: (ctx) => [requireInput(ctx, 0)] },
 );
