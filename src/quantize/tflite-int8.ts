@@ -299,7 +299,8 @@ class Int8Rewriter {
       const t = this.tensors[i]!;
       const q = t.quantization!;
       // A constant quantised above: its values are scale · (q − zero point).
-      const raw = new Int8Array(this.buffers[t.buffer]!.slice().buffer);
+      const data = this.buffers[t.buffer]!;
+      const raw = new Int8Array(data.buffer, data.byteOffset, data.byteLength);
       let min = Infinity;
       let max = -Infinity;
       for (const v of raw) {
