@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { analyzeGraph } from '../src/analysis/index.js';
+import { parseEngineChoice } from '../src/engines/index.js';
+import { numericsOf } from '../src/engines/registry.js';
 import { loadLiteRt, type LiteRt } from '../src/engines/litert-runtime.js';
+import { PRECISION_TOLERANCE } from '../src/engines/precision.js';
 import { createDefaultSession, runFloat32 } from '../src/engines/ort-runtime.js';
 import { UserError } from '../src/errors.js';
 import { attr, type Graph } from '../src/ir/index.js';
@@ -269,5 +272,28 @@ describe('formbench export --precision int8', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, cases[i]![1]);
     });
+  });
+});
+
+describe('litert:precision=int8', () => {
+  it('quantises at load (batch 1 and another batch from the same ranges), near FP32, with the INT8 tolerance', async () => {
+    const graph = await prepareModel(resolveModel('bottleneck/d2/w32/r32'));
+    const choice = parseEngineChoice('litert:precision=int8,threads=2');
+    assert.equal(choice.label, 'litert:precision=int8,threads=2');
+    assert.deepEqual(numericsOf(choice.engine, choice.options), { precision: 'int8', tolerance: PRECISION_TOLERANCE.int8 });
+    const inputs = await precisionInputs(graph, { calibrate: 1, evaluate: 4, batch: 2 });
+    const session = await choice.engine.load({ spec: 'bottleneck/d2/w32/r32', graph, onnx: new Uint8Array() }, choice.options);
+    try {
+      const int8: Float32Array[] = [];
+      for (const x of inputs.heldOut) int8.push(Float32Array.from(await session.run(x.data, x.dims)));
+      const one = inputs.heldOut[0]!;
+      const single = await session.run(one.data.subarray(0, one.data.length / 2), [1, ...one.dims.slice(1)]);
+      assert.deepEqual([...single], [...int8[0]!.subarray(0, 1000)], 'batch 1 and batch 2 files quantise alike');
+      const fp32 = await onOrt(toOnnxBytes(graph), inputs.heldOut);
+      const e = outputError(fp32, int8, inputs.heldOut.map((x) => x.dims[0]!));
+      assert.ok(e.relativeError > 0 && e.relativeError < INT8_VS_FP32, `relative error ${e.relativeError}`);
+    } finally {
+      await session.dispose();
+    }
   });
 });

@@ -82,14 +82,21 @@ export interface Int8TfliteSummary {
  */
 export async function int8TfliteBytes(graph: Graph, options: Int8TfliteOptions): Promise<{ bytes: Uint8Array; summary: Int8TfliteSummary }> {
   const float = toTfliteModel(graph, { ...(options.batch !== undefined ? { batch: options.batch } : {}), ...(options.description !== undefined ? { description: options.description } : {}) });
+  const { model, summary } = int8TfliteModel(float, await int8TfliteRanges(graph, float, options));
+  return { bytes: writeTflite(model), summary: { method: options.method, calibrationImages: options.calibration.reduce((n, x) => n + x.dims[0]!, 0), ...summary } };
+}
+
+/**
+ * The ranges the INT8 rewrite of `float` (the FP32 file of `graph`) reads, calibrated on the FP32
+ * graph. They hold for the file at any batch: the calibration runs image by image.
+ */
+export function int8TfliteRanges(graph: Graph, float: TfliteModel, options: Pick<Int8TfliteOptions, 'calibration' | 'method' | 'percentile'>): Promise<Map<string, Range>> {
   // The file's operator outputs are named by the IR values they stand for (a folded
   // Conv → BatchNorm → ReLU writes one tensor, named by the ReLU's output), so their ranges are
   // those values' ranges in the FP32 graph.
   const irValues = new Set([...graph.inputs.map((i) => i.name), ...graph.nodes.flatMap((n) => n.outputs)]);
   const wanted = int8RangesNeeded(float).filter((name) => irValues.has(name));
-  const ranges = await collectRanges(decodeModel(toOnnxBytes(graph)), wanted, options.calibration, { method: options.method, ...(options.percentile !== undefined ? { percentile: options.percentile } : {}) });
-  const { model, summary } = int8TfliteModel(float, ranges);
-  return { bytes: writeTflite(model), summary: { method: options.method, calibrationImages: options.calibration.reduce((n, x) => n + x.dims[0]!, 0), ...summary } };
+  return collectRanges(decodeModel(toOnnxBytes(graph)), wanted, options.calibration, { method: options.method, ...(options.percentile !== undefined ? { percentile: options.percentile } : {}) });
 }
 
 /** The tensors of an FP32 file whose ranges the rewrite reads: its inputs and the outputs of operators quantised over their own range. */
