@@ -1,7 +1,11 @@
-import { toTfliteBytes } from '../tflite/index.js';
-import type { Engine, EngineSession } from './engine.js';
+import { engineCalibration } from '../quantize/inputs.js';
+import type { Range } from '../quantize/ranges.js';
+import { int8TfliteModel, int8TfliteRanges } from '../quantize/tflite-int8.js';
+import { toTfliteBytes, toTfliteModel, writeTflite } from '../tflite/index.js';
+import type { Engine, EngineModel, EngineSession } from './engine.js';
 import { LITERT_BUILD, litertMissing, litertPackage, loadLiteRt, type LiteRt } from './litert-runtime.js';
 import { choiceOption, threadCount, threadsOption } from './options.js';
+import { numericsOfPrecisionOption } from './precision.js';
 import { webgpuAdapter } from './webgpu-adapter.js';
 
 type CompiledModel = Awaited<ReturnType<LiteRt['loadAndCompile']>>;
@@ -12,6 +16,8 @@ type CompiledModel = Awaited<ReturnType<LiteRt['loadAndCompile']>>;
  * CompiledModel API for XNNPACK in WebAssembly (threaded build) or WebGPU. The edge ecosystem's
  * accelerated runtime. `.tflite` shapes are static: a file is written and compiled per batch,
  * batch 1 at load and any other on its first inference (which the protocol keeps apart).
+ * `precision=int8` writes the file fully integer-quantised (quantize/tflite-int8.ts), as LiteRT's
+ * converter does for full-integer post-training quantisation.
  */
 export const litertEngine: Engine = {
   name: 'litert',
@@ -24,7 +30,13 @@ export const litertEngine: Engine = {
       'wasm',
     ),
     threads: threadsOption('XNNPACK threads (cpuOptions.numThreads; the pthread pool is sized to fit)'),
+    precision: choiceOption(
+      'fp32; int8: the .tflite fully integer-quantised at load (int8 activations per tensor, int8 weights per output channel, int32 biases; min/max over 16 seeded inputs, as ort:precision=int8 calibrates)',
+      ['fp32', 'int8'],
+      'fp32',
+    ),
   },
+  numerics: numericsOfPrecisionOption,
   planningRate: { gmacsPerS: 15, startupS: 1 },
   // From the peak RSS of bench trials on this project's 2-core machine (under load): 152-173 MiB
   // on standard/d2/w16/r32, 211 MiB on standard/d10/w64, 277 MiB on mobilenet_v2 (14 MB of
@@ -55,8 +67,9 @@ export const litertEngine: Engine = {
     const litert = await loadLiteRt(threads);
     const webgpu = options['accelerator'] === 'webgpu';
     if (webgpu) await useDawnDevice(litert);
+    const fileFor = tfliteFor(model, options['precision'] ?? 'fp32');
     const compileFor = async (batch: number): Promise<CompiledModel> => {
-      const bytes = toTfliteBytes(model.graph, { batch, description: `formbench ${model.spec}` });
+      const bytes = await fileFor(batch);
       const compiled = await litert.loadAndCompile(bytes, webgpu ? { accelerator: 'webgpu', gpuOptions: { precision: 'fp32' } } : { accelerator: 'wasm', cpuOptions: { numThreads: threads } });
       if (webgpu && !compiled.isFullyAccelerated) {
         compiled.delete();
@@ -67,6 +80,22 @@ export const litertEngine: Engine = {
     return session(litert, compileFor, await compileFor(1));
   },
 };
+
+/**
+ * The session's .tflite for a batch. INT8 is calibrated once (on the same seeded inputs for every
+ * trial, so every trial of a model runs the same file) and the ranges serve every batch.
+ */
+function tfliteFor(model: EngineModel, precision: string): (batch: number) => Promise<Uint8Array> {
+  const description = `formbench ${model.spec}`;
+  if (precision === 'fp32') return async (batch) => toTfliteBytes(model.graph, { batch, description });
+  if (precision !== 'int8') throw new Error(`litert: unknown precision '${precision}'`);
+  let ranges: Promise<Map<string, Range>> | undefined;
+  return async (batch) => {
+    const float = toTfliteModel(model.graph, { batch, description: `${description} int8` });
+    ranges ??= int8TfliteRanges(model.graph, float, { calibration: engineCalibration(model.graph), method: 'minmax' });
+    return writeTflite(int8TfliteModel(float, await ranges).model);
+  };
+}
 
 function session(litert: LiteRt, compileFor: (batch: number) => Promise<CompiledModel>, first: CompiledModel): EngineSession {
   const compiled = new Map<number, CompiledModel>([[1, first]]);

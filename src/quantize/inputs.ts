@@ -24,6 +24,11 @@ export interface InputChoice {
   batch: number;
 }
 
+/** Calibration inputs alone (held out: none), for a lowered model that is written but not measured here. */
+export async function calibrationInputs(graph: Graph, choice: Omit<InputChoice, 'evaluate'>): Promise<PrecisionInputs> {
+  return precisionInputs(graph, { ...choice, evaluate: 0 });
+}
+
 export interface PrecisionInputs {
   calibration: ModelInput[];
   heldOut: ModelInput[];
@@ -37,9 +42,10 @@ export async function precisionInputs(graph: Graph, choice: InputChoice): Promis
     const input = imageInputOf(graph);
     const total = choice.calibrate + choice.evaluate;
     const source = choice.images ? await folderImages(choice.images, input, total) : randomImages(input, total, PRECISION_SEED);
-    if (source.count <= choice.calibrate) {
+    if (choice.evaluate > 0 && source.count <= choice.calibrate) {
       throw new UserError(`${choice.images} holds ${source.count} images, all needed for calibration (--calibrate ${choice.calibrate})`, 'add images or lower --calibrate, so that some are held out to measure the error');
     }
+    if (source.count < choice.calibrate) throw new UserError(`${choice.images} holds ${source.count} images, fewer than --calibrate ${choice.calibrate}`, `add images or give --calibrate ${source.count}`);
     const evaluate = source.count - choice.calibrate;
     const what = choice.images ? `images from ${choice.images}` : `random images (uniform [0,1] pixels, seed ${PRECISION_SEED}, normalised for the model)`;
     return {

@@ -5,8 +5,10 @@ import { cpuInfo } from '../engines/cpu.js';
  * DequantizeLinear define them (rounding half to even, saturating to the integer type).
  */
 
-/** Activations: asymmetric uint8 over [0, 255]. */
+/** Activations: asymmetric uint8 over [0, 255] (onnxruntime's QDQ models). */
 export const UINT8_RANGE = [0, 255] as const;
+/** Activations of a fully integer .tflite: asymmetric int8 over [−128, 127], LiteRT's quantisation spec. */
+export const INT8_ACTIVATION_RANGE = [-128, 127] as const;
 /**
  * Weights: symmetric int8 over [−127, 127] (not −128, so that negating a weight is exact and the
  * zero point is 0), the range onnxruntime's own quantiser uses for symmetric int8.
@@ -37,12 +39,12 @@ export function roundHalfEven(x: number): number {
 }
 
 /**
- * uint8 parameters for values observed in [min, max]. The range is widened to include 0, so that
- * zero (padding, ReLU's output) is exactly representable. A range that is a single point
- * gets scale 1 rather than a zero scale onnxruntime would divide by.
+ * Asymmetric parameters (uint8 unless another integer range is given) for values observed in
+ * [min, max]. The range is widened to include 0, so that zero (padding, ReLU's output) is exactly
+ * representable. A range that is a single point gets scale 1 rather than a zero scale a runtime
+ * would divide by.
  */
-export function asymmetricParams(min: number, max: number): QuantParams {
-  const [qmin, qmax] = UINT8_RANGE;
+export function asymmetricParams(min: number, max: number, [qmin, qmax]: readonly [number, number] = UINT8_RANGE): QuantParams {
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
   if (!(hi > lo) || !Number.isFinite(hi - lo)) return { scale: 1, zeroPoint: 0 };

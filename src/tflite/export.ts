@@ -33,7 +33,12 @@ export interface TfliteExportOptions {
 }
 
 export function toTfliteBytes(graph: Graph, options: TfliteExportOptions = {}): Uint8Array {
-  return writeTflite(new Exporter(graph, options.batch ?? 1, options.description ?? `formbench ${graph.name}`).run());
+  return writeTflite(toTfliteModel(graph, options));
+}
+
+/** The FP32 file as data, before it is written: what the INT8 rewrite (quantize/tflite-int8.ts) starts from. */
+export function toTfliteModel(graph: Graph, options: TfliteExportOptions = {}): TfliteModel {
+  return new Exporter(graph, options.batch ?? 1, options.description ?? `formbench ${graph.name}`).run();
 }
 
 type Layout = 'nhwc' | 'plain';

@@ -81,7 +81,7 @@ class Importer {
     if (t.type !== TensorTypeCode.FLOAT32 && !t.quantization) throw new GraphError(`${this.source}: input '${t.name}' is of type ${t.type}; formbench feeds float32 inputs`);
     // An NCHW input that the file transposes at once stays NCHW; a 4-d input read as NHWC by
     // the operators becomes an NCHW IR input, the IR's convention.
-    const readers = this.file.operators.filter((op) => op.inputs.includes(i));
+    const readers = this.readersThroughQuantize(i);
     const transposedAtOnce = t.shape.length === 4 && readers.length > 0 && readers.every((op) => op.builtin === Op.TRANSPOSE && this.intsOf(op.inputs[1]!).join() === '0,2,3,1');
     if (t.shape.length === 4 && !transposedAtOnce) {
       const [n, h, w, c] = t.shape as [number, number, number, number];
@@ -91,6 +91,14 @@ class Importer {
       this.graph.inputs.push({ name, type: { dtype: 'float32', shape: [...t.shape] } });
       this.held.set(i, { value: name, layout: 'plain' });
     }
+  }
+
+  /**
+   * The operators reading tensor `i`, looking through QUANTIZE (an identity on the FP32 form the
+   * IR holds): an integer file quantises its float input before the transpose to NHWC.
+   */
+  private readersThroughQuantize(i: number): TfliteOperator[] {
+    return this.file.operators.filter((op) => op.inputs.includes(i)).flatMap((op) => (op.builtin === Op.QUANTIZE ? this.readersThroughQuantize(op.outputs[0]!) : [op]));
   }
 
   private unique(base: string): string {

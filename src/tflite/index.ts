@@ -1,5 +1,6 @@
 /** IR ⇄ `.tflite` (LiteRT's flatbuffer format). */
-export { toTfliteBytes, type TfliteExportOptions } from './export.js';
+export { toTfliteBytes, toTfliteModel, type TfliteExportOptions } from './export.js';
+export { writeTflite } from './write.js';
 export { fromTfliteBytes, readTfliteFile } from './import.js';
 export { readTflite } from './read.js';
 export type { TfliteModel } from './model.js';
