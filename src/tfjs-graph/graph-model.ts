@@ -1,6 +1,7 @@
 import { UserError } from '../errors.js';
 import { attr, ConstTensor, type Dim, type DType, type Graph } from '../ir/index.js';
 import { withInputSize, type TfjsArtifacts } from './artifacts.js';
+import { unrollLoops } from './loops.js';
 import { activation, conv, depthwiseToOihw, hwioToOihw, IrBuilder, nchwAxis, pool, TO_NCHW, TO_NHWC, transpose, type ConvGeometry } from './builder.js';
 import { asDtype, boolAttr, floatAttr, intsAttr, plain, plainOperand, rank, result, stringAttr, value, type OpContext, type OpImporter, type TfNode, type TfValue } from './graph-context.js';
 import { INDEXING_IMPORTERS } from './graph-ops-indexing.js';
@@ -407,7 +408,8 @@ function topological(nodes: TfNode[], source: string): TfNode[] {
         const dep = byName.get(name);
         if (!dep) throw new UserError(`${source}: node '${top.node.name}' reads '${name}', which no node defines`, 'check that model.json is complete');
         const s = state.get(name);
-        if (s === 'visiting') throw new UserError(`${source}: the graph has a cycle through node '${name}'`, 'formbench imports inference graphs without loops');
+        // While loops are unrolled or refused before this (loops.ts): any cycle left is malformed.
+        if (s === 'visiting') throw new UserError(`${source}: the graph has a cycle through node '${name}' that is not a while loop's`, 'a TF graph cycles only through a while loop\'s NextIteration → Merge; check that model.json is intact');
         if (!s) {
           state.set(name, 'visiting');
           stack.push({ node: dep, next: 0 });
@@ -438,9 +440,10 @@ interface Signature {
  */
 export function importGraphModel(art: TfjsArtifacts): Graph {
   const topo = art.modelJson.modelTopology as GraphTopology;
-  const nodes = topo.node ?? [];
-  if (nodes.length === 0) throw new UserError(`${art.source}: the graph model has no nodes`, 'give a model.json written by the TF.js converter');
+  if ((topo.node ?? []).length === 0) throw new UserError(`${art.source}: the graph model has no nodes`, 'give a model.json written by the TF.js converter');
   if ((topo.library?.function?.length ?? 0) > 0) throw new UserError(`${art.source}: the graph has control-flow functions`, 'formbench imports feed-forward graphs without control flow');
+  // While loops with a constant trip count are unrolled first (loops.ts); what follows sees no frames.
+  const { nodes, weights } = unrollLoops(topo.node!, art.weights, art.source);
   const b = new IrBuilder(art.source, { 'formbench.source': art.source, 'formbench.format': 'tfjs-graph-model' });
   const values = new Map<string, TfValue>();
   const switches = new Map<string, { index: number; value: TfValue }>();
@@ -450,7 +453,7 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
       throw new UserError(`unsupported operator '${node.op}' (node '${node.name}')${reason ? `: ${reason}` : ''}`, `formbench imports the TF ops ${['Const', 'Placeholder', 'Switch and Merge on a constant', ...Object.keys(OP_IMPORTERS)].join(', ')}`);
     };
     if (node.op === 'Const') {
-      const tensor = art.weights.get(node.name);
+      const tensor = weights.get(node.name);
       if (!tensor) fail('its value is not in the weights manifest');
       values.set(node.name, { kind: 'const', tensor: tensor! });
       continue;
@@ -498,7 +501,6 @@ export function importGraphModel(art: TfjsArtifacts): Graph {
       values.set(node.name, live[0]!);
       continue;
     }
-    if (['Enter', 'Exit', 'NextIteration', 'LoopCond'].includes(node.op)) fail('loops (while_loop frames) are not supported');
     const importer = OP_IMPORTERS[node.op];
     if (!importer) fail('');
     const read0 = refs.map(read);
