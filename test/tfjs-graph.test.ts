@@ -152,6 +152,22 @@ describe('nsfwjs bundled models', () => {
 });
 
 describe('CLI with TF.js models', () => {
+  it('a model with a free input size needs @HxW: refused with the hint without it, analysed with it', () => {
+    const model = 'node_modules/@upscalerjs/esrgan-slim/models/x2/model.json';
+    const bare = spawnSync('node', ['dist/src/cli/main.js', 'analyze', model], { encoding: 'utf8' });
+    assert.equal(bare.status, 2);
+    assert.equal(bare.stderr.trim().split('\n').length, 1, bare.stderr);
+    assert.match(bare.stderr, /input 'LR' leaves its height and width free .*hint: give them after the model: .*model\.json@<height>x<width>/);
+    const sized = spawnSync('node', ['dist/src/cli/main.js', 'analyze', `${model}@16x24`, '--json'], { encoding: 'utf8' });
+    assert.equal(sized.status, 0, sized.stderr);
+    // 2× upscaling: the output is 32×48×3.
+    const { layers } = JSON.parse(sized.stdout) as { layers: { outputShape: number[] }[] };
+    assert.deepEqual(layers[layers.length - 1]!.outputShape, [1, 32, 48, 3]);
+    const zero = spawnSync('node', ['dist/src/cli/main.js', 'analyze', `${model}@0x16`], { encoding: 'utf8' });
+    assert.equal(zero.status, 2);
+    assert.match(zero.stderr, /an input size is 1 to 4096 pixels a side, got 0x16/);
+  });
+
   it('a bad model.json is one line on stderr and exit 2', () => {
     const r = spawnSync('node', ['dist/src/cli/main.js', 'analyze', 'test/fixtures/tfjs-graph/bad/model.json'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
