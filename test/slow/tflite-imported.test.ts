@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadLiteRt } from '../../src/engines/litert-runtime.js';
 import { readTfjsArtifacts, tfjsArtifactsToGraph } from '../../src/tfjs-graph/index.js';
 import { readTflite, toTfliteBytes } from '../../src/tflite/index.js';
 import { Op } from '../../src/tflite/schema.js';
+import { runOnLiteRt } from '../litert-helpers.js';
 import { maxAbs, maxAbsDiff, runInOrt, seededUniform } from '../tfjs-helpers.js';
 
 const HUMAN = 'node_modules/@vladmandic/human/models';
@@ -38,22 +38,6 @@ const REFUSED: { spec: string; reason: RegExp }[] = [
   { spec: `${HUMAN}/centernet.json`, reason: /operator Equal has no \.tflite export/ },
   { spec: `${HUMAN}/movenet-lightning.json`, reason: /is int64; the \.tflite export writes float32 operands only/ },
 ];
-
-/** Every output of the file, in the file's output order. */
-async function runOnLiteRt(bytes: Uint8Array, data: Float32Array, shape: number[]): Promise<Float32Array[]> {
-  const litert = await loadLiteRt(2);
-  const compiled = await litert.loadAndCompile(bytes, { accelerator: 'wasm', cpuOptions: { numThreads: 2 } });
-  const input = new litert.Tensor(data, shape);
-  try {
-    const outputs = await compiled.run(input);
-    const copies = outputs.map((o) => Float32Array.from(o.toTypedArray() as Float32Array));
-    for (const o of outputs) o.delete();
-    return copies;
-  } finally {
-    input.delete();
-    compiled.delete();
-  }
-}
 
 describe('imported TF.js models on LiteRT.js (.tflite export)', () => {
   for (const m of RUNS) {
