@@ -17,6 +17,7 @@ import {
 import type { OptionField, TfliteModel, TfliteOperator } from './model.js';
 import { Activation, F, Op, OptionsType, Padding, SCHEMA_VERSION, TensorTypeCode } from './schema.js';
 import { writeTflite } from './write.js';
+import { IMPORTED_OPS, type ExportContext, type Layout } from './export-ops.js';
 
 /**
  * IR → `.tflite` (FP32). Layout: LiteRT's convolutions are NHWC and the IR is NCHW, so the file
@@ -41,7 +42,6 @@ export function toTfliteModel(graph: Graph, options: TfliteExportOptions = {}): 
   return new Exporter(graph, options.batch ?? 1, options.description ?? `formbench ${graph.name}`).run();
 }
 
-type Layout = 'nhwc' | 'plain';
 interface Emitted {
   tensor: number;
   layout: Layout;
@@ -50,7 +50,7 @@ interface Emitted {
 /** NCHW axis → NHWC axis of the same dimension. */
 const NHWC_AXIS = [0, 3, 1, 2];
 
-class Exporter {
+class Exporter implements ExportContext {
   private readonly model: TfliteModel;
   private readonly types: Map<string, TensorType>;
   private readonly values = new Map<string, Emitted>();
@@ -68,7 +68,7 @@ class Exporter {
   private readonly skipped = new Set<string>();
 
   constructor(
-    private readonly graph: Graph,
+    readonly graph: Graph,
     private readonly batch: number,
     description: string,
   ) {
@@ -157,8 +157,24 @@ class Exporter {
     });
   }
 
-  private activation(name: string, shape: number[]): number {
+  activation(name: string, shape: number[]): number {
     return this.model.tensors.push({ name, shape, type: TensorTypeCode.FLOAT32, buffer: 0 }) - 1;
+  }
+
+  tensorShape(tensor: number): number[] {
+    return this.model.tensors[tensor]!.shape;
+  }
+
+  layoutOf(value: string): Layout | undefined {
+    return this.values.get(value)?.layout;
+  }
+
+  emitted(value: string): { tensor: number; layout: Layout } | undefined {
+    return this.values.get(value);
+  }
+
+  bind(value: string, tensor: number, layout: Layout): void {
+    this.values.set(value, { tensor, layout });
   }
 
   private constantTensor(name: string, shape: number[], type: number, bytes: Uint8Array): number {
@@ -166,23 +182,23 @@ class Exporter {
     return this.model.tensors.push({ name, shape, type, buffer }) - 1;
   }
 
-  private floatConstant(name: string, shape: number[], values: Float32Array): number {
+  floatConstant(name: string, shape: number[], values: Float32Array): number {
     return this.constantTensor(name, shape, TensorTypeCode.FLOAT32, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   }
 
-  private intConstant(name: string, values: number[], shape: number[] = [values.length]): number {
+  intConstant(name: string, values: number[], shape: number[] = [values.length]): number {
     const a = Int32Array.from(values);
     return this.constantTensor(name, shape, TensorTypeCode.INT32, new Uint8Array(a.buffer));
   }
 
-  private op(builtin: number, inputs: number[], outputs: number[], type?: number, fields: OptionField[] = []): void {
+  op(builtin: number, inputs: number[], outputs: number[], type?: number, fields: OptionField[] = []): void {
     const op: TfliteOperator = { builtin, inputs, outputs };
     if (type !== undefined) op.options = { type, fields };
     this.model.operators.push(op);
   }
 
   /** The tensor of an IR value in NHWC (4-d activations), transposing a plain one once. */
-  private asNhwc(value: string): number {
+  asNhwc(value: string): number {
     const e = this.values.get(value);
     if (!e) return this.constantInLayout(value, 'nhwc');
     if (e.layout === 'nhwc' || this.shapeOf(value).length !== 4) return e.tensor;
@@ -190,7 +206,7 @@ class Exporter {
   }
 
   /** The tensor of an IR value in the IR's own layout. */
-  private asPlain(value: string): number {
+  asPlain(value: string): number {
     const e = this.values.get(value);
     if (!e) return this.constantInLayout(value, 'plain');
     if (e.layout === 'plain') return e.tensor;
@@ -229,11 +245,11 @@ class Exporter {
     return this.floatConstant(value, dims, c.float32());
   }
 
-  private setOutput(node: Node, tensor: number, layout: Layout): void {
+  setOutput(node: Node, tensor: number, layout: Layout): void {
     this.values.set(this.finalOutput.get(node.name) ?? node.outputs[0]!, { tensor, layout });
   }
 
-  private outputTensor(node: Node, layout: Layout): number {
+  outputTensor(node: Node, layout: Layout): number {
     const value = this.finalOutput.get(node.name) ?? node.outputs[0]!;
     const shape = this.shapeOf(value);
     return this.activation(value, layout === 'nhwc' && shape.length === 4 ? [shape[0]!, shape[2]!, shape[3]!, shape[1]!] : shape);
@@ -378,17 +394,17 @@ class Exporter {
     this.setOutput(node, out, 'nhwc');
   }
 
-  mean(node: Node, axes: number[], keep: boolean): void {
+  mean(node: Node, axes: number[], keep: boolean, builtin: number = Op.MEAN): void {
     const rank = this.shapeOf(node.inputs[0]!).length;
     const nhwc = rank === 4;
     const x = nhwc ? this.asNhwc(node.inputs[0]!) : this.asPlain(node.inputs[0]!);
     const fileAxes = axes.map((a) => (a < 0 ? a + rank : a)).map((a) => (nhwc ? NHWC_AXIS[a]! : a));
     const layout: Layout = nhwc && keep ? 'nhwc' : 'plain';
     if (nhwc && !keep && !fileAxes.every((a) => a === 1 || a === 2)) {
-      throw new GraphError(`node '${node.name}' (${node.op}): a mean without keepdims over the channels has no layout-free .tflite form here`);
+      throw new GraphError(`node '${node.name}' (${node.op}): a reduction without keepdims over the channels has no layout-free .tflite form here`);
     }
     const out = this.outputTensor(node, layout);
-    this.op(Op.MEAN, [x, this.intConstant(`${node.name}.axes`, fileAxes)], [out], OptionsType.ReducerOptions, [
+    this.op(builtin, [x, this.intConstant(`${node.name}.axes`, fileAxes)], [out], OptionsType.ReducerOptions, [
       { slot: F.ReducerOptions.keep_dims, kind: 'bool', value: keep ? 1 : 0 },
     ]);
     this.setOutput(node, out, layout);
@@ -433,7 +449,8 @@ class Exporter {
     this.setOutput(node, out, 'plain');
   }
 
-  binary(node: Node, builtin: number, optionsType: number): void {
+  /** `arithmetic`: the options carry a fused activation (ADD, SUB, MUL, DIV); MAXIMUM, POW and the like have none. */
+  binary(node: Node, builtin: number, optionsType: number, arithmetic = true): void {
     const [a, b] = node.inputs as [string, string];
     const nhwc = [a, b].some((v) => this.values.get(v)?.layout === 'nhwc') && this.shapeOf(node.outputs[0]!).length === 4;
     const read = (v: string) => (nhwc ? this.asNhwc(v) : this.asPlain(v));
@@ -441,7 +458,7 @@ class Exporter {
     const ta = read(a);
     const tb = read(b);
     const out = this.outputTensor(node, layout);
-    this.op(builtin, [ta, tb], [out], optionsType, [{ slot: F.ArithmeticOptions.fused_activation_function, kind: 'int8', value: this.fused(node) }]);
+    this.op(builtin, [ta, tb], [out], optionsType, arithmetic ? [{ slot: F.ArithmeticOptions.fused_activation_function, kind: 'int8', value: this.fused(node) }] : []);
     this.setOutput(node, out, layout);
   }
 
@@ -504,13 +521,16 @@ class Exporter {
     const fill = node.inputs[2] ? this.graph.initializers.get(node.inputs[2])?.float32()[0] : 0;
     if (!pads || fill === undefined) throw new GraphError(`node '${node.name}' (Pad): its pads and value must be constants to export it to .tflite`);
     const rank = pads.length / 2;
-    if (rank !== 4 || pads[0] !== 0 || pads[1] !== 0 || pads[4] !== 0 || pads[5] !== 0) throw new GraphError(`node '${node.name}' (Pad): only spatial padding of a 4-d tensor exports to .tflite`);
-    const x = this.asNhwc(node.inputs[0]!);
-    const out = this.outputTensor(node, 'nhwc');
-    const paddings = this.intConstant(`${node.name}.paddings`, [0, 0, pads[2]!, pads[6]!, pads[3]!, pads[7]!, 0, 0], [4, 2]);
+    // Any axis pads (imported models pad channels, as BlazeFace's channel_padding does): the rows
+    // of PAD's [rank, 2] paddings follow the file's axis order.
+    const nhwc = rank === 4;
+    const x = nhwc ? this.asNhwc(node.inputs[0]!) : this.asPlain(node.inputs[0]!);
+    const order = nhwc ? [0, 2, 3, 1] : [...Array(rank).keys()];
+    const out = this.outputTensor(node, nhwc ? 'nhwc' : 'plain');
+    const paddings = this.intConstant(`${node.name}.paddings`, order.flatMap((a) => [pads[a]!, pads[a + rank]!]), [rank, 2]);
     if (fill === 0) this.op(Op.PAD, [x, paddings], [out], OptionsType.PadOptions);
     else this.op(Op.PADV2, [x, paddings, this.floatConstant(`${node.name}.fill`, [], Float32Array.of(fill))], [out], OptionsType.PadV2Options);
-    this.setOutput(node, out, 'nhwc');
+    this.setOutput(node, out, nhwc ? 'nhwc' : 'plain');
   }
 
   slice(node: Node): void {
@@ -562,8 +582,25 @@ const HANDLERS: Record<string, Handler> = {
     this.mean(node, [2, 3], true);
   },
   ReduceMean(node) {
-    const rank = this.shapeOf(node.inputs[0]!).length;
-    this.mean(node, getInts(node.attrs, 'axes') ?? [...Array(rank).keys()], getInt(node.attrs, 'keepdims', 1) === 1);
+    this.mean(node, reduceAxes(this, node), getInt(node.attrs, 'keepdims', 1) === 1);
+  },
+  ReduceSum(node) {
+    this.mean(node, reduceAxes(this, node), getInt(node.attrs, 'keepdims', 1) === 1, Op.SUM);
+  },
+  Squeeze(node) {
+    this.reshapeTo(node, this.shapeOf(node.outputs[0]!));
+  },
+  Unsqueeze(node) {
+    this.reshapeTo(node, this.shapeOf(node.outputs[0]!));
+  },
+  Max(node) {
+    this.binary(node, Op.MAXIMUM, OptionsType.MaximumMinimumOptions, false);
+  },
+  Min(node) {
+    this.binary(node, Op.MINIMUM, OptionsType.MaximumMinimumOptions, false);
+  },
+  Pow(node) {
+    this.binary(node, Op.POW, OptionsType.PowOptions, false);
   },
   Flatten(node) {
     this.reshapeTo(node, this.shapeOf(node.outputs[0]!));
@@ -591,7 +628,27 @@ const HANDLERS: Record<string, Handler> = {
   Pad: Exporter.prototype.pad,
   Slice: Exporter.prototype.slice,
   Softmax: Exporter.prototype.softmax,
+  ...Object.fromEntries(
+    Object.entries(IMPORTED_OPS).map(([op, write]): [string, Handler] => [
+      op,
+      function (this: Exporter, node: Node) {
+        write(this, node);
+      },
+    ]),
+  ),
 };
+
+/** A reduction's axes: the attribute (opsets before 18) or the constant second input; all axes when neither. */
+function reduceAxes(x: Exporter, node: Node): number[] {
+  const fromAttr = getInts(node.attrs, 'axes');
+  if (fromAttr) return fromAttr;
+  if (node.inputs[1]) {
+    const c = x.graph.initializers.get(node.inputs[1]);
+    if (!c) throw new GraphError(`node '${node.name}' (${node.op}): its axes must be a constant to export it to .tflite`);
+    return c.integers();
+  }
+  return [...Array(x.shapeOf(node.inputs[0]!).length).keys()];
+}
 
 /** TensorFlow's SAME padding [before, after] for one spatial axis. */
 export function samePads(size: number, kernel: number, stride: number, dilation: number): [number, number] {
