@@ -27,7 +27,6 @@ const RUNS: { spec: string; scale?: number }[] = [
   { spec: `${HUMAN}/handlandmark-lite.json` },
   { spec: `${HUMAN}/iris.json` },
   { spec: `${HUMAN}/liveness.json` },
-  { spec: `${UPSCALER}/default-model/models/model.json@32x32`, scale: 255 },
   { spec: `${UPSCALER}/esrgan-slim/models/x2/model.json@32x32`, scale: 255 },
   { spec: `${UPSCALER}/esrgan-slim/models/x3/model.json@32x32`, scale: 255 },
   { spec: `${UPSCALER}/esrgan-slim/models/x4/model.json@32x32`, scale: 255 },
