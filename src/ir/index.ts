@@ -5,3 +5,4 @@ export * from './infer.js';
 export * from './validate.js';
 export { normAxis, opDef, ShapeError, supportedOps, type OpDef } from './ops/index.js';
 export * from './limits.js';
+export { foldPadsIntoWindows } from './fold-pads.js';

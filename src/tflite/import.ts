@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { MAX_MODEL_FILE_BYTES, readInputFile, type InputFileKind } from '../input/files.js';
-import { attr, ConstTensor, GraphError, validateGraph, type Attrs, type Graph, type Node } from '../ir/index.js';
+import { attr, ConstTensor, foldPadsIntoWindows, GraphError, validateGraph, type Attrs, type Graph, type Node } from '../ir/index.js';
 import { samePads } from './export.js';
 import type { OptionReader, TfliteModel, TfliteOperator, TfliteTensor } from './model.js';
 import { readTflite } from './read.js';
@@ -23,7 +23,9 @@ export function readTfliteFile(path: string): Graph {
  * An operator outside the table below is refused by name.
  */
 export function fromTfliteBytes(bytes: Uint8Array, source: string): Graph {
-  return new Importer(readTflite(bytes, source), source).run();
+  // LiteRT's SAME/VALID-only padding leaves PyTorch-style pads as PAD operators: folded back
+  // into the windows they feed, so that onnxruntime runs the network as it would the original.
+  return foldPadsIntoWindows(new Importer(readTflite(bytes, source), source).run());
 }
 
 type Layout = 'nhwc' | 'plain';
