@@ -82,6 +82,8 @@ interface Ctx {
   /** The IR (logical) shape of input i, with symbolic dimensions bound to 1. */
   shape(i: number): number[];
   outRank(j: number): number;
+  /** The IR element type of input i. */
+  dtype(i: number): string;
   /** The initializer feeding input i, if it is one. */
   constant(i: number): ConstTensor | undefined;
   /** A load-time tensor, disposed with the program. */
@@ -119,11 +121,22 @@ function toPhysical(tf: Tf, t: T): T {
   return tf.transpose(t, [0, 2, 3, 1]);
 }
 
-/** A constant as a tensor in the physical layout of `rank` (leading 1s added to reach it). */
+/** TF.js's element type for an IR one: TF.js has no int64, so the IR's int64 (and other integers) are held as int32. */
+function tfDtype(dtype: string): 'float32' | 'int32' | 'bool' {
+  if (dtype === 'bool') return 'bool';
+  return dtype.startsWith('float') ? 'float32' : 'int32';
+}
+
+/**
+ * A constant as a tensor in the physical layout of `rank` (leading 1s added to reach it). Integer
+ * initializers (int64 in the IR) become int32 tensors here, at the boundary: the indices and
+ * divisors of post-processing fit int32 by far.
+ */
 function constTensor(tf: Tf, c: ConstTensor, rank = c.dims.length): T {
   const dims = [...new Array<number>(Math.max(0, rank - c.dims.length)).fill(1), ...c.dims];
-  const values = c.dtype === 'float32' ? Float32Array.from(c.float32()) : Float32Array.from(c.integers());
-  return toPhysicalOwned(tf, tf.tensor(values, dims, 'float32'));
+  const dtype = tfDtype(c.dtype);
+  const values = dtype === 'float32' ? Float32Array.from(c.float32()) : Int32Array.from(c.integers());
+  return toPhysicalOwned(tf, tf.tensor(values, dims, dtype));
 }
 
 function toPhysicalOwned(tf: Tf, t: T): T {
@@ -614,6 +627,130 @@ function compileGlobalPool(kind: 'mean' | 'max'): OpCompiler {
   };
 }
 
+/** x truncated toward zero, in float32 (exact for the integers int32 indices hold below 2^24). */
+function trunc(tf: Tf, x: T): T {
+  return tf.mul(tf.sign(x), tf.floor(tf.abs(x)));
+}
+
+/** ONNX Div: on integers it truncates toward zero, where TF.js's int32 div floors. */
+function compileDiv(ctx: Ctx): Kernel {
+  const integer = tfDtype(ctx.dtype(0)) === 'int32';
+  return binary((tf, a, b) => (integer ? tf.cast(trunc(tf, tf.div(tf.cast(a, 'float32'), tf.cast(b, 'float32'))), 'int32') : tf.div(a, b)))(ctx);
+}
+
+/**
+ * ONNX Mod. fmod = 0 (integers only in ONNX): the remainder takes the divisor's sign, which is
+ * TF.js's mod (floor mod). fmod = 1: C's fmod, the dividend's sign: a − trunc(a / b)·b.
+ */
+function compileMod(ctx: Ctx): Kernel {
+  const fmod = getInt(ctx.node.attrs, 'fmod', 0) === 1;
+  const integer = tfDtype(ctx.dtype(0)) === 'int32';
+  if (!fmod) return binary((tf, a, b) => tf.mod(a, b))(ctx);
+  return binary((tf, a, b) => {
+    const [fa, fb] = [tf.cast(a, 'float32'), tf.cast(b, 'float32')];
+    const r = tf.sub(fa, tf.mul(trunc(tf, tf.div(fa, fb)), fb));
+    return integer ? tf.cast(r, 'int32') : r;
+  })(ctx);
+}
+
+/** ONNX TensorProto.DataType codes as TF.js element types (every integer width as int32). */
+const CAST_TO: Record<number, 'float32' | 'int32' | 'bool'> = { 1: 'float32', 2: 'int32', 3: 'int32', 6: 'int32', 7: 'int32', 9: 'bool', 10: 'float32', 11: 'float32' };
+
+function compileCast(ctx: Ctx): Kernel {
+  const to = CAST_TO[getInt(ctx.node.attrs, 'to', 0)] ?? ctx.fail(`cannot cast to element type ${getInt(ctx.node.attrs, 'to', 0)}`);
+  const { tf } = ctx;
+  // float → int truncates toward zero in ONNX and in TF.js's cast alike.
+  return (xs) => [tf.cast(xs[0]!, to)];
+}
+
+function compileSplit(ctx: Ctx): Kernel {
+  const { tf, node } = ctx;
+  const rank = ctx.rank(0);
+  const logical = getInt(node.attrs, 'axis', 0);
+  const a = logical < 0 ? logical + rank : logical;
+  const size = ctx.shape(0)[a]!;
+  const n = node.outputs.length;
+  let sizes = node.inputs[1] ? intsOf(ctx, 1, 'split') : undefined;
+  if (!sizes) {
+    const each = Math.ceil(size / n);
+    sizes = Array.from({ length: n }, (_, i) => Math.max(0, Math.min(each, size - i * each)));
+  }
+  const axis = physAxis(a, rank);
+  const parts = sizes;
+  return (xs) => tf.split(xs[0]!, parts, axis);
+}
+
+/**
+ * An operator computed in the IR's logical order: its 4-D inputs are moved to NCHW first and a
+ * 4-D output back to NHWC. For the index operators, whose axes and index tuples name logical
+ * positions; they run on small post-processing tensors, where the transposes cost little.
+ */
+function logical(f: (ctx: Ctx) => (tf: Tf, xs: T[]) => T[]): OpCompiler {
+  return (ctx) => {
+    const { tf } = ctx;
+    const inputs = ctx.node.inputs.map((name, i) => (name ? operand(ctx, i) : undefined));
+    const run = f(ctx);
+    const outRanks = ctx.node.outputs.map((_, j) => ctx.outRank(j));
+    return (xs) => {
+      const ys = run(tf, inputs.map((get) => (get ? toLogical(tf, get(xs)) : (undefined as unknown as T))));
+      return ys.map((y, j) => (outRanks[j] === 4 ? toPhysical(tf, y) : y));
+    };
+  };
+}
+
+const compileArgMax = logical((ctx) => {
+  if (getInt(ctx.node.attrs, 'select_last_index', 0) === 1) ctx.fail('select_last_index = 1 is not supported (TF.js picks the first maximum)');
+  const rank = ctx.rank(0);
+  const given = getInt(ctx.node.attrs, 'axis', 0);
+  const axis = given < 0 ? given + rank : given;
+  const keep = getInt(ctx.node.attrs, 'keepdims', 1) === 1;
+  return (tf, [x]) => {
+    const i = tf.argMax(x!, axis);
+    return [keep ? tf.expandDims(i, axis) : i];
+  };
+});
+
+/** TF.js's topk works on the last axis: another axis is moved there and back. largest = 0: the top k of −x. */
+const compileTopK = logical((ctx) => {
+  const k = scalarOf(ctx, 1, Number.NaN);
+  const rank = ctx.rank(0);
+  const given = getInt(ctx.node.attrs, 'axis', -1);
+  const axis = given < 0 ? given + rank : given;
+  const largest = getInt(ctx.node.attrs, 'largest', 1) === 1;
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm[axis] = rank - 1;
+  perm[rank - 1] = axis;
+  const moved = axis !== rank - 1;
+  return (tf, [x]) => {
+    let v = moved ? tf.transpose(x!, perm) : x!;
+    if (!largest) v = tf.neg(v);
+    const { values, indices } = tf.topk(v, k, true);
+    const vals = largest ? values : tf.neg(values);
+    return moved ? [tf.transpose(vals, perm), tf.transpose(indices, perm)] : [vals, indices];
+  };
+});
+
+/** Negative indices count from the end of their axis, as ONNX allows and TF.js's gathers do not. */
+function wrapIndices(tf: Tf, indices: T, sizes: T): T {
+  return tf.where(tf.less(indices, 0), tf.add(indices, sizes), indices);
+}
+
+const compileGather = logical((ctx) => {
+  const rank = ctx.rank(0);
+  const given = getInt(ctx.node.attrs, 'axis', 0);
+  const axis = given < 0 ? given + rank : given;
+  return (tf, [x, indices]) => [tf.gather(x!, wrapIndices(tf, tf.cast(indices!, 'int32'), tf.scalar(x!.shape[axis]!, 'int32')), axis)];
+});
+
+const compileGatherND = logical((ctx) => {
+  if (getInt(ctx.node.attrs, 'batch_dims', 0) !== 0) ctx.fail('batch_dims other than 0 is not supported');
+  return (tf, [x, indices]) => {
+    const depth = indices!.shape[indices!.rank - 1]!;
+    const sizes = tf.tensor1d((x!.shape as number[]).slice(0, depth), 'int32');
+    return [tf.gatherND(x!, wrapIndices(tf, tf.cast(indices!, 'int32'), sizes))];
+  };
+});
+
 function hardSigmoid(tf: Tf, x: T, alpha: number, beta: number): T {
   return tf.clipByValue(tf.add(tf.mul(x, alpha), beta), 0, 1);
 }
@@ -646,7 +783,12 @@ export const TFJS_OPS: Record<string, OpCompiler> = {
   Add: binary((tf, a, b) => tf.add(a, b)),
   Sub: binary((tf, a, b) => tf.sub(a, b)),
   Mul: binary((tf, a, b) => tf.mul(a, b)),
-  Div: binary((tf, a, b) => tf.div(a, b)),
+  Div: compileDiv,
+  Mod: compileMod,
+  Equal: binary((tf, a, b) => tf.equal(a, b)),
+  Less: binary((tf, a, b) => tf.less(a, b)),
+  Greater: binary((tf, a, b) => tf.greater(a, b)),
+  Cast: compileCast,
   Max: binary((tf, a, b) => tf.maximum(a, b)),
   Min: binary((tf, a, b) => tf.minimum(a, b)),
   Pow: binary((tf, a, b) => tf.pow(a, b)),
@@ -666,6 +808,11 @@ export const TFJS_OPS: Record<string, OpCompiler> = {
   Unsqueeze: compileUnsqueeze,
   Transpose: compileTranspose,
   Concat: compileConcat,
+  Split: compileSplit,
+  ArgMax: compileArgMax,
+  TopK: compileTopK,
+  Gather: compileGather,
+  GatherND: compileGatherND,
   Slice: compileSlice,
   Pad: compilePad,
   Gemm: compileGemm,
@@ -735,6 +882,7 @@ export function compileGraph(tf: Tf, graph: Graph, engine: string, options: Comp
         rank: (i) => typeOf(node.inputs[i]!).shape.length,
         shape: (i) => staticShape(node.inputs[i]!),
         outRank: (j) => typeOf(node.outputs[j]!).shape.length,
+        dtype: (i) => typeOf(node.inputs[i]!).dtype,
         constant: (i) => (node.inputs[i] ? graph.initializers.get(node.inputs[i]!) : undefined),
         keep: (t) => {
           kept.push(t);
@@ -780,7 +928,11 @@ export function compileGraph(tf: Tf, graph: Graph, engine: string, options: Comp
   function finish(env: Map<string, T>): T {
     const out = env.get(outputName);
     if (!out) throw new Error(`${engine}: the graph output '${outputName}' was not computed`);
-    const y = tf.tidy(() => toLogical(tf, out));
+    // Engines answer float32: an integer output (indices) is converted at the boundary.
+    const y = tf.tidy(() => {
+      const l = toLogical(tf, out);
+      return l.dtype === 'float32' ? l : tf.cast(l, 'float32');
+    });
     return y === out ? tf.clone(out) : y;
   }
 
