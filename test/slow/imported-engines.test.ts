@@ -20,7 +20,7 @@ const MODELS: { spec: string; output: number }[] = [
   { spec: `${HUMAN}/centernet.json`, output: 2 },
   { spec: `${HUMAN}/handlandmark-lite.json`, output: 1 },
   { spec: 'node_modules/@upscalerjs/esrgan-slim/models/x3/model.json@32x32', output: 0 },
-  { spec: 'node_modules/@upscalerjs/default-model/models/model.json@32x32', output: 0 },
+  { spec: `${HUMAN}/iris.json`, output: 0 },
 ];
 
 describe('imported TF.js models on the tfjs and torch engines', () => {
