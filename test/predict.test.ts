@@ -10,7 +10,7 @@ import { analyzeGraph } from '../src/analysis/index.js';
 import { ranks } from '../src/measure/stats.js';
 import { accuracyOf, decompose, loadEngineModel, modelRows, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
 import { attributed, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
-import { fitNetworkModel } from '../src/predict/model.js';
+import { fitNetworkModel, NO_CORRECTION, neighbourShift } from '../src/predict/model.js';
 import { buildProbe, probeKey, sampleProbe } from '../src/predict/probes.js';
 import { evaluate, fitRidge } from '../src/predict/regression.js';
 import type { StoredPredictionCheck } from '../src/store/index.js';
@@ -77,6 +77,19 @@ describe('regression', () => {
     for (const [i, x] of xs.entries()) assert.ok(Math.abs(evaluate(m, x) - ys[i]!) < 1e-9);
   });
 
+  it('the local correction is the residuals of the k nearest samples weighted 1 / (distance + 0.05), a probe\'s own samples left out on request', () => {
+    const neighbours = [
+      { x: [0], residual: 0.3, probe: 0 },
+      { x: [1], residual: -0.1, probe: 1 },
+      { x: [5], residual: 1, probe: 2 },
+    ];
+    const w = (d: number) => 1 / (d + 0.05);
+    assert.ok(Math.abs(neighbourShift([0], neighbours, 2) - (w(0) * 0.3 + w(1) * -0.1) / (w(0) + w(1))) < 1e-12);
+    assert.ok(Math.abs(neighbourShift([0], neighbours, 2, 0) - (w(1) * -0.1 + w(5) * 1) / (w(1) + w(5))) < 1e-12);
+    assert.equal(neighbourShift([0], neighbours, 0), 0);
+    assert.equal(neighbourShift([0], [], 3), 0);
+  });
+
   it('the network model recovers latency = a + b·Σ kernel ms + c·kernels', () => {
     const rows = [1, 2, 4, 8, 16].flatMap((sum) => [3, 9].map((kernels) => ({ kernelSumMs: sum, kernels, measuredMs: 0.05 + 0.9 * sum + 0.002 * kernels })));
     const n = fitNetworkModel(rows);
@@ -133,6 +146,7 @@ describe('drift', () => {
     engineVersion: '1.30.0',
     fusion: new Map([['Conv+Relu', 1]]),
     kernels: new Map([['fallback', { featureNames: ['bytes'], intercept: 0, coefficients: [1], means: [0], scales: [1] }]]),
+    correction: NO_CORRECTION,
     network: { interceptMs: 0, kernelSumScale: 1, perKernelMs: 0 },
     probes: 1,
     fittedAt: '2026-01-01T00:00:00.000Z',

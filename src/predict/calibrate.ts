@@ -112,9 +112,10 @@ async function calibrateEngine(choice: EngineChoice, deadlineMs: number, o: Cali
   const samples = probeSamples(stored);
   const { models, rules } = modelRows(model, samples);
   if (samples.length > 0) await o.tables.saveModel(fingerprint, choice.label, engineVersion, models, rules);
-  const probeErrors = stored.filter((p) => p.status === 'ok' && p.unprofiledMedianMs).map((p) => {
-    const ks = p.kernels as KernelSample[];
-    const predicted = networkLatencyMs(model.network, ks.reduce((a, k) => a + predictKernelMs(model.kernels, k.kernelClass, k.shape).ms, 0), ks.length);
+  // Each probe predicted with its own samples left out of the correction (fit.ts numbers probes so).
+  const probeErrors = stored.filter((p) => p.status === 'ok' && p.unprofiledMedianMs !== null).map((p, i) => {
+    const ks = (p.kernels as KernelSample[]).filter((k) => k.ms > 0);
+    const predicted = networkLatencyMs(model.network, ks.reduce((a, k) => a + predictKernelMs(model.kernels, k.kernelClass, k.shape, model.correction, i).ms, 0), ks.length);
     return Math.abs(predicted / p.unprofiledMedianMs! - 1);
   });
   return {
@@ -141,7 +142,8 @@ export function nextProbe(stored: readonly StoredProbe[], keys: ReadonlySet<stri
     if (!keys.has(probeKey(p))) return p;
   }
   const samples = probeSamples(stored);
-  const model = fitEngineModel('', '', '', stored);
+  // Sampling steers by the class models' errors; the correction is chosen once, at the end.
+  const model = fitEngineModel('', '', '', stored, undefined, { correction: false });
   const errors = [...classErrors(model, samples)].filter(([cls]) => !['reshape', 'gap', 'gemm', 'elementwise', 'data'].includes(cls));
   for (;;) {
     const seed = 1000 + stored.length * 7 + nextSeed();

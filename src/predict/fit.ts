@@ -1,13 +1,13 @@
 /**
  * From stored probes to a stored model and back: the kernel samples of every probe fit a ridge
- * model per kernel class, the probes' totals fit the network model, and the fusion signatures
- * are counted; the result is rows of coefficients (store/calibration.ts), read back into an
+ * model per kernel class and are kept as its neighbours for the local correction, the probes'
+ * totals fit the network model, and the fusion signatures are counted; the result is rows of coefficients (store/calibration.ts), read back into an
  * EngineLatencyModel only on the machine and engine version they were fitted for.
  */
 import { UserError } from '../errors.js';
 import type { StoredFusionRule, StoredLatencyModel, StoredProbe } from '../store/index.js';
 import type { KernelClass } from './kernels.js';
-import { fitKernelModels, fitNetworkModel, predictKernelMs, type EngineLatencyModel, type KernelSample, type NetworkSample } from './model.js';
+import { fitKernelModels, fitNetworkModel, neighboursOf, networkLatencyMs, predictKernelMs, type EngineLatencyModel, type KernelCorrection, type KernelSample, type NetworkModel, type NetworkSample } from './model.js';
 import type { LinearModel } from './regression.js';
 import { medianOf } from './accuracy.js';
 
@@ -15,18 +15,51 @@ export function probeSamples(probes: readonly StoredProbe[]): KernelSample[] {
   return probes.filter((p) => p.status === 'ok').flatMap((p) => p.kernels as KernelSample[]).filter((k) => k.ms > 0);
 }
 
-/** Fits the whole model of one engine from its probes. */
-export function fitEngineModel(fingerprint: string, engine: string, engineVersion: string, probes: readonly StoredProbe[], fittedAt = new Date().toISOString()): EngineLatencyModel {
-  const ok = probes.filter((p) => p.status === 'ok' && p.unprofiledMedianMs !== null);
+/** The probes a model is fitted on: measured, with an unprofiled median. */
+function usable(probes: readonly StoredProbe[]): StoredProbe[] {
+  return probes.filter((p) => p.status === 'ok' && p.unprofiledMedianMs !== null);
+}
+
+/** Every usable probe's kernel samples, tagged with the probe's index (to leave a probe's own samples out). */
+function taggedSamples(ok: readonly StoredProbe[]): (KernelSample & { probe: number })[] {
+  return ok.flatMap((p, probe) => (p.kernels as KernelSample[]).filter((k) => k.ms > 0).map((k) => ({ ...k, probe })));
+}
+
+/** Neighbour counts tried for the local correction (0: the class models alone). */
+export const NEIGHBOUR_CANDIDATES = [0, 4, 8, 12, 20] as const;
+
+/**
+ * Fits the whole model of one engine from its probes. The neighbour count of the correction is
+ * chosen by the probes themselves: each probe's latency is predicted with its own samples left
+ * out, and the count with the smallest median |error| over the probes wins (0 when the
+ * correction does not help), so no held-out network takes part in the choice.
+ */
+export function fitEngineModel(
+  fingerprint: string,
+  engine: string,
+  engineVersion: string,
+  probes: readonly StoredProbe[],
+  fittedAt = new Date().toISOString(),
+  o: { correction?: boolean } = {},
+): EngineLatencyModel {
+  const ok = usable(probes);
   const samples = probeSamples(ok);
   const kernels = fitKernelModels(samples);
   const fusion = new Map<string, number>();
   for (const s of samples) fusion.set(s.signature, (fusion.get(s.signature) ?? 0) + 1);
-  const networkRows: NetworkSample[] = ok.map((p) => {
-    const ks = (p.kernels as KernelSample[]).filter((k) => k.ms > 0);
-    return { kernelSumMs: ks.reduce((a, k) => a + predictKernelMs(kernels, k.kernelClass, k.shape).ms, 0), kernels: ks.length, measuredMs: p.unprofiledMedianMs! };
-  });
-  return { fingerprint, engine, engineVersion, fusion, kernels, network: fitNetworkModel(networkRows), probes: ok.length, fittedAt };
+  const byClass = neighboursOf(kernels, taggedSamples(ok));
+  let best: { correction: KernelCorrection; network: NetworkModel; error: number } | undefined;
+  for (const k of o.correction === false ? [0] : NEIGHBOUR_CANDIDATES) {
+    const correction: KernelCorrection = { k, byClass };
+    const rows: NetworkSample[] = ok.map((p, i) => {
+      const ks = (p.kernels as KernelSample[]).filter((x) => x.ms > 0);
+      return { kernelSumMs: ks.reduce((a, x) => a + predictKernelMs(kernels, x.kernelClass, x.shape, correction, i).ms, 0), kernels: ks.length, measuredMs: p.unprofiledMedianMs! };
+    });
+    const network = fitNetworkModel(rows);
+    const error = rows.length ? medianOf(rows.map((r) => Math.abs(networkLatencyMs(network, r.kernelSumMs, r.kernels) / r.measuredMs - 1))) : 0;
+    if (!best || error < best.error) best = { correction, network, error };
+  }
+  return { fingerprint, engine, engineVersion, fusion, kernels, correction: best!.correction, network: best!.network, probes: ok.length, fittedAt };
 }
 
 /** In-sample fit quality per class: samples and median |error| (what adaptive sampling refines). */
@@ -49,7 +82,8 @@ export function modelRows(m: EngineLatencyModel, samples: readonly KernelSample[
   const count = (cls: string) => (cls === 'fallback' ? samples.length : samples.filter((s) => s.kernelClass === cls).length);
   const base = { fingerprint: m.fingerprint, engine: m.engine, engineVersion: m.engineVersion, probes: m.probes, fittedAt: m.fittedAt };
   const models: StoredLatencyModel[] = [...m.kernels].map(([cls, lm]) => ({ ...base, kernelClass: cls, featureNames: lm.featureNames, intercept: lm.intercept, coefficients: lm.coefficients, means: lm.means, scales: lm.scales, samples: count(cls) }));
-  models.push({ ...base, kernelClass: 'network', featureNames: ['kernelSumMs', 'kernels'], intercept: m.network.interceptMs, coefficients: [m.network.kernelSumScale, m.network.perKernelMs], means: [0, 0], scales: [1, 1], samples: m.probes });
+  // The network row also carries the correction's neighbour count (its neighbours are the stored probes).
+  models.push({ ...base, kernelClass: 'network', featureNames: ['kernelSumMs', 'kernels', 'neighbours'], intercept: m.network.interceptMs, coefficients: [m.network.kernelSumScale, m.network.perKernelMs, m.correction.k], means: [0, 0, 0], scales: [1, 1, 1], samples: m.probes });
   return { models, rules: [...m.fusion].map(([signature, seen]) => ({ signature, seen })) };
 }
 
@@ -58,7 +92,7 @@ export function modelRows(m: EngineLatencyModel, samples: readonly KernelSample[
  * with the reason, when there is none, when the only calibration is another machine's (its
  * fingerprint differs), or when it was made with another version of the engine.
  */
-export function loadEngineModel(rows: readonly StoredLatencyModel[], rules: readonly StoredFusionRule[], engine: string, fingerprint: string, engineVersion: string): EngineLatencyModel {
+export function loadEngineModel(rows: readonly StoredLatencyModel[], rules: readonly StoredFusionRule[], engine: string, fingerprint: string, engineVersion: string, probes: readonly StoredProbe[] = []): EngineLatencyModel {
   const ofEngine = rows.filter((r) => r.engine === engine);
   const hint = `run 'formbench calibrate --engines ${engine}' on this machine first (about 10 minutes)`;
   if (ofEngine.length === 0) throw new UserError(`no calibration of ${engine} in this store: predictions need a latency model fitted on this machine`, hint);
@@ -71,10 +105,18 @@ export function loadEngineModel(rows: readonly StoredLatencyModel[], rules: read
   if (version !== engineVersion) throw new UserError(`the calibration of ${engine} was made with version ${version}, but ${engineVersion} is installed: kernels and fusion may have changed`, hint);
   const kernels = new Map<KernelClass | 'fallback', LinearModel>();
   let network: EngineLatencyModel['network'] | undefined;
+  let k = 0;
   for (const r of here) {
-    if (r.kernelClass === 'network') network = { interceptMs: r.intercept, kernelSumScale: r.coefficients[0]!, perKernelMs: r.coefficients[1]! };
+    if (r.kernelClass === 'network') {
+      network = { interceptMs: r.intercept, kernelSumScale: r.coefficients[0]!, perKernelMs: r.coefficients[1]! };
+      // A calibration stored before the correction existed has no neighbour count: none.
+      k = r.featureNames[2] === 'neighbours' ? r.coefficients[2]! : 0;
+    }
     else kernels.set(r.kernelClass as KernelClass, { featureNames: r.featureNames, intercept: r.intercept, coefficients: r.coefficients, means: r.means, scales: r.scales });
   }
   if (!network) throw new UserError(`the calibration of ${engine} in this store is incomplete (no network model)`, hint);
-  return { fingerprint, engine, engineVersion: version, fusion: new Map(rules.map((r) => [r.signature, r.seen])), kernels, network, probes: here[0]!.probes, fittedAt: here[0]!.fittedAt };
+  const ok = usable(probes);
+  if (k > 0 && ok.length !== here[0]!.probes) throw new UserError(`the calibration of ${engine} was fitted on ${here[0]!.probes} probes, but the store holds ${ok.length}`, hint);
+  const correction: KernelCorrection = k > 0 ? { k, byClass: neighboursOf(kernels, taggedSamples(ok)) } : { k: 0, byClass: new Map() };
+  return { fingerprint, engine, engineVersion: version, fusion: new Map(rules.map((r) => [r.signature, r.seen])), kernels, correction, network, probes: here[0]!.probes, fittedAt: here[0]!.fittedAt };
 }

@@ -1,8 +1,9 @@
 /**
  * One engine's latency model on one machine, as plain data: its fusion signatures, a ridge model
  * per kernel class (ln ms on log shape features), a fallback model over every kernel for a class
- * it never sampled, and a network model that turns the sum of kernel times (taken under the
- * profiler, which inflates each kernel by a roughly constant amount) into unprofiled latency:
+ * it never sampled, a local correction from the nearest stored samples (KernelCorrection), and a
+ * network model that turns the sum of kernel times (taken under the profiler, which inflates each
+ * kernel by a roughly constant amount) into unprofiled latency:
  *   latency ≈ a + b · Σ kernel ms + c · kernels.
  */
 import { analyzeGraph } from '../analysis/index.js';
@@ -18,6 +19,30 @@ export interface NetworkModel {
   perKernelMs: number;
 }
 
+/**
+ * One timed kernel sample as a neighbour: its features standardised as its class model has
+ * them, how far its ln(ms) lies from the class model (the residual), and the probe it came from.
+ */
+export interface Neighbour {
+  x: number[];
+  residual: number;
+  probe: number;
+}
+
+/**
+ * The local correction to a class model: a kernel's predicted ln(ms) moves by the weighted mean
+ * residual of its `k` nearest samples. A ridge law over log features gets the trend; the steps it
+ * cannot draw (a channel count that blocks well, a size that leaves the cache) show as the
+ * residuals of nearby samples. The samples are the stored probes: the correction is data too.
+ */
+export interface KernelCorrection {
+  /** Neighbours averaged; 0 turns the correction off. */
+  k: number;
+  byClass: ReadonlyMap<KernelClass, readonly Neighbour[]>;
+}
+
+export const NO_CORRECTION: KernelCorrection = { k: 0, byClass: new Map() };
+
 export interface EngineLatencyModel {
   fingerprint: string;
   /** The engine as calibrated, e.g. 'ort' or 'torch'. */
@@ -25,6 +50,7 @@ export interface EngineLatencyModel {
   engineVersion: string;
   fusion: FusionRules;
   kernels: ReadonlyMap<KernelClass | 'fallback', LinearModel>;
+  correction: KernelCorrection;
   network: NetworkModel;
   /** Probes the model was fitted on, and when. */
   probes: number;
@@ -103,12 +129,65 @@ export function fitKernelModels(samples: readonly KernelSample[]): Map<KernelCla
   return models;
 }
 
-export function predictKernelMs(models: EngineLatencyModel['kernels'], kernelClass: KernelClass, shape: KernelShape): { ms: number; modelClass: KernelClass | 'fallback' } {
+export function predictKernelMs(
+  models: EngineLatencyModel['kernels'],
+  kernelClass: KernelClass,
+  shape: KernelShape,
+  correction: KernelCorrection = NO_CORRECTION,
+  excludeProbe = -1,
+): { ms: number; modelClass: KernelClass | 'fallback' } {
   const own = models.get(kernelClass);
   const modelClass = own ? kernelClass : 'fallback';
   const m = own ?? models.get('fallback');
   if (!m) return { ms: 0, modelClass };
-  return { ms: Math.exp(evaluate(m, featureVector(m.featureNames, shape))), modelClass };
+  const features = featureVector(m.featureNames, shape);
+  const neighbours = own && correction.k > 0 ? correction.byClass.get(kernelClass) : undefined;
+  const shift = neighbours ? neighbourShift(standardised(m, features), neighbours, correction.k, excludeProbe) : 0;
+  return { ms: Math.exp(evaluate(m, features) + shift), modelClass };
+}
+
+export function standardised(m: LinearModel, features: readonly number[]): number[] {
+  return features.map((v, j) => (v - m.means[j]!) / m.scales[j]!);
+}
+
+/** Distance in standardised features that an exact match is treated as: no one sample takes all the weight. */
+const NEAR = 0.05;
+
+/** The weighted mean residual (weights 1 / (distance + NEAR)) of the k nearest neighbours, leaving out one probe's own samples. */
+export function neighbourShift(x: readonly number[], neighbours: readonly Neighbour[], k: number, excludeProbe = -1): number {
+  if (k < 1) return 0;
+  const best: { d: number; r: number }[] = [];
+  for (const n of neighbours) {
+    if (n.probe === excludeProbe) continue;
+    let d2 = 0;
+    for (let j = 0; j < x.length; j++) d2 += (n.x[j]! - x[j]!) ** 2;
+    if (best.length === k && d2 >= best[k - 1]!.d) continue;
+    best.push({ d: d2, r: n.residual });
+    best.sort((a, b) => a.d - b.d);
+    if (best.length > k) best.pop();
+  }
+  let weights = 0;
+  let sum = 0;
+  for (const b of best) {
+    const w = 1 / (Math.sqrt(b.d) + NEAR);
+    weights += w;
+    sum += w * b.r;
+  }
+  return weights ? sum / weights : 0;
+}
+
+/** Every sample as a neighbour of its class model (classes left to the fallback get none). */
+export function neighboursOf(models: EngineLatencyModel['kernels'], samples: readonly (KernelSample & { probe: number })[]): Map<KernelClass, Neighbour[]> {
+  const out = new Map<KernelClass, Neighbour[]>();
+  for (const s of samples) {
+    const m = models.get(s.kernelClass);
+    if (!m || !(s.ms > 0)) continue;
+    const features = featureVector(m.featureNames, s.shape);
+    const list = out.get(s.kernelClass) ?? [];
+    list.push({ x: standardised(m, features), residual: Math.log(s.ms) - evaluate(m, features), probe: s.probe });
+    out.set(s.kernelClass, list);
+  }
+  return out;
 }
 
 /** One probe network's totals: what the network model is fitted on. */
@@ -133,7 +212,7 @@ export function networkLatencyMs(n: NetworkModel, kernelSumMs: number, kernels: 
 /** The predicted latency of a graph at a batch on the engine the model was fitted for, with its kernels. */
 export function predictGraph(model: EngineLatencyModel, graph: Graph, batch: number): Prediction {
   const cost = analyzeGraph(graph, { batch });
-  const kernels = decompose(graph, cost, model.fusion).map((k): PredictedKernel => ({ ...k, ...predictKernelMs(model.kernels, k.kernelClass, k.shape) }));
+  const kernels = decompose(graph, cost, model.fusion).map((k): PredictedKernel => ({ ...k, ...predictKernelMs(model.kernels, k.kernelClass, k.shape, model.correction) }));
   const kernelSumMs = kernels.reduce((a, k) => a + k.ms, 0);
   return {
     engine: model.engine,

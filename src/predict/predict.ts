@@ -23,7 +23,8 @@ export async function loadModels(tables: CalibrationTables, engines: readonly En
   for (const choice of engines) {
     const availability = await availabilityOf(choice.engine);
     if (!availability.available) throw new UserError(`${choice.label} is not available: ${availability.reason}`, 'predict with an engine that runs here (formbench engines lists them)');
-    loaded.push({ choice, model: loadEngineModel(rows, await tables.fusionRules(fingerprint, choice.label), choice.label, fingerprint, availability.version) });
+    const probes = await tables.probes(fingerprint, choice.label, availability.version);
+    loaded.push({ choice, model: loadEngineModel(rows, await tables.fusionRules(fingerprint, choice.label), choice.label, fingerprint, availability.version, probes) });
   }
   return loaded;
 }

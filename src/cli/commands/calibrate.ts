@@ -84,7 +84,9 @@ function printCalibration(r: EngineCalibration): void {
   for (const c of r.classes.sort((a, b) => b.samples - a.samples)) table.push([c.kernelClass, c.samples, `${(100 * c.mdape).toFixed(1)}%`]);
   console.log(table.toString());
   const n = r.model.network;
-  console.log(`  network model: latency = ${n.interceptMs.toFixed(4)} ms + ${n.kernelSumScale.toFixed(3)} × Σ kernel ms ${n.perKernelMs >= 0 ? '+' : '−'} ${Math.abs(n.perKernelMs * 1000).toFixed(2)} µs × kernels; median |error| over the probes ${(100 * r.probeMdape).toFixed(1)}%`);
+  console.log(`  network model: latency = ${n.interceptMs.toFixed(4)} ms + ${n.kernelSumScale.toFixed(3)} × Σ kernel ms ${n.perKernelMs >= 0 ? '+' : '−'} ${Math.abs(n.perKernelMs * 1000).toFixed(2)} µs × kernels; median |error| over the probes ${(100 * r.probeMdape).toFixed(1)}% (each with its own samples left out)`);
+  const k = r.model.correction.k;
+  console.log(`  local correction: ${k ? `each kernel moved by the residuals of its ${k} nearest samples` : 'none (the class models alone predicted the probes best)'}, the count chosen by leave-one-probe-out`);
 }
 
 /** Opens an existing calibration store; none there is a user error naming the command that makes one. */
