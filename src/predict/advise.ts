@@ -2,7 +2,8 @@
  * `formbench advise`: under a latency budget, the widest and the deepest network of each design
  * pattern predicted to meet it on an engine, with MACs and parameters as its capacity, and which
  * pattern buys the most capacity on the accelerated engine and on the native one. Predictions
- * choose; the top candidates are then measured with the bench protocol, which confirms or not.
+ * choose; the top candidates are then measured with the bench protocol, and one that misses the
+ * budget is replaced by a smaller one until a measurement confirms (ADVISE_ROUNDS).
  */
 import { INPUT_SEED, defaultReference, runBench, type TrialRecord } from '../measure/index.js';
 import { buildPatternNetwork, DEFAULT_KNOBS, DEFAULT_RESOLUTION, formatPatternSpec, PATTERNS, type Pattern } from '../zoo/index.js';
@@ -41,8 +42,18 @@ export interface Advice {
   patterns: PatternAdvice[];
   /** The pattern with the most MACs under the budget, by each engine's predictions. */
   bestPattern: { engine: string; pattern?: Pattern; macs?: number }[];
-  measured: { candidate: Candidate; trial: TrialRecord; met: boolean | undefined }[];
+  /** Every candidate measured, in the order of the rounds. */
+  measured: { candidate: Candidate; trial: TrialRecord; met: boolean | undefined; round: number }[];
+  /** Per pattern, the largest measured candidate that met the budget (none when every try missed). */
+  confirmed: { pattern: Pattern; candidate?: Candidate; measuredMs?: number }[];
 }
+
+/**
+ * Measurement rounds per pattern: a candidate that misses the budget is replaced by the
+ * largest one predicted to fit a budget scaled by how far the prediction was off (predicted ÷
+ * measured), and measured in turn, so that what advise prints as confirmed met it when measured.
+ */
+export const ADVISE_ROUNDS = 3;
 
 function specOf(pattern: Pattern, depth: number, width: number, resolution: number): string {
   return formatPatternSpec({ pattern, depth, width, resolution, knobs: DEFAULT_KNOBS });
@@ -98,16 +109,38 @@ export async function advise(engine: LoadedModel, native: LoadedModel | undefine
   const best = (advice: PatternAdvice[]) => [...advice].filter((a) => a.mostCapacity).sort((a, b) => b.mostCapacity!.macs - a.mostCapacity!.macs)[0];
   const bestPattern = [{ engine: engine.choice.label, ...pick(best(patterns)) }];
   if (native && native.choice.label !== engine.choice.label) bestPattern.push({ engine: native.choice.label, ...pick(best(patternAdvice(native.model, o.budgetMs, o.batch, resolution))) });
-  const candidates = patterns.flatMap((a) => (a.mostCapacity ? [a.mostCapacity] : []));
   const measured: Advice['measured'] = [];
-  if (candidates.length) {
-    const result = await runBench({ specs: candidates.map((c) => c.spec), engines: [engine.choice], batches: [o.batch], baseline: engine.choice, reference: defaultReference(), budget: VALIDATE_BUDGET, inputSeed: INPUT_SEED }, o.onTrial);
-    for (const c of candidates) {
+  const confirmed = new Map<Pattern, { candidate: Candidate; measuredMs: number }>();
+  let pending = patterns.flatMap((a) => (a.mostCapacity ? [a.mostCapacity] : []));
+  const tried = new Set(pending.map((c) => c.spec));
+  let done = 0;
+  for (let round = 1; round <= ADVISE_ROUNDS && pending.length; round++) {
+    const offset = done;
+    const result = await runBench(
+      { specs: pending.map((c) => c.spec), engines: [engine.choice], batches: [o.batch], baseline: engine.choice, reference: defaultReference(), budget: VALIDATE_BUDGET, inputSeed: INPUT_SEED },
+      o.onTrial ? (t, k, total) => o.onTrial!(t, offset + k, offset + total) : undefined,
+    );
+    done += pending.length;
+    const next: Candidate[] = [];
+    for (const c of pending) {
       const trial = result.trials.find((t) => t.model === c.spec && t.engine === engine.choice.label);
-      if (trial) measured.push({ candidate: c, trial, met: trial.summary ? trial.summary.medianMs <= o.budgetMs : undefined });
+      if (!trial) continue;
+      const ms = trial.summary?.medianMs;
+      const met = ms === undefined ? undefined : ms <= o.budgetMs;
+      measured.push({ candidate: c, trial, met, round });
+      if (met) confirmed.set(c.pattern, { candidate: c, measuredMs: ms! });
+      if (met !== false || round === ADVISE_ROUNDS) continue;
+      // The model was off by predicted ÷ measured here: ask it for what fits the budget scaled so.
+      const scaled = (o.budgetMs * c.predictedMs) / ms!;
+      const smaller = [...frontier(engine.model, c.pattern, scaled, o.batch, resolution)].sort((a, b) => b.macs - a.macs).find((x) => !tried.has(x.spec) && x.macs < c.macs);
+      if (smaller) {
+        tried.add(smaller.spec);
+        next.push(smaller);
+      }
     }
+    pending = next;
   }
-  return { engine: engine.choice.label, budgetMs: o.budgetMs, batch: o.batch, resolution, patterns, bestPattern, measured };
+  return { engine: engine.choice.label, budgetMs: o.budgetMs, batch: o.batch, resolution, patterns, bestPattern, measured, confirmed: PATTERNS.map((pattern) => ({ pattern, ...confirmed.get(pattern) })) };
 }
 
 function pick(a: PatternAdvice | undefined): { pattern?: Pattern; macs?: number } {

@@ -5,7 +5,7 @@
  * validation (validate.ts) and a budget advisor (advise.ts).
  */
 export { accuracyOf, absoluteRelativeError, medianOf, spearman, speedupAgreement, type Accuracy, type PredictionCheck, type SpeedupCheck } from './accuracy.js';
-export { advise, ADVISE_MAX_DEPTH, ADVISE_WIDTHS, frontier, patternAdvice, type Advice, type Candidate, type PatternAdvice } from './advise.js';
+export { advise, ADVISE_MAX_DEPTH, ADVISE_ROUNDS, ADVISE_WIDTHS, frontier, patternAdvice, type Advice, type Candidate, type PatternAdvice } from './advise.js';
 export { calibrate, INITIAL_PROBES, measureProbe, PROBE_BUDGET, type CalibrationEvent, type EngineCalibration } from './calibrate.js';
 export { fitEngineModel, loadEngineModel, modelRows } from './fit.js';
 export { decompose, KERNEL_CLASSES, type FusionRules, type Kernel, type KernelClass, type KernelShape } from './kernels.js';

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { parseEngineChoice, parseEngineList } from '../../engines/index.js';
 import { currentEnvironment } from '../../measure/index.js';
-import { advise, loadModels, type Advice, type Candidate } from '../../predict/index.js';
+import { ADVISE_ROUNDS, advise, loadModels, type Advice, type Candidate } from '../../predict/index.js';
 import { DEFAULT_RESOLUTION } from '../../zoo/index.js';
 import { formatCount, makeTable, printJson } from '../format.js';
 import { batchSize, positiveInt } from '../options.js';
@@ -71,12 +71,17 @@ function printAdvice(a: Advice): void {
   console.log(table.toString());
   for (const b of a.bestPattern) console.log(b.pattern ? `Most capacity under ${a.budgetMs} ms on ${b.engine} (predicted): ${b.pattern}, ${formatCount(b.macs!)} MACs.` : `On ${b.engine} no network of any pattern is predicted to fit ${a.budgetMs} ms.`);
   if (a.measured.length) {
-    const m = makeTable(['candidate', 'predicted ms', 'measured ms', 'error', 'met budget'], ['left', 'right', 'right', 'right', 'left']);
+    const m = makeTable(['round', 'candidate', 'predicted ms', 'measured ms', 'error', 'met budget'], ['right', 'left', 'right', 'right', 'right', 'left']);
     for (const x of a.measured) {
       const ms = x.trial.summary?.medianMs;
-      m.push([x.candidate.spec, x.candidate.predictedMs.toFixed(3), ms === undefined ? `failed: ${x.trial.reason}` : ms.toFixed(3), ms === undefined ? '-' : `${((100 * (x.candidate.predictedMs - ms)) / ms).toFixed(1)}%`, x.met === undefined ? '-' : x.met ? 'yes' : 'no']);
+      m.push([String(x.round), x.candidate.spec, x.candidate.predictedMs.toFixed(3), ms === undefined ? `failed: ${x.trial.reason}` : ms.toFixed(3), ms === undefined ? '-' : `${((100 * (x.candidate.predictedMs - ms)) / ms).toFixed(1)}%`, x.met === undefined ? '-' : x.met ? 'yes' : 'no']);
     }
-    console.log(`Each pattern's most-MACs candidate measured on ${a.engine} with the bench protocol (predictions choose, measurements confirm):`);
+    console.log(`Each pattern's most-MACs candidate measured on ${a.engine} with the bench protocol; one that missed the budget replaced by the largest predicted to fit a budget scaled by its error, up to ${ADVISE_ROUNDS} rounds (predictions choose, measurements confirm):`);
     console.log(m.toString());
+    const c = makeTable(['pattern', `confirmed under ${a.budgetMs} ms (measured)`], ['left', 'left']);
+    for (const x of a.confirmed) c.push([x.pattern, x.candidate ? `${x.candidate.spec}: ${x.measuredMs!.toFixed(3)} ms, ${formatCount(x.candidate.macs)} MACs, ${formatCount(x.candidate.params)} params` : `none confirmed in ${ADVISE_ROUNDS} rounds`]);
+    console.log(c.toString());
+    const top = a.confirmed.filter((x) => x.candidate).sort((p, q) => q.candidate!.macs - p.candidate!.macs)[0];
+    if (top) console.log(`Most capacity confirmed under ${a.budgetMs} ms on ${a.engine} (measured): ${top.pattern}, ${formatCount(top.candidate!.macs)} MACs.`);
   }
 }
