@@ -127,7 +127,10 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
       assert.equal(submitted.code, 0, submitted.stderr);
       assert.match(submitted.stderr, /24 trials and 2 fidelity checks, shared among the machines of each class/);
       const workers = ['w0', 'w1', 'w2'].map((name, i) => startWorker(db.url, name, `test-machine-${i}`));
-      // w0 loses power the moment it has started a trial.
+      // w0 loses power the moment it has started a trial. A fake trial takes a few hundred ms, so
+      // w0 may finish one (and start the next) before the kill lands: the trial killed is the
+      // last one it started and did not report done.
+      let killedTrial = '';
       await withTimeout(
         new Promise<void>((resolve) => {
           const poll = setInterval(() => {
@@ -135,14 +138,18 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
               clearInterval(poll);
               setTimeout(() => {
                 powerLoss(workers[0]!);
+                const log = workers[0]!.stderr();
+                const done = new Set([...log.matchAll(/w0: trial ([0-9a-f]{20}) (?!\S+ batch)/g)].map((m) => m[1]!));
+                killedTrial = [...log.matchAll(/w0: trial ([0-9a-f]{20}) \S+ batch/g)].map((m) => m[1]!).filter((k) => !done.has(k)).pop() ?? '';
                 resolve();
-              }, 300);
+              }, 100);
             }
           }, 50);
         }),
         60_000,
         'w0 starting a trial',
       );
+      assert.ok(killedTrial, `w0 was killed between trials: ${workers[0]!.stderr()}`);
       assert.equal(await workers[0]!.exited, null);
       const codes = await withTimeout(Promise.all(workers.slice(1).map((w) => w.exited)), 150_000, 'the two other workers finishing');
       assert.deepEqual(codes, [0, 0], workers.map((w) => w.stderr()).join('\n'));
@@ -153,7 +160,6 @@ describe('a fleet on PostgreSQL', { skip: PG_SKIP }, () => {
       assert.deepEqual([...new Set(rows.map((r) => r.status))], ['ok']);
       // One machine class: the three machines' rows share its fingerprint.
       assert.equal(new Set(rows.map((r) => r.fingerprint)).size, 1);
-      const killedTrial = workers[0]!.stderr().match(/w0: trial ([0-9a-f]{20})/)![1]!;
       const retried = await query<{ data: { trialKey: string }; retry_count: number; state: string }>(db.url, "SELECT data, retry_count, state::text AS state FROM pgboss.job WHERE data->>'trialKey' = $1", [killedTrial]);
       assert.equal(retried.length, 1);
       assert.ok(retried[0]!.retry_count >= 1, 'the expired job was handed out again');
