@@ -72,3 +72,41 @@ export function maxAbs(a: Float32Array): number {
   for (const v of a) m = Math.max(m, Math.abs(v));
   return m;
 }
+
+export const HUMAN = 'node_modules/@vladmandic/human/models';
+export const UPSCALER = 'node_modules/@upscalerjs';
+
+/**
+ * Trained TF.js models as their authors publish them in npm packages (dev dependencies): the
+ * corpus the slow tier checks against TF.js, on the engines and on LiteRT. `refused`: the
+ * importer refuses it with that reason. (@upscalerjs/default-model is left out: its files are
+ * byte for byte esrgan-slim's x2.)
+ */
+export interface CorpusModel {
+  spec: string;
+  /** Pixel values: [0, 1) by default; 255 for models fed uint8-range images. */
+  scale?: number;
+  int32?: boolean;
+  refused?: RegExp;
+}
+
+export const CORPUS: CorpusModel[] = [
+  { spec: 'nsfwjs:mobilenet_v2' },
+  { spec: 'nsfwjs:mobilenet_v2_mid' },
+  { spec: 'nsfwjs:inception_v3' },
+  { spec: `${HUMAN}/antispoof.json` },
+  { spec: `${HUMAN}/blazeface.json` },
+  { spec: `${HUMAN}/centernet.json` },
+  { spec: `${HUMAN}/emotion.json` },
+  { spec: `${HUMAN}/facemesh.json` },
+  { spec: `${HUMAN}/faceres.json` },
+  { spec: `${HUMAN}/handlandmark-lite.json` },
+  { spec: `${HUMAN}/handtrack.json`, refused: /loop/ },
+  { spec: `${HUMAN}/iris.json` },
+  { spec: `${HUMAN}/liveness.json` },
+  { spec: `${HUMAN}/movenet-lightning.json`, scale: 255, int32: true },
+  { spec: `${UPSCALER}/esrgan-slim/models/x2/model.json@32x32`, scale: 255 },
+  { spec: `${UPSCALER}/esrgan-slim/models/x3/model.json@32x32`, scale: 255 },
+  { spec: `${UPSCALER}/esrgan-slim/models/x4/model.json@32x32`, scale: 255 },
+  { spec: `${UPSCALER}/esrgan-slim/models/x8/model.json@32x32`, scale: 255 },
+];

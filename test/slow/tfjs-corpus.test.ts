@@ -2,46 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeGraph } from '../../src/analysis/index.js';
 import { readTfjsArtifacts, tfjsArtifactsToGraph } from '../../src/tfjs-graph/index.js';
-import { maxAbs, maxAbsDiff, runInOrt, runInTfjs, seededUniform } from '../tfjs-helpers.js';
+import { CORPUS, maxAbs, maxAbsDiff, runInOrt, runInTfjs, seededUniform } from '../tfjs-helpers.js';
 
-const HUMAN = 'node_modules/@vladmandic/human/models';
-const UPSCALER = 'node_modules/@upscalerjs';
-
-/**
- * Trained TF.js models as their authors publish them in npm packages (dev dependencies), each
- * imported and run in onnxruntime against TF.js's own execution of the same files on one seeded
- * input. `refused` models must fail with the reason given. (@upscalerjs/default-model is left out:
- * its files are byte for byte esrgan-slim's x2.)
- */
-interface CorpusModel {
-  spec: string;
-  /** Pixel values: [0, 1) by default; 255 for models fed uint8-range images. */
-  scale?: number;
-  int32?: boolean;
-  refused?: RegExp;
-}
-
-export const CORPUS: CorpusModel[] = [
-  { spec: 'nsfwjs:mobilenet_v2' },
-  { spec: 'nsfwjs:mobilenet_v2_mid' },
-  { spec: 'nsfwjs:inception_v3' },
-  { spec: `${HUMAN}/antispoof.json` },
-  { spec: `${HUMAN}/blazeface.json` },
-  { spec: `${HUMAN}/centernet.json` },
-  { spec: `${HUMAN}/emotion.json` },
-  { spec: `${HUMAN}/facemesh.json` },
-  { spec: `${HUMAN}/faceres.json` },
-  { spec: `${HUMAN}/handlandmark-lite.json` },
-  { spec: `${HUMAN}/handtrack.json`, refused: /loop/ },
-  { spec: `${HUMAN}/iris.json` },
-  { spec: `${HUMAN}/liveness.json` },
-  { spec: `${HUMAN}/movenet-lightning.json`, scale: 255, int32: true },
-  { spec: `${UPSCALER}/esrgan-slim/models/x2/model.json@32x32`, scale: 255 },
-  { spec: `${UPSCALER}/esrgan-slim/models/x3/model.json@32x32`, scale: 255 },
-  { spec: `${UPSCALER}/esrgan-slim/models/x4/model.json@32x32`, scale: 255 },
-  { spec: `${UPSCALER}/esrgan-slim/models/x8/model.json@32x32`, scale: 255 },
-];
-
+/** Each corpus model imported and run in onnxruntime against TF.js's own execution; `refused` ones fail with their reason. */
 describe('published TF.js models (corpus)', () => {
   for (const m of CORPUS) {
     it(`${m.spec} ${m.refused ? 'is refused clearly' : 'imports and matches TF.js'}`, async () => {

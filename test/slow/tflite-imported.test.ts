@@ -4,10 +4,7 @@ import { readTfjsArtifacts, tfjsArtifactsToGraph } from '../../src/tfjs-graph/in
 import { readTflite, toTfliteBytes } from '../../src/tflite/index.js';
 import { Op } from '../../src/tflite/schema.js';
 import { runOnLiteRt } from '../litert-helpers.js';
-import { maxAbs, maxAbsDiff, runInOrt, seededUniform } from '../tfjs-helpers.js';
-
-const HUMAN = 'node_modules/@vladmandic/human/models';
-const UPSCALER = 'node_modules/@upscalerjs';
+import { CORPUS, HUMAN, maxAbs, maxAbsDiff, runInOrt, seededUniform } from '../tfjs-helpers.js';
 
 /**
  * Published TF.js models (the corpus of tfjs-corpus.test.ts) written to .tflite and run on
@@ -15,28 +12,12 @@ const UPSCALER = 'node_modules/@upscalerjs';
  * input. Tolerance: max |LiteRT − ort| ≤ 1e-3 · max(1, max |ort|), the corpus test's own bound
  * against TF.js (XNNPACK and MLAS sum in different orders). Models the export refuses say why.
  */
-const RUNS: { spec: string; scale?: number }[] = [
-  { spec: 'nsfwjs:mobilenet_v2' },
-  { spec: 'nsfwjs:mobilenet_v2_mid' },
-  { spec: 'nsfwjs:inception_v3' },
-  { spec: `${HUMAN}/antispoof.json` },
-  { spec: `${HUMAN}/blazeface.json` },
-  { spec: `${HUMAN}/emotion.json` },
-  { spec: `${HUMAN}/facemesh.json` },
-  { spec: `${HUMAN}/faceres.json` },
-  { spec: `${HUMAN}/handlandmark-lite.json` },
-  { spec: `${HUMAN}/iris.json` },
-  { spec: `${HUMAN}/liveness.json` },
-  { spec: `${UPSCALER}/esrgan-slim/models/x2/model.json@32x32`, scale: 255 },
-  { spec: `${UPSCALER}/esrgan-slim/models/x3/model.json@32x32`, scale: 255 },
-  { spec: `${UPSCALER}/esrgan-slim/models/x4/model.json@32x32`, scale: 255 },
-  { spec: `${UPSCALER}/esrgan-slim/models/x8/model.json@32x32`, scale: 255 },
-];
-
 const REFUSED: { spec: string; reason: RegExp }[] = [
   { spec: `${HUMAN}/centernet.json`, reason: /operator Equal has no \.tflite export/ },
   { spec: `${HUMAN}/movenet-lightning.json`, reason: /is int64; the \.tflite export writes float32 operands only/ },
 ];
+/** Every corpus model that imports, but those the export refuses. */
+const RUNS = CORPUS.filter((m) => !m.refused && !REFUSED.some((r) => r.spec === m.spec));
 
 describe('imported TF.js models on LiteRT.js (.tflite export)', () => {
   for (const m of RUNS) {
