@@ -6,7 +6,7 @@
  */
 import { ortWebEngine, parseEngineList, registerEngine, tfjsWebEngine } from '../engines/index.js';
 import { UserError } from '../errors.js';
-import { STUDY_BUDGET, loadStudy, planStudy, type Study, type StudyPlan } from '../study/index.js';
+import { STUDY_BUDGET, loadStudy, type Study, type StudyPlan } from '../study/index.js';
 import { PATTERNS } from '../zoo/index.js';
 import type { LabPlan } from './api.js';
 
