@@ -174,6 +174,10 @@ function focusedUnit(rng: () => number, cls: KernelClass, c: number, s: number):
     }
     case 'pool':
       return s >= 14 ? { kind: 'pool', op: rng() < 0.7 ? 'max' : 'avg', kernel: 3, stride: 2 } : convUnit(rng, c, s, {});
+    case 'elementwise':
+      // A 1×1 expansion to a wide tensor: its BatchNorm and activation are the element-wise
+      // kernels (apart on an engine that does not fuse them), at the sizes expansion blocks reach.
+      return convUnit(rng, c, s, { kernel: [1, 1], channelsOut: pick(rng, WIDTH_GRID.slice(-4)), residual: false });
     default:
       return randomUnit(rng, c, s)[0]!;
   }
