@@ -1,30 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseEngineChoice } from '../src/engines/index.js';
-import { torchEngine } from '../src/engines/torch.js';
 import { attr, ConstTensor, type Graph } from '../src/ir/index.js';
-import { fromOnnxBytes, toOnnxBytes } from '../src/onnx/index.js';
 import { IrBuilder } from '../src/tfjs-graph/builder.js';
-
-const torchAvailable = (await torchEngine.availability()).available;
-const ENGINES = ['ort:threads=1', 'tfjs-cpu', 'tfjs-wasm:threads=1', ...(torchAvailable ? ['torch:threads=1'] : [])];
-
-/** Runs the graph (re-read from ONNX, as a worker does) on each engine; every engine's output beside ort's. */
-async function onEachEngine(built: Graph, input: Float32Array, dims: number[], engines = ENGINES): Promise<Map<string, Float32Array>> {
-  const onnx = toOnnxBytes(built, { batch: dims[0] });
-  const graph = fromOnnxBytes(onnx, { source: built.name });
-  const out = new Map<string, Float32Array>();
-  for (const choice of engines) {
-    const { engine, options } = parseEngineChoice(choice);
-    const session = await engine.load({ spec: built.name, graph, onnx }, options);
-    try {
-      out.set(choice, Float32Array.from(await session.run(input, dims)));
-    } finally {
-      await session.dispose();
-    }
-  }
-  return out;
-}
+import { OP_BY_OP_ENGINES, onEachEngine } from './engine-helpers.js';
 
 function assertAllMatch(outputs: Map<string, Float32Array>, tolerance: number): void {
   const want = outputs.get('ort:threads=1')!;
@@ -105,7 +83,7 @@ describe('the IR operators of imported models on every engine', () => {
     const input = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i * 0.7) * 3);
     assertAllMatch(await onEachEngine(resizeGraph(TF_MODES), input, [1, 2, 3, 4]), 1e-5);
     const onnxOnly = resizeGraph(ONNX_ONLY_MODES);
-    assertAllMatch(await onEachEngine(onnxOnly, input, [1, 2, 3, 4], ENGINES.filter((e) => !e.startsWith('tfjs'))), 1e-5);
+    assertAllMatch(await onEachEngine(onnxOnly, input, [1, 2, 3, 4], OP_BY_OP_ENGINES.filter((e) => !e.startsWith('tfjs'))), 1e-5);
     await assert.rejects(onEachEngine(onnxOnly, input, [1, 2, 3, 4], ['tfjs-cpu']), /coordinate_transformation_mode 'half_pixel' with mode 'nearest' has no TF\.js resize/);
   });
 });

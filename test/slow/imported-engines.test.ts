@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseEngineChoice } from '../../src/engines/index.js';
-import { torchEngine } from '../../src/engines/torch.js';
-import { fromOnnxBytes, toOnnxBytes } from '../../src/onnx/index.js';
 import { readTfjsArtifacts, tfjsArtifactsToGraph } from '../../src/tfjs-graph/index.js';
 import { seededNormal } from '../../src/weights/index.js';
-
-const HUMAN = 'node_modules/@vladmandic/human/models';
-const torchAvailable = (await torchEngine.availability()).available;
+import { onEachEngine } from '../engine-helpers.js';
+import { HUMAN } from '../tfjs-helpers.js';
 
 /**
  * Published TF.js models (the corpus) on the op-by-op engines against onnxruntime, each graph
@@ -26,22 +22,11 @@ const MODELS: { spec: string; output: number }[] = [
 describe('imported TF.js models on the tfjs and torch engines', () => {
   for (const m of MODELS) {
     it(`${m.spec}: tfjs-cpu, tfjs-wasm and torch match ort`, async () => {
-      const imported = tfjsArtifactsToGraph(readTfjsArtifacts(m.spec));
-      imported.outputs = [imported.outputs[m.output]!];
-      const onnx = toOnnxBytes(imported, { batch: 1 });
-      const graph = fromOnnxBytes(onnx, { source: m.spec });
+      const graph = tfjsArtifactsToGraph(readTfjsArtifacts(m.spec));
+      graph.outputs = [graph.outputs[m.output]!];
       const dims = graph.inputs[0]!.type.shape.map((d) => (typeof d === 'number' ? d : 1));
       const input = seededNormal(1, 'input', dims.reduce((a, b) => a * b, 1), 1);
-      const outputs = new Map<string, Float32Array>();
-      for (const choice of ['ort:threads=1', 'tfjs-cpu', 'tfjs-wasm:threads=1', ...(torchAvailable ? ['torch:threads=1'] : [])]) {
-        const { engine, options } = parseEngineChoice(choice);
-        const session = await engine.load({ spec: m.spec, graph, onnx }, options);
-        try {
-          outputs.set(choice, Float32Array.from(await session.run(input, dims)));
-        } finally {
-          await session.dispose();
-        }
-      }
+      const outputs = await onEachEngine(graph, input, dims);
       const want = outputs.get('ort:threads=1')!;
       const scale = want.reduce((a, v) => Math.max(a, Math.abs(v)), 0) || 1;
       for (const [choice, got] of outputs) {
