@@ -68,7 +68,22 @@ function resizeGraph(modes: ResizeMode[]): Graph {
   return b.finish([b.add('Concat', 'out', flats, { axis: attr.int(1) })]);
 }
 
+/** x [1, 3, 4, 4] → PRelu with a per-channel slope [3, 1, 1] and with a scalar one, flattened and joined. */
+function preluGraph(): Graph {
+  const b = new IrBuilder('prelu-ops', {});
+  const x = b.input('x', { dtype: 'float32', shape: [1, 3, 4, 4] });
+  const perChannel = b.add('PRelu', 'p1', [x, b.constant('slope', ConstTensor.fromFloat32([3, 1, 1], Float32Array.of(0.1, -0.5, 2)))]);
+  const scalar = b.add('PRelu', 'p2', [x, b.scalar('s', 0.25)]);
+  const flat = (v: string, n: string) => b.add('Reshape', n, [v, b.int64(`${n}.shape`, [1, -1])]);
+  return b.finish([b.add('Concat', 'out', [flat(perChannel, 'f1'), flat(scalar, 'f2')], { axis: attr.int(1) })]);
+}
+
 describe('the IR operators of imported models on every engine', () => {
+  it('PRelu with a per-channel and a scalar slope: each engine as ort', async () => {
+    const input = Float32Array.from({ length: 48 }, (_, i) => Math.sin(i * 1.3) * 2);
+    assertAllMatch(await onEachEngine(preluGraph(), input, [1, 3, 4, 4]), 1e-6);
+  });
+
   it('ArgMax, integer Mod (negative operands, either sign of divisor) and Div, TopK, Gather, Equal/Less, Cast: each engine as ort', async () => {
     const graph = indexGraph();
     // Row maxima at columns 0 and 5: ArgMax − 3 is −3 and 2, so Mod and Div see both signs.

@@ -792,8 +792,8 @@ export const TFJS_OPS: Record<string, OpCompiler> = {
   Max: binary((tf, a, b) => tf.maximum(a, b)),
   Min: binary((tf, a, b) => tf.minimum(a, b)),
   Pow: binary((tf, a, b) => tf.pow(a, b)),
-  // ONNX's PRelu: the slope broadcasts against x like a binary operand.
-  PRelu: binary((tf, x, slope) => tf.where(tf.greater(x, 0), x, tf.mul(x, slope))),
+  // ONNX's PRelu: the slope broadcasts against x like a binary operand; one prelu kernel, not three.
+  PRelu: binary((tf, x, slope) => tf.prelu(x, slope)),
   Floor: unary((tf, x) => tf.floor(x)),
   MaxPool: compileMaxPool,
   AveragePool: compileAveragePool,
