@@ -7,7 +7,23 @@
 import { UserError } from '../errors.js';
 import type { StoredFusionRule, StoredLatencyModel, StoredProbe } from '../store/index.js';
 import type { KernelClass } from './kernels.js';
-import { fitKernelModels, fitNetworkModel, neighboursOf, networkLatencyMs, predictKernelMs, type EngineLatencyModel, type KernelCorrection, type KernelSample, type NetworkModel, type NetworkSample } from './model.js';
+import {
+  featureVector,
+  fitKernelModels,
+  fitNetworkModel,
+  nearestNeighbours,
+  neighboursOf,
+  networkLatencyMs,
+  predictKernelMs,
+  shiftOfNearest,
+  standardised,
+  type EngineLatencyModel,
+  type KernelCorrection,
+  type KernelSample,
+  type NetworkModel,
+  type NetworkSample,
+} from './model.js';
+import { evaluate } from './regression.js';
 import type { LinearModel } from './regression.js';
 import { medianOf } from './accuracy.js';
 
@@ -48,16 +64,28 @@ export function fitEngineModel(
   const fusion = new Map<string, number>();
   for (const s of samples) fusion.set(s.signature, (fusion.get(s.signature) ?? 0) + 1);
   const byClass = neighboursOf(kernels, taggedSamples(ok));
+  const candidates = o.correction === false ? [0] : [...NEIGHBOUR_CANDIDATES];
+  const kMax = Math.max(...candidates);
+  // Each probe kernel's class-model ln(ms) and nearest neighbours (its own probe's left out), once for every k.
+  const probeKernels = ok.map((p, i) =>
+    (p.kernels as KernelSample[]).filter((x) => x.ms > 0).map((x) => {
+      const m = kernels.get(x.kernelClass) ?? kernels.get('fallback');
+      const features = m ? featureVector(m.featureNames, x.shape) : [];
+      const lnMs = m ? evaluate(m, features) : Number.NEGATIVE_INFINITY;
+      const own = kernels.get(x.kernelClass) ? byClass.get(x.kernelClass) : undefined;
+      return { lnMs, nearest: own && m ? nearestNeighbours(standardised(m, features), own, kMax, i) : [] };
+    }),
+  );
   let best: { correction: KernelCorrection; network: NetworkModel; error: number } | undefined;
-  for (const k of o.correction === false ? [0] : NEIGHBOUR_CANDIDATES) {
-    const correction: KernelCorrection = { k, byClass };
-    const rows: NetworkSample[] = ok.map((p, i) => {
-      const ks = (p.kernels as KernelSample[]).filter((x) => x.ms > 0);
-      return { kernelSumMs: ks.reduce((a, x) => a + predictKernelMs(kernels, x.kernelClass, x.shape, correction, i).ms, 0), kernels: ks.length, measuredMs: p.unprofiledMedianMs! };
-    });
+  for (const k of candidates) {
+    const rows: NetworkSample[] = ok.map((p, i) => ({
+      kernelSumMs: probeKernels[i]!.reduce((a, x) => a + Math.exp(x.lnMs + shiftOfNearest(x.nearest, k)), 0),
+      kernels: probeKernels[i]!.length,
+      measuredMs: p.unprofiledMedianMs!,
+    }));
     const network = fitNetworkModel(rows);
     const error = rows.length ? medianOf(rows.map((r) => Math.abs(networkLatencyMs(network, r.kernelSumMs, r.kernels) / r.measuredMs - 1))) : 0;
-    if (!best || error < best.error) best = { correction, network, error };
+    if (!best || error < best.error) best = { correction: { k, byClass }, network, error };
   }
   return { fingerprint, engine, engineVersion, fusion, kernels, correction: best!.correction, network: best!.network, probes: ok.length, fittedAt };
 }

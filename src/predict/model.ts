@@ -153,10 +153,10 @@ export function standardised(m: LinearModel, features: readonly number[]): numbe
 /** Distance in standardised features that an exact match is treated as: no one sample takes all the weight. */
 const NEAR = 0.05;
 
-/** The weighted mean residual (weights 1 / (distance + NEAR)) of the k nearest neighbours, leaving out one probe's own samples. */
-export function neighbourShift(x: readonly number[], neighbours: readonly Neighbour[], k: number, excludeProbe = -1): number {
-  if (k < 1) return 0;
+/** The k nearest neighbours of x (a probe's own samples left out), nearest first: distance and residual. */
+export function nearestNeighbours(x: readonly number[], neighbours: readonly Neighbour[], k: number, excludeProbe = -1): { d: number; r: number }[] {
   const best: { d: number; r: number }[] = [];
+  if (k < 1) return best;
   for (const n of neighbours) {
     if (n.probe === excludeProbe) continue;
     let d2 = 0;
@@ -166,14 +166,24 @@ export function neighbourShift(x: readonly number[], neighbours: readonly Neighb
     best.sort((a, b) => a.d - b.d);
     if (best.length > k) best.pop();
   }
+  return best.map((b) => ({ d: Math.sqrt(b.d), r: b.r }));
+}
+
+/** The weighted mean residual (weights 1 / (distance + NEAR)) of the first k of `nearest`. */
+export function shiftOfNearest(nearest: readonly { d: number; r: number }[], k: number): number {
   let weights = 0;
   let sum = 0;
-  for (const b of best) {
-    const w = 1 / (Math.sqrt(b.d) + NEAR);
+  for (const b of nearest.slice(0, k)) {
+    const w = 1 / (b.d + NEAR);
     weights += w;
     sum += w * b.r;
   }
   return weights ? sum / weights : 0;
+}
+
+/** The local correction of x: the weighted mean residual of its k nearest neighbours, leaving out one probe's own samples. */
+export function neighbourShift(x: readonly number[], neighbours: readonly Neighbour[], k: number, excludeProbe = -1): number {
+  return shiftOfNearest(nearestNeighbours(x, neighbours, k, excludeProbe), k);
 }
 
 /** Every sample as a neighbour of its class model (classes left to the fallback get none). */
