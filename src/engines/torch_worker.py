@@ -693,9 +693,16 @@ def op_prelu(node, consts):
         padded = [1] * (x.dim() - len(dims)) + list(dims)
         return all(d == 1 for i, d in enumerate(padded) if i != 1) and padded[1] in (1, x.shape[1])
 
+    # Decided once per input rank and channel count, not on every run (the timed loop calls run).
+    decided = {}
+
     def run(x, slope):
-        if per_channel(x):
-            return F.prelu(x, slope.reshape(-1))
+        key = (x.dim(), x.shape[1] if x.dim() > 1 else 0)
+        flat = decided.get(key)
+        if flat is None:
+            flat = decided[key] = slope.reshape(-1) if per_channel(x) else False
+        if flat is not False:
+            return F.prelu(x, flat)
         return general(x, slope)
 
     return run
@@ -728,7 +735,6 @@ OPS = {
     "Neg": simple(torch.neg),
     "Abs": simple(torch.abs),
     "Floor": simple(torch.floor),
-    # ONNX's PRelu broadcasts the slope numpy-style; torch.where keeps that (F.prelu wants [C]).
     "PRelu": op_prelu,
     "Add": simple(torch.add),
     "Sub": simple(torch.sub),
