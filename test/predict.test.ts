@@ -1,7 +1,8 @@
 /**
  * The predictor's arithmetic, without an engine: accuracy figures on fixture rows (computed by
  * hand below), ridge regression recovering a known linear law, kernel decomposition under learned
- * fusion signatures, and the refusals of a model made on another machine or engine version.
+ * fusion signatures, probe sampling, the speed check's choice and wording, and the refusals of a
+ * model made on another machine or engine version.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,11 +10,13 @@ import { isOneLineUserError } from './hostile-helpers.js';
 import { analyzeGraph } from '../src/analysis/index.js';
 import { ranks } from '../src/measure/stats.js';
 import { accuracyOf, decompose, loadEngineModel, modelRows, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
-import { attributed, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
-import { fitNetworkModel, NO_CORRECTION, neighbourShift } from '../src/predict/model.js';
-import { buildProbe, probeKey, sampleProbe } from '../src/predict/probes.js';
+import { attributed, INITIAL_PROBES, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
+import { currentClassOf } from '../src/predict/kernels.js';
+import { fitNetworkModel, NO_CORRECTION, neighbourPool, neighbourShift } from '../src/predict/model.js';
+import { buildProbe, NETWORK_PROBE_MAX_MACS, NETWORK_PROBE_WIDTHS, networkProbes, probeKey, sampleProbe, type Probe } from '../src/predict/probes.js';
 import { evaluate, fitRidge } from '../src/predict/regression.js';
-import type { StoredPredictionCheck } from '../src/store/index.js';
+import { describeSpeedCheck, speedCheckProbes } from '../src/predict/speed-check.js';
+import type { StoredPredictionCheck, StoredProbe } from '../src/store/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
 
 /** Errors 0%, 4%, −5%, 8%, −20%: by hand, 3 of 5 within ±5%, 4 within ±10%, median |error| 5%. */
@@ -61,7 +64,7 @@ describe('accuracy arithmetic', () => {
   });
 
   it('summarises stored checks per engine and held-out group', () => {
-    const checks: StoredPredictionCheck[] = ROWS.map((r, i) => ({ ...r, fingerprint: 'f', engineVersion: '1', heldOut: i < 3 ? 'pattern' : 'reference', batch: 1, checkedAt: '' }));
+    const checks: StoredPredictionCheck[] = ROWS.map((r, i) => ({ ...r, fingerprint: 'f', engineVersion: '1', heldOut: i < 3 ? 'pattern' : 'reference', batch: 1, speedScale: 1, checkedAt: '' }));
     const [ort] = summarizeChecks(checks, [{ label: 'ort', native: false }]).engines;
     assert.equal(ort!.pattern.count, 3);
     assert.equal(ort!.pattern.within5, 1);
@@ -79,9 +82,9 @@ describe('regression', () => {
 
   it('the local correction is the residuals of the k nearest samples weighted 1 / (distance + 0.05), a probe\'s own samples left out on request', () => {
     const neighbours = [
-      { x: [0], residual: 0.3, probe: 0 },
-      { x: [1], residual: -0.1, probe: 1 },
-      { x: [5], residual: 1, probe: 2 },
+      { x: [0], signature: 'Conv', residual: 0.3, probe: 0 },
+      { x: [1], signature: 'Conv', residual: -0.1, probe: 1 },
+      { x: [5], signature: 'Conv', residual: 1, probe: 2 },
     ];
     const w = (d: number) => 1 / (d + 0.05);
     assert.ok(Math.abs(neighbourShift([0], neighbours, 2) - (w(0) * 0.3 + w(1) * -0.1) / (w(0) + w(1))) < 1e-12);
@@ -126,7 +129,23 @@ describe('kernel decomposition', () => {
     const layers = [...g.nodes.map((n) => ({ kind: 'compute', nodes: [n.name], ms: 2 })), { kind: 'layout', nodes: [], ms: 2 }];
     const { kernels, layoutMs } = kernelSamples(g, probe.batch, attributed(layers, 1));
     assert.equal(kernels.length, g.nodes.length);
-    assert.ok(Math.abs(kernels.reduce((a, k) => a + k.ms, 0) + layoutMs - 1) < 1e-12);
+    // The kernels' times are the whole median: the trailing conversion is charged to the last kernel.
+    assert.ok(Math.abs(kernels.reduce((a, k) => a + k.ms, 0) - 1) < 1e-12);
+    assert.ok(Math.abs(layoutMs - 2 / (2 * g.nodes.length + 2)) < 1e-12);
+  });
+
+  it('charges a ReorderOutput to the kernel before it and other conversions to the kernel after', () => {
+    const g = buildProbe(sampleProbe(3));
+    const [a, b] = g.nodes;
+    const layers = [
+      { kind: 'compute', op: 'Conv', nodes: [a!.name], ms: 1 },
+      { kind: 'layout', op: 'ReorderOutput', nodes: [], ms: 0.25 },
+      { kind: 'layout', op: 'ReorderInput', nodes: [], ms: 0.5 },
+      { kind: 'compute', op: 'Conv', nodes: [b!.name], ms: 2 },
+    ];
+    const { kernels, layoutMs } = kernelSamples(g, 1, layers);
+    assert.deepEqual(kernels.map((k) => k.ms), [1.25, 2.5]);
+    assert.equal(layoutMs, 0.75);
   });
 });
 
@@ -136,6 +155,81 @@ describe('sampling', () => {
     assert.equal(probeKey(first), probeKey(nextProbe([], new Set(), () => 1)));
     assert.notEqual(probeKey(nextProbe([], new Set([probeKey(first)]), () => 1)), probeKey(first));
     assert.equal(first.purpose, 'space-filling');
+  });
+
+  it('samples pattern networks on the grid whole, in one fixed order, each buildable and under the MAC limit', () => {
+    const nets = networkProbes();
+    assert.deepEqual(nets.map(probeKey), networkProbes().map(probeKey));
+    assert.equal(new Set(nets.map(probeKey)).size, nets.length);
+    assert.ok(nets.length >= 80, `${nets.length} networks`);
+    for (const p of nets) {
+      const n = p.network!;
+      assert.ok(NETWORK_PROBE_WIDTHS.includes(n.width as (typeof NETWORK_PROBE_WIDTHS)[number]));
+      if (n.pattern === 'grouped') assert.equal(n.width % 16, 0);
+      const g = buildProbe(p);
+      assert.equal(g.inputs[0]!.type.shape.at(-1), n.resolution);
+      assert.ok(analyzeGraph(g, { batch: 1 }).macs <= NETWORK_PROBE_MAX_MACS);
+    }
+    // The patterns take turns: a calibration cut short has sampled each of them.
+    assert.equal(new Set(nets.slice(0, 6).map((p) => p.network!.pattern)).size, 6);
+  });
+
+  it('interleaves the pattern networks with chains after the space-filling probes', () => {
+    const stored: StoredProbe[] = [];
+    const keys = new Set<string>();
+    let seed = 0;
+    for (let i = 0; i < INITIAL_PROBES + 6; i++) {
+      const p = nextProbe(stored, keys, () => ++seed);
+      stored.push({ probeKey: probeKey(p), fingerprint: 'm', engine: 'ort', engineVersion: '1', purpose: p.purpose, probe: p, batch: p.batch, status: 'failed', reason: 'not run', unprofiledMedianMs: null, kernelSumMs: null, kernelCount: null, layoutMs: null, kernels: [], wallMs: 0, measuredAt: '' });
+      keys.add(probeKey(p));
+    }
+    const kinds = stored.slice(INITIAL_PROBES).map((p) => ((p.probe as Probe).network ? 'net' : 'chain'));
+    assert.deepEqual(kinds, ['net', 'chain', 'net', 'chain', 'net', 'chain']);
+  });
+});
+
+describe('kernel classes', () => {
+  it('gives pools and element-wise operators classes of their own, also to samples stored before them', () => {
+    assert.equal(currentClassOf('pool', 'MaxPool'), 'maxpool');
+    assert.equal(currentClassOf('pool', 'AveragePool'), 'avgpool');
+    assert.equal(currentClassOf('elementwise', 'BatchNormalization'), 'batchnorm');
+    assert.equal(currentClassOf('elementwise', 'Clip'), 'activation');
+    assert.equal(currentClassOf('elementwise', 'Add+Relu'), 'binary');
+    assert.equal(currentClassOf('conv', 'Conv+BatchNormalization+Relu'), 'conv');
+  });
+
+  it('flags an operator whose input a depthwise convolution produced', () => {
+    const graph = buildProbe({ network: { pattern: 'depthwise-bottleneck', depth: 1, width: 16, resolution: 32 }, channels: 3, spatial: 32, batch: 1, units: [], classes: 1000, purpose: 'test' });
+    const kernels = decompose(graph, analyzeGraph(graph, { batch: 1 }), new Map());
+    const bn = (name: string) => kernels.find((k) => k.name === name)!.shape.afterGrouped;
+    assert.equal(bn('block1.bn1'), 0);
+    assert.equal(bn('block1.bn2'), 1);
+  });
+
+  it("averages a kernel's own signature's neighbours where it has k of them, else its class's", () => {
+    const n = (signature: string) => ({ x: [0], signature, residual: 0, probe: 0 });
+    const correction = { k: 2, byClass: new Map([['conv' as const, [n('Conv'), n('Conv+Relu'), n('Conv+Relu')]]]), bySignature: new Map([['Conv', [n('Conv')]], ['Conv+Relu', [n('Conv+Relu'), n('Conv+Relu')]]]) };
+    assert.equal(neighbourPool(correction, 'conv', 'Conv+Relu')!.length, 2);
+    assert.equal(neighbourPool(correction, 'conv', 'Conv')!.length, 3);
+  });
+});
+
+describe('speed check', () => {
+  const row = (key: string, probe: Probe, ms: number | null): StoredProbe => ({ probeKey: key, fingerprint: 'm', engine: 'ort', engineVersion: '1', purpose: probe.purpose, probe, batch: 1, status: ms === null ? 'failed' : 'ok', reason: null, unprofiledMedianMs: ms, kernelSumMs: ms, kernelCount: 1, layoutMs: 0, kernels: [], wallMs: 0, measuredAt: '' });
+
+  it('times pattern networks again first, in their sampling order, then chains; never a failed probe', () => {
+    const nets = networkProbes();
+    const chain = sampleProbe(5);
+    const stored = [row(probeKey(chain), chain, 1), row(probeKey(nets[3]!), nets[3]!, 2), row(probeKey(nets[1]!), nets[1]!, 3), row(probeKey(nets[0]!), nets[0]!, null)];
+    assert.deepEqual(speedCheckProbes(stored, 3).map((p) => p.unprofiledMedianMs), [3, 2, 1]);
+  });
+
+  it('says how much slower or faster the machine runs, and warns past the drift bounds', () => {
+    const check = (ratio: number) => describeSpeedCheck({ engine: 'ort', ratio, probes: [{ probeKey: 'a', storedMs: 1, nowMs: ratio }], wallS: 3 });
+    assert.match(check(1.1), /ran 10\.0% slower than at calibration .*scaled by 1\.100$/);
+    assert.match(check(0.95), /5\.0% faster/);
+    assert.match(check(1.3), /not in the state it was calibrated in/);
+    assert.match(check(0.7), /not in the state it was calibrated in/);
   });
 });
 

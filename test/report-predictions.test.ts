@@ -10,7 +10,7 @@ import { fakeStudyRows } from './fixtures/result-rows.js';
 import { testTempDir } from './temp-dir.js';
 
 /** A check whose prediction is `error` above (or below, if negative) the measured 10 ms. */
-const check = (engine: string, model: string, heldOut: string, error: number, measuredMs = 10): StoredPredictionCheck => ({ fingerprint: 'machine-a', engine, engineVersion: '1.0', model, heldOut, batch: 1, predictedMs: measuredMs * (1 + error), measuredMs, checkedAt: '2026-12-03T07:00:00.000Z' });
+const check = (engine: string, model: string, heldOut: string, error: number, measuredMs = 10): StoredPredictionCheck => ({ fingerprint: 'machine-a', engine, engineVersion: '1.0', model, heldOut, batch: 1, predictedMs: measuredMs * (1 + error), measuredMs, speedScale: 1, checkedAt: '2026-12-03T07:00:00.000Z' });
 
 // ort: patterns off by 3%, −8%, 12%, 20%; one reference off by 4%. torch: the same networks, 20 ms, exact.
 const CHECKS: StoredPredictionCheck[] = [

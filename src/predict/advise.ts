@@ -65,23 +65,26 @@ function widthFits(pattern: Pattern, width: number): boolean {
   return true;
 }
 
-function candidate(model: EngineLatencyModel, pattern: Pattern, depth: number, width: number, resolution: number, batch: number): Candidate {
+function candidate(model: EngineLatencyModel, pattern: Pattern, depth: number, width: number, resolution: number, batch: number, speedScale: number): Candidate {
   const spec = specOf(pattern, depth, width, resolution);
-  const p = predictGraph(model, buildPatternNetwork({ pattern, depth, width, resolution, knobs: DEFAULT_KNOBS }).graph, batch);
+  const p = predictGraph(model, buildPatternNetwork({ pattern, depth, width, resolution, knobs: DEFAULT_KNOBS }).graph, batch, speedScale);
   return { spec, pattern, depth, width, predictedMs: p.latencyMs, macs: p.macs, params: p.params };
 }
 
-/** Per width, the deepest depth predicted within the budget (latency grows with depth: a binary search). */
-export function frontier(model: EngineLatencyModel, pattern: Pattern, budgetMs: number, batch: number, resolution: number): Candidate[] {
+/**
+ * Per width, the deepest depth predicted within the budget (latency grows with depth: a binary
+ * search); predictions times `speedScale`, the speed check's drift (speed-check.ts).
+ */
+export function frontier(model: EngineLatencyModel, pattern: Pattern, budgetMs: number, batch: number, resolution: number, speedScale = 1): Candidate[] {
   const out: Candidate[] = [];
   for (const width of ADVISE_WIDTHS.filter((w) => widthFits(pattern, w))) {
-    let best = candidate(model, pattern, 1, width, resolution, batch);
+    let best = candidate(model, pattern, 1, width, resolution, batch, speedScale);
     if (best.predictedMs > budgetMs) continue;
     let lo = 1;
     let hi = ADVISE_MAX_DEPTH;
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      const c = candidate(model, pattern, mid, width, resolution, batch);
+      const c = candidate(model, pattern, mid, width, resolution, batch, speedScale);
       if (c.predictedMs <= budgetMs) {
         lo = mid;
         best = c;
@@ -92,9 +95,9 @@ export function frontier(model: EngineLatencyModel, pattern: Pattern, budgetMs: 
   return out;
 }
 
-export function patternAdvice(model: EngineLatencyModel, budgetMs: number, batch: number, resolution: number): PatternAdvice[] {
+export function patternAdvice(model: EngineLatencyModel, budgetMs: number, batch: number, resolution: number, speedScale = 1): PatternAdvice[] {
   return PATTERNS.map((pattern) => {
-    const f = frontier(model, pattern, budgetMs, batch, resolution);
+    const f = frontier(model, pattern, budgetMs, batch, resolution, speedScale);
     if (f.length === 0) return { pattern };
     const widest = f[f.length - 1]!;
     const deepest = [...f].sort((a, b) => b.depth - a.depth || b.width - a.width)[0]!;
@@ -105,10 +108,11 @@ export function patternAdvice(model: EngineLatencyModel, budgetMs: number, batch
 
 export async function advise(engine: LoadedModel, native: LoadedModel | undefined, o: { budgetMs: number; batch: number; resolution?: number; onTrial?: (t: TrialRecord, done: number, total: number) => void }): Promise<Advice> {
   const resolution = o.resolution ?? DEFAULT_RESOLUTION;
-  const patterns = patternAdvice(engine.model, o.budgetMs, o.batch, resolution);
+  const scale = engine.speed?.ratio ?? 1;
+  const patterns = patternAdvice(engine.model, o.budgetMs, o.batch, resolution, scale);
   const best = (advice: PatternAdvice[]) => [...advice].filter((a) => a.mostCapacity).sort((a, b) => b.mostCapacity!.macs - a.mostCapacity!.macs)[0];
   const bestPattern = [{ engine: engine.choice.label, ...pick(best(patterns)) }];
-  if (native && native.choice.label !== engine.choice.label) bestPattern.push({ engine: native.choice.label, ...pick(best(patternAdvice(native.model, o.budgetMs, o.batch, resolution))) });
+  if (native && native.choice.label !== engine.choice.label) bestPattern.push({ engine: native.choice.label, ...pick(best(patternAdvice(native.model, o.budgetMs, o.batch, resolution, native.speed?.ratio ?? 1))) });
   const measured: Advice['measured'] = [];
   const confirmed = new Map<Pattern, { candidate: Candidate; measuredMs: number }>();
   let pending = patterns.flatMap((a) => (a.mostCapacity ? [a.mostCapacity] : []));
@@ -132,7 +136,7 @@ export async function advise(engine: LoadedModel, native: LoadedModel | undefine
       if (met !== false || round === ADVISE_ROUNDS) continue;
       // The model was off by predicted ÷ measured here: ask it for what fits the budget scaled so.
       const scaled = (o.budgetMs * c.predictedMs) / ms!;
-      const smaller = [...frontier(engine.model, c.pattern, scaled, o.batch, resolution)].sort((a, b) => b.macs - a.macs).find((x) => !tried.has(x.spec) && x.macs < c.macs);
+      const smaller = [...frontier(engine.model, c.pattern, scaled, o.batch, resolution, scale)].sort((a, b) => b.macs - a.macs).find((x) => !tried.has(x.spec) && x.macs < c.macs);
       if (smaller) {
         tried.add(smaller.spec);
         next.push(smaller);

@@ -17,7 +17,11 @@ import type { CalibrationTables, StoredProbe } from '../store/index.js';
 import { classErrors, fitEngineModel, modelRows, probeSamples } from './fit.js';
 import { kernelClassOf, kernelShape, layerCosts, signatureOf, type KernelClass } from './kernels.js';
 import { networkLatencyMs, predictKernelMs, type EngineLatencyModel, type KernelSample } from './model.js';
-import { buildProbe, probeKey, PROBE_MAX_MACS, PROBE_MIN_MACS, sampleProbe, seededRandom, type Probe, type ProbeFocus } from './probes.js';
+import { buildProbe, networkProbes, probeKey, PROBE_MAX_MACS, PROBE_MIN_MACS, sampleProbe, seededRandom, type Probe, type ProbeFocus } from './probes.js';
+
+/** The pattern-network probes, built once (their MAC filter builds every network). */
+let networkProbeList: Probe[] | undefined;
+const NETWORK_PROBES = (): Probe[] => (networkProbeList ??= networkProbes());
 
 /** A probe's unprofiled timing sets the total its profile's kernels share (attributed below): short, but the protocol's. */
 export const PROBE_BUDGET: TimingBudget = { targetCiRelative: 0.03, timedBudgetMs: 400, warmupBudgetMs: 250, minRuns: 5, maxRuns: 400 };
@@ -26,6 +30,9 @@ export const PROBE_PROFILE_RUNS = 12;
 /** Space-filling probes before sampling turns adaptive. */
 export const INITIAL_PROBES = 16;
 const PROBE_TIMEOUT_MS = 90_000;
+/** Kept free at the end of each engine's share of the time for fitting and storing its model: at most this, and this share of it. */
+const FIT_ALLOWANCE_MS = 4_000;
+const FIT_ALLOWANCE_SHARE = 0.02;
 
 export interface CalibrationEvent {
   engine: string;
@@ -97,7 +104,10 @@ async function calibrateEngine(choice: EngineChoice, deadlineMs: number, o: Cali
   let measured = 0;
   let seed = 0;
   let probeMs = 2_000;
-  while (now() + probeMs < deadlineMs) {
+  // The fit after the last probe takes seconds too (2.3 s for 688 ort probes, the neighbours of
+  // each of their kernels found once): left for it, so that --minutes bounds the whole calibration.
+  const fitAllowanceMs = Math.min(FIT_ALLOWANCE_MS, FIT_ALLOWANCE_SHARE * (deadlineMs - start));
+  while (now() + probeMs + fitAllowanceMs < deadlineMs) {
     const probe = nextProbe(stored, keys, () => ++seed);
     const t0 = now();
     const row = await measureProbe(probe, choice, fingerprint, engineVersion);
@@ -114,8 +124,8 @@ async function calibrateEngine(choice: EngineChoice, deadlineMs: number, o: Cali
   if (samples.length > 0) await o.tables.saveModel(fingerprint, choice.label, engineVersion, models, rules);
   // Each probe predicted with its own samples left out of the correction (fit.ts numbers probes so).
   const probeErrors = stored.filter((p) => p.status === 'ok' && p.unprofiledMedianMs !== null).map((p, i) => {
-    const ks = (p.kernels as KernelSample[]).filter((k) => k.ms > 0);
-    const predicted = networkLatencyMs(model.network, ks.reduce((a, k) => a + predictKernelMs(model.kernels, k.kernelClass, k.shape, model.correction, i).ms, 0), ks.length);
+    const ks = probeSamples([p]);
+    const predicted = networkLatencyMs(model.network, ks.reduce((a, k) => a + predictKernelMs(model.kernels, k, model.correction, i).ms, 0), ks.length);
     return Math.abs(predicted / p.unprofiledMedianMs! - 1);
   });
   return {
@@ -141,19 +151,28 @@ export function nextProbe(stored: readonly StoredProbe[], keys: ReadonlySet<stri
     const p = affordableProbe(i);
     if (!keys.has(probeKey(p))) return p;
   }
+  // Then every other probe is the next pattern network not yet stored, until all are.
+  const networks = NETWORK_PROBES();
+  const pending = networks.filter((p) => !keys.has(probeKey(p)));
+  const chains = stored.filter((p) => !(p.probe as Probe).network).length;
+  if (pending.length > 0 && networks.length - pending.length < chains - INITIAL_PROBES + 1) return pending[0]!;
   const samples = probeSamples(stored);
   // Sampling steers by the class models' errors; the correction is chosen once, at the end.
   const model = fitEngineModel('', '', '', stored, undefined, { correction: false });
   // Element-wise kernels are refined too: an engine that runs op by op (torch) spends a large
   // share of its time in BatchNorms and activations on the widest tensors.
   const errors = [...classErrors(model, samples)].filter(([cls]) => !['reshape', 'gap', 'gemm', 'data'].includes(cls));
+  const shares = timeShares(stored);
   for (;;) {
     const seed = 1000 + stored.length * 7 + nextSeed();
     const rng = seededRandom(seed);
     let focus: ProbeFocus | undefined;
     if (errors.length && rng() < 0.8) {
-      // Error large and samples few: where another probe teaches the model most.
-      const scores = errors.map(([, e]) => e.mdape / Math.sqrt(e.samples));
+      // Error large, samples few and the class a large share of what networks spend: where another
+      // probe teaches the model most. (Without the share, ort's calibration spent a third of its
+      // adaptive probes on stand-alone activations, which it fuses nearly everywhere.)
+      const weighted = errors.map(([cls, e]) => (e.mdape * (shares.get(cls) ?? 0)) / Math.sqrt(e.samples));
+      const scores = weighted.some((x) => x > 0) ? weighted : errors.map(([, e]) => e.mdape / Math.sqrt(e.samples));
       let r = rng() * scores.reduce((a, b) => a + b, 0);
       const at = Math.max(0, scores.findIndex((s) => (r -= s) <= 0));
       const [kernelClass, e] = errors[at]!;
@@ -162,6 +181,19 @@ export function nextProbe(stored: readonly StoredProbe[], keys: ReadonlySet<stri
     const p = affordableProbe(seed, focus);
     if (!keys.has(probeKey(p))) return p;
   }
+}
+
+/**
+ * Each kernel class's share of the kernel time of the pattern-network probes stored (of every
+ * probe before any pattern network is): how much of a network's time its model's errors can move.
+ */
+export function timeShares(stored: readonly StoredProbe[]): Map<KernelClass, number> {
+  const networks = stored.filter((p) => (p.probe as Probe).network);
+  const samples = probeSamples(networks.length ? networks : stored);
+  const total = samples.reduce((a, k) => a + k.ms, 0);
+  const shares = new Map<KernelClass, number>();
+  for (const k of samples) shares.set(k.kernelClass, (shares.get(k.kernelClass) ?? 0) + k.ms / total);
+  return shares;
 }
 
 /** A probe from a seed, redrawn until it is within the size a probe may have. */
@@ -215,9 +247,14 @@ export function attributed<T extends { ms: number }>(layers: readonly T[], unpro
 /**
  * Each profiled unit that did an IR node's work is one kernel sample: its nodes in graph order
  * give its fusion signature (main node first), their static cost its shape. Units that stand for
- * no node (ort's layout conversions) are summed apart; the network model absorbs them.
+ * no node (ort's layout conversions) are charged to the kernel whose tensor they convert, read
+ * from the order units ran in (profiles list them so): a ReorderOutput to the kernel before it,
+ * which produced the blocked tensor, any other to the kernel after it, which consumes what it
+ * converts. A kernel's sample so carries the conversions its channel counts cause (measured on
+ * ort: 53 reorders, a third of bottleneck/d13/w40's time, none in standard networks of aligned
+ * widths), which a prediction cannot otherwise see. `layoutMs` is their total.
  */
-export function kernelSamples(graph: Graph, batch: number, layers: readonly { kind: string; nodes: string[]; ms: number }[]): { kernels: KernelSample[]; layoutMs: number } {
+export function kernelSamples(graph: Graph, batch: number, layers: readonly { kind: string; op?: string; nodes: string[]; ms: number }[]): { kernels: KernelSample[]; layoutMs: number } {
   const cost = analyzeGraph(graph, { batch });
   const costs = layerCosts(cost);
   const order = topologicalOrder(graph);
@@ -225,13 +262,20 @@ export function kernelSamples(graph: Graph, batch: number, layers: readonly { ki
   const byName = new Map(order.map((n) => [n.name, n]));
   const kernels: KernelSample[] = [];
   let layoutMs = 0;
+  let pendingMs = 0;
   for (const l of layers) {
     const nodes = l.nodes.filter((n) => byName.has(n)).sort((a, b) => position.get(a)! - position.get(b)!).map((n) => byName.get(n)!);
     if (l.kind !== 'compute' || nodes.length === 0) {
       layoutMs += l.ms;
+      const previous = kernels[kernels.length - 1];
+      if (l.op === 'ReorderOutput' && previous) previous.ms += l.ms;
+      else pendingMs += l.ms;
       continue;
     }
-    kernels.push({ kernelClass: kernelClassOf(nodes[0]!, graph), signature: signatureOf(nodes), shape: kernelShape(graph, cost, nodes, costs), ms: l.ms });
+    kernels.push({ kernelClass: kernelClassOf(nodes[0]!, graph), signature: signatureOf(nodes), shape: kernelShape(graph, cost, nodes, costs), ms: l.ms + pendingMs });
+    pendingMs = 0;
   }
+  const last = kernels[kernels.length - 1];
+  if (last) last.ms += pendingMs;
   return { kernels, layoutMs };
 }

@@ -6,7 +6,7 @@
  */
 import { UserError } from '../errors.js';
 import type { StoredFusionRule, StoredLatencyModel, StoredProbe } from '../store/index.js';
-import type { KernelClass } from './kernels.js';
+import { currentClassOf, type KernelClass } from './kernels.js';
 import {
   featureVector,
   fitKernelModels,
@@ -14,6 +14,7 @@ import {
   nearestNeighbours,
   neighboursOf,
   networkLatencyMs,
+  NO_CORRECTION,
   predictKernelMs,
   shiftOfNearest,
   standardised,
@@ -28,7 +29,12 @@ import type { LinearModel } from './regression.js';
 import { medianOf } from './accuracy.js';
 
 export function probeSamples(probes: readonly StoredProbe[]): KernelSample[] {
-  return probes.filter((p) => p.status === 'ok').flatMap((p) => p.kernels as KernelSample[]).filter((k) => k.ms > 0);
+  return probes.filter((p) => p.status === 'ok').flatMap(kernelsOf);
+}
+
+/** A stored probe's timed kernel samples, each in its current class (kernels.ts: currentClassOf). */
+function kernelsOf(p: StoredProbe): KernelSample[] {
+  return (p.kernels as KernelSample[]).filter((k) => k.ms > 0).map((k) => ({ ...k, kernelClass: currentClassOf(k.kernelClass, k.signature) }));
 }
 
 /** The probes a model is fitted on: measured, with an unprofiled median. */
@@ -38,7 +44,7 @@ function usable(probes: readonly StoredProbe[]): StoredProbe[] {
 
 /** Every usable probe's kernel samples, tagged with the probe's index (to leave a probe's own samples out). */
 function taggedSamples(ok: readonly StoredProbe[]): (KernelSample & { probe: number })[] {
-  return ok.flatMap((p, probe) => (p.kernels as KernelSample[]).filter((k) => k.ms > 0).map((k) => ({ ...k, probe })));
+  return ok.flatMap((p, probe) => kernelsOf(p).map((k) => ({ ...k, probe })));
 }
 
 /** Neighbour counts tried for the local correction (0: the class models alone). */
@@ -63,29 +69,38 @@ export function fitEngineModel(
   const kernels = fitKernelModels(samples);
   const fusion = new Map<string, number>();
   for (const s of samples) fusion.set(s.signature, (fusion.get(s.signature) ?? 0) + 1);
-  const byClass = neighboursOf(kernels, taggedSamples(ok));
+  const all = neighboursOf(kernels, taggedSamples(ok), 0);
   const candidates = o.correction === false ? [0] : [...NEIGHBOUR_CANDIDATES];
   const kMax = Math.max(...candidates);
-  // Each probe kernel's class-model ln(ms) and nearest neighbours (its own probe's left out), once for every k.
+  // Each probe kernel's class-model ln(ms) and nearest neighbours (its own probe's left out) among
+  // its signature's samples and its class's, found once for every k.
   const probeKernels = ok.map((p, i) =>
-    (p.kernels as KernelSample[]).filter((x) => x.ms > 0).map((x) => {
+    kernelsOf(p).map((x) => {
       const m = kernels.get(x.kernelClass) ?? kernels.get('fallback');
       const features = m ? featureVector(m.featureNames, x.shape) : [];
       const lnMs = m ? evaluate(m, features) : Number.NEGATIVE_INFINITY;
-      const own = kernels.get(x.kernelClass) ? byClass.get(x.kernelClass) : undefined;
-      return { lnMs, nearest: own && m ? nearestNeighbours(standardised(m, features), own, kMax, i) : [] };
+      const own = kernels.get(x.kernelClass) && m ? standardised(m, features) : undefined;
+      const ofSignature = all.bySignature.get(x.signature) ?? [];
+      return {
+        lnMs,
+        signatureSamples: ofSignature.length,
+        nearestOfSignature: own ? nearestNeighbours(own, ofSignature, kMax, i) : [],
+        nearestOfClass: own ? nearestNeighbours(own, all.byClass.get(x.kernelClass) ?? [], kMax, i) : [],
+      };
     }),
   );
   let best: { correction: KernelCorrection; network: NetworkModel; error: number } | undefined;
   for (const k of candidates) {
+    // As neighbourPool chooses: the signature's samples where it has k of them.
+    const shiftOf = (x: (typeof probeKernels)[number][number]) => shiftOfNearest(x.signatureSamples >= k ? x.nearestOfSignature : x.nearestOfClass, k);
     const rows: NetworkSample[] = ok.map((p, i) => ({
-      kernelSumMs: probeKernels[i]!.reduce((a, x) => a + Math.exp(x.lnMs + shiftOfNearest(x.nearest, k)), 0),
+      kernelSumMs: probeKernels[i]!.reduce((a, x) => a + Math.exp(x.lnMs + shiftOf(x)), 0),
       kernels: probeKernels[i]!.length,
       measuredMs: p.unprofiledMedianMs!,
     }));
     const network = fitNetworkModel(rows);
     const error = rows.length ? medianOf(rows.map((r) => Math.abs(networkLatencyMs(network, r.kernelSumMs, r.kernels) / r.measuredMs - 1))) : 0;
-    if (!best || error < best.error) best = { correction: { k, byClass }, network, error };
+    if (!best || error < best.error) best = { correction: { ...all, k }, network, error };
   }
   return { fingerprint, engine, engineVersion, fusion, kernels, correction: best!.correction, network: best!.network, probes: ok.length, fittedAt };
 }
@@ -94,7 +109,7 @@ export function fitEngineModel(
 export function classErrors(model: Pick<EngineLatencyModel, 'kernels'>, samples: readonly KernelSample[]): Map<KernelClass, { samples: number; mdape: number; worst: KernelSample[] }> {
   const byClass = new Map<KernelClass, { s: KernelSample; e: number }[]>();
   for (const s of samples) {
-    const e = Math.abs(predictKernelMs(model.kernels, s.kernelClass, s.shape).ms / s.ms - 1);
+    const e = Math.abs(predictKernelMs(model.kernels, s).ms / s.ms - 1);
     byClass.set(s.kernelClass, [...(byClass.get(s.kernelClass) ?? []), { s, e }]);
   }
   const out = new Map<KernelClass, { samples: number; mdape: number; worst: KernelSample[] }>();
@@ -145,6 +160,6 @@ export function loadEngineModel(rows: readonly StoredLatencyModel[], rules: read
   if (!network) throw new UserError(`the calibration of ${engine} in this store is incomplete (no network model)`, hint);
   const ok = usable(probes);
   if (k > 0 && ok.length !== here[0]!.probes) throw new UserError(`the calibration of ${engine} was fitted on ${here[0]!.probes} probes, but the store holds ${ok.length}`, hint);
-  const correction: KernelCorrection = k > 0 ? { k, byClass: neighboursOf(kernels, taggedSamples(ok)) } : { k: 0, byClass: new Map() };
+  const correction: KernelCorrection = k > 0 ? neighboursOf(kernels, taggedSamples(ok), k) : NO_CORRECTION;
   return { fingerprint, engine, engineVersion: version, fusion: new Map(rules.map((r) => [r.signature, r.seen])), kernels, correction, network, probes: here[0]!.probes, fittedAt: here[0]!.fittedAt };
 }

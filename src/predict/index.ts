@@ -10,5 +10,6 @@ export { calibrate, INITIAL_PROBES, measureProbe, PROBE_BUDGET, type Calibration
 export { fitEngineModel, loadEngineModel, modelRows } from './fit.js';
 export { decompose, KERNEL_CLASSES, type FusionRules, type Kernel, type KernelClass, type KernelShape } from './kernels.js';
 export { predictGraph, type EngineLatencyModel, type Prediction, type PredictedKernel } from './model.js';
-export { loadModels, predictedSpeedups, predictSpec, type LoadedModel, type ModelPrediction, type PredictedSpeedup } from './predict.js';
+export { checkSpeeds, loadModels, predictedSpeedups, predictSpec, type LoadedModel, type ModelPrediction, type PredictedSpeedup } from './predict.js';
 export { HELD_OUT_PATTERNS, HELD_OUT_REFERENCES, summarizeChecks, validate, VALIDATE_BUDGET, type Validation, type ValidationEngine } from './validate.js';
+export { describeSpeedCheck, speedCheck, type SpeedCheck } from './speed-check.js';

@@ -10,10 +10,20 @@ import { resolveModel } from '../model/index.js';
 import type { CalibrationTables } from '../store/index.js';
 import { loadEngineModel } from './fit.js';
 import { predictGraph, type EngineLatencyModel, type Prediction } from './model.js';
+import { speedCheck, type SpeedCheck } from './speed-check.js';
 
 export interface LoadedModel {
   choice: EngineChoice;
   model: EngineLatencyModel;
+  /** The machine's drift since the calibration, where it was checked: predictions are scaled by it. */
+  speed?: SpeedCheck;
+}
+
+/** Runs the speed check of every loaded engine (speed-check.ts) and keeps it with its model. */
+export async function checkSpeeds(tables: CalibrationTables, loaded: readonly LoadedModel[], fingerprint: string): Promise<LoadedModel[]> {
+  const out: LoadedModel[] = [];
+  for (const l of loaded) out.push({ ...l, speed: await speedCheck(l.choice, await tables.probes(fingerprint, l.choice.label, l.model.engineVersion)) });
+  return out;
 }
 
 /** The stored model of each engine, for this machine and the engine versions installed. */
@@ -52,7 +62,7 @@ export function predictedSpeedups(loaded: readonly LoadedModel[], predictions: r
 }
 
 export function predictModelGraph(spec: string, graph: Graph, loaded: readonly LoadedModel[], batch: number): ModelPrediction {
-  const predictions = loaded.map((l) => predictGraph(l.model, graph, batch));
+  const predictions = loaded.map((l) => predictGraph(l.model, graph, batch, l.speed?.ratio ?? 1));
   return { model: spec, batch, predictions, speedups: predictedSpeedups(loaded, predictions) };
 }
 

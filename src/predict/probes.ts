@@ -6,16 +6,20 @@
  * stored with their measurements; the key of a probe is the hash of its definition.
  */
 import { createHash } from 'node:crypto';
+import { analyzeGraph } from '../analysis/index.js';
 import type { Graph } from '../ir/index.js';
 import { BATCH_DIM, DEFAULT_KNOBS, NetBuilder, type Pattern, PATTERNS, type PatternSpec } from '../zoo/index.js';
-import { BLOCKS } from '../zoo/patterns.js';
+import { BLOCKS, buildPatternNetwork } from '../zoo/patterns.js';
 import type { KernelClass, KernelShape } from './kernels.js';
 
 /**
  * The sampling grid. Held-out networks are chosen off it (widths 40, 80, 112, 160; depths 5, 7,
  * 13; input resolution 160, whose body runs at 40 × 40), so validation tests interpolation.
+ * Widths that are not multiples of 16 (8, 20, 24, 28, 36, 56, 72) are there because the engines
+ * step at that alignment: ort's NCHWc blocks channels by 16 on AVX-512 and converts layouts around
+ * what does not fit, and torch's oneDNN ran a stem convolution 3→40 in 0.40 ms and 3→48 in 1.87 ms.
  */
-export const WIDTH_GRID = [8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384] as const;
+export const WIDTH_GRID = [8, 16, 20, 24, 28, 32, 36, 48, 56, 64, 72, 96, 128, 192, 256, 384] as const;
 export const SPATIAL_GRID = [7, 14, 28, 56, 112] as const;
 /** Input sides of probes that start from an RGB image (a stem convolution). */
 export const STEM_GRID = [96, 112, 224] as const;
@@ -36,6 +40,13 @@ export type ProbeUnit =
   | { kind: 'pool'; op: 'max' | 'avg'; kernel: number; stride: number };
 
 export interface Probe {
+  /**
+   * A whole pattern network (zoo/patterns.ts) instead of a chain of units: its kernels are timed
+   * where a network runs them, after the kernels a network puts before them. Measured here, a
+   * kernel's time depends on that context: on torch, a BatchNorm of a 480-channel 56 × 56 tensor
+   * ran in 0.25 ms alone and 0.95 ms after a depthwise convolution of the same tensor.
+   */
+  network?: { pattern: Pattern; depth: number; width: number; resolution: number };
   channels: number;
   spatial: number;
   batch: number;
@@ -53,6 +64,7 @@ export function probeKey(probe: Probe): string {
 
 /** The probe as a graph with seeded weights (BatchNorms left at identity: a probe is a few layers deep). */
 export function buildProbe(probe: Probe): Graph {
+  if (probe.network) return buildPatternNetwork({ ...probe.network, knobs: DEFAULT_KNOBS }).graph;
   const b = new NetBuilder(`probe-${probeKey(probe)}`, 1, [BATCH_DIM, probe.channels, probe.spatial, probe.spatial]);
   let x = 'input';
   for (const [i, u] of probe.units.entries()) {
@@ -81,6 +93,38 @@ function buildUnit(b: NetBuilder, x: string, u: ProbeUnit): string {
       return y;
     }
   }
+}
+
+/** Pattern networks sampled whole: every pattern at these widths and input resolutions (bodies at 56 × 56 and 28 × 28), two blocks deep. */
+export const NETWORK_PROBE_WIDTHS = [16, 20, 24, 28, 32, 36, 48, 56, 64, 72, 96, 128, 192, 256] as const;
+export const NETWORK_PROBE_RESOLUTIONS = [224, 112] as const;
+export const NETWORK_PROBE_DEPTH = 2;
+/** MACs of one run at batch 1: at most this, so that a network probe profiles in a few seconds on torch. */
+export const NETWORK_PROBE_MAX_MACS = 1.6e9;
+
+/**
+ * The pattern-network probes, in a fixed order that spreads patterns, widths and resolutions
+ * (each pattern's networks shuffled with a seed, the patterns taken in turn), so that a
+ * calibration cut short has sampled every pattern thinly rather than a few densely. Widths a
+ * pattern does not build (grouped: multiples of its group width) and networks over the MAC limit
+ * are left out.
+ */
+export function networkProbes(): Probe[] {
+  const rng = seededRandom(7);
+  const perPattern = PATTERNS.map((pattern) => {
+    const probes: { p: Probe; r: number }[] = [];
+    for (const width of NETWORK_PROBE_WIDTHS)
+      for (const resolution of NETWORK_PROBE_RESOLUTIONS) {
+        if (pattern === 'grouped' && width % DEFAULT_KNOBS.groupWidth !== 0) continue;
+        if (pattern === 'bottleneck' && width % DEFAULT_KNOBS.reduction !== 0) continue;
+        const probe: Probe = { network: { pattern, depth: NETWORK_PROBE_DEPTH, width, resolution }, channels: 3, spatial: resolution, batch: 1, units: [], classes: 1000, purpose: 'pattern network' };
+        if (analyzeGraph(buildProbe(probe), { batch: 1 }).macs <= NETWORK_PROBE_MAX_MACS) probes.push({ p: probe, r: rng() });
+      }
+    return probes.sort((a, b) => a.r - b.r).map((x) => x.p);
+  });
+  const out: Probe[] = [];
+  for (let i = 0; perPattern.some((ps) => i < ps.length); i++) for (const ps of perPattern) if (i < ps.length) out.push(ps[i]!);
+  return out;
 }
 
 /** A seeded generator (mulberry32): a probe is a function of its seed and the focus it was drawn for. */
@@ -172,12 +216,16 @@ function focusedUnit(rng: () => number, cls: KernelClass, c: number, s: number):
       const groupWidth = pick(rng, [8, 16, 32].filter((g) => c % g === 0 && c > g));
       return groupWidth ? convUnit(rng, c, s, { groups: c / groupWidth, channelsOut: c }) : convUnit(rng, c, s, {});
     }
-    case 'pool':
-      return s >= 14 ? { kind: 'pool', op: rng() < 0.7 ? 'max' : 'avg', kernel: 3, stride: 2 } : convUnit(rng, c, s, {});
-    case 'elementwise':
+    case 'maxpool':
+    case 'avgpool':
+      return s >= 14 ? { kind: 'pool', op: cls === 'maxpool' ? 'max' : 'avg', kernel: 3, stride: 2 } : convUnit(rng, c, s, {});
+    case 'batchnorm':
+    case 'activation':
       // A 1×1 expansion to a wide tensor: its BatchNorm and activation are the element-wise
       // kernels (apart on an engine that does not fuse them), at the sizes expansion blocks reach.
       return convUnit(rng, c, s, { kernel: [1, 1], channelsOut: pick(rng, WIDTH_GRID.slice(-4)), residual: false });
+    case 'binary':
+      return convUnit(rng, c, s, { channelsOut: c, stride: 1, residual: true });
     default:
       return randomUnit(rng, c, s)[0]!;
   }

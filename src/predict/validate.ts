@@ -45,7 +45,7 @@ export async function validate(loaded: readonly LoadedModel[], tables: Calibrati
     const p = predicted.get(t.model)?.predictions.find((x) => x.engine === t.engine);
     const l = loaded.find((x) => x.choice.label === t.engine);
     if (!t.summary || t.status === 'failed' || !p || !l) continue;
-    checks.push({ fingerprint, engine: t.engine, engineVersion: l.model.engineVersion, model: t.model, heldOut: HELD_OUT_REFERENCES.includes(t.model) || !/^[a-z-]+\/d\d+/.test(t.model) ? 'reference' : 'pattern', batch: o.batch, predictedMs: p.latencyMs, measuredMs: t.summary.medianMs, checkedAt });
+    checks.push({ fingerprint, engine: t.engine, engineVersion: l.model.engineVersion, model: t.model, heldOut: HELD_OUT_REFERENCES.includes(t.model) || !/^[a-z-]+\/d\d+/.test(t.model) ? 'reference' : 'pattern', batch: o.batch, predictedMs: p.latencyMs, measuredMs: t.summary.medianMs, speedScale: p.speedScale, checkedAt });
   }
   await tables.insertChecks(checks);
   return { ...summarizeChecks(checks, loaded.map((l) => ({ label: l.choice.label, native: l.choice.engine.role === 'native' }))), checks, failed: result.trials.filter((t) => t.status === 'failed'), wallS: (Date.now() - t0) / 1000 };

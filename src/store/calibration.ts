@@ -18,6 +18,8 @@ export const CALIBRATION_DDL = [
   `CREATE TABLE IF NOT EXISTS fusion_rules (fingerprint VARCHAR, engine VARCHAR, engine_version VARCHAR, signature VARCHAR, seen INTEGER)`,
   `CREATE TABLE IF NOT EXISTS prediction_checks (fingerprint VARCHAR, engine VARCHAR, engine_version VARCHAR, model VARCHAR,
     held_out VARCHAR, batch INTEGER, predicted_ms DOUBLE, measured_ms DOUBLE, checked_at TIMESTAMP)`,
+  // The speed check's drift a prediction was scaled by (checks stored before it: null, read as 1).
+  'ALTER TABLE prediction_checks ADD COLUMN IF NOT EXISTS speed_scale DOUBLE',
 ];
 
 /** One profiled probe network. */
@@ -72,8 +74,11 @@ export interface StoredPredictionCheck {
   /** Which held-out group: 'pattern' (off the sampling grid) or 'reference'. */
   heldOut: string;
   batch: number;
+  /** The prediction, times speedScale. */
   predictedMs: number;
   measuredMs: number;
+  /** The speed check's drift the prediction was multiplied by (1: none). */
+  speedScale: number;
   checkedAt: string;
 }
 
@@ -161,7 +166,10 @@ export class CalibrationTables {
     await this.transaction(async () => {
       for (const c of checks) {
         await this.db.run('DELETE FROM prediction_checks WHERE fingerprint = $1 AND engine = $2 AND model = $3 AND batch = $4', [c.fingerprint, c.engine, c.model, c.batch]);
-        await this.db.run('INSERT INTO prediction_checks VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST($9 AS TIMESTAMP))', [c.fingerprint, c.engine, c.engineVersion, c.model, c.heldOut, c.batch, c.predictedMs, c.measuredMs, c.checkedAt]);
+        await this.db.run(
+          'INSERT INTO prediction_checks (fingerprint, engine, engine_version, model, held_out, batch, predicted_ms, measured_ms, checked_at, speed_scale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST($9 AS TIMESTAMP), $10)',
+          [c.fingerprint, c.engine, c.engineVersion, c.model, c.heldOut, c.batch, c.predictedMs, c.measuredMs, c.checkedAt, c.speedScale],
+        );
       }
     });
   }
@@ -177,6 +185,7 @@ export class CalibrationTables {
       batch: Number(r['batch']),
       predictedMs: Number(r['predicted_ms']),
       measuredMs: Number(r['measured_ms']),
+      speedScale: num(r['speed_scale']) ?? 1,
       checkedAt: time(r['checked_at']),
     }));
   }

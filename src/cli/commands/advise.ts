@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { parseEngineChoice, parseEngineList } from '../../engines/index.js';
 import { currentEnvironment } from '../../measure/index.js';
-import { ADVISE_ROUNDS, advise, loadModels, type Advice, type Candidate } from '../../predict/index.js';
+import { ADVISE_ROUNDS, advise, checkSpeeds, describeSpeedCheck, loadModels, type Advice, type Candidate } from '../../predict/index.js';
 import { DEFAULT_RESOLUTION } from '../../zoo/index.js';
 import { formatCount, makeTable, printJson } from '../format.js';
 import { batchSize, positiveInt } from '../options.js';
@@ -51,11 +51,14 @@ async function adviseCommand(o: AdviseOptions): Promise<void> {
       if (!o.json) process.stderr.write(`note: no comparison with ${native.label}: ${e.message}\n`);
       return undefined;
     });
+    // Predictions choose the candidates: at the machine's present speed, so that fewer miss.
+    const checked = await checkSpeeds(store.calibration(), nativeLoaded && nativeLoaded.choice.label !== loaded!.choice.label ? [loaded!, nativeLoaded] : [loaded!], fingerprint);
+    if (!o.json) for (const l of checked) process.stderr.write(`${describeSpeedCheck(l.speed!)}\n`);
     const progress = (t: { model: string; summary?: { medianMs: number }; status: string }, done: number, total: number) => {
       if (!o.json) process.stderr.write(`[${done}/${total}] measuring ${t.model}: ${t.summary ? `${t.summary.medianMs.toFixed(3)} ms` : t.status}\n`);
     };
-    const a = await advise(loaded!, nativeLoaded, { budgetMs: o.budgetMs, batch: o.batch, resolution: o.resolution, onTrial: progress });
-    if (o.json) printJson(a);
+    const a = await advise(checked[0]!, nativeLoaded ? (checked[1] ?? checked[0]) : undefined, { budgetMs: o.budgetMs, batch: o.batch, resolution: o.resolution, onTrial: progress });
+    if (o.json) printJson({ ...a, speedChecks: checked.map((l) => l.speed) });
     else printAdvice(a);
   } finally {
     store.close();

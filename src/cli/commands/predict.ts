@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseEngineList } from '../../engines/index.js';
 import { UserError } from '../../errors.js';
 import { currentEnvironment } from '../../measure/index.js';
-import { loadModels, predictSpec, validate, type ModelPrediction, type Validation } from '../../predict/index.js';
+import { checkSpeeds, describeSpeedCheck, loadModels, predictSpec, validate, type ModelPrediction, type Validation } from '../../predict/index.js';
 import { formatCount, makeTable, printJson } from '../format.js';
 import { batchSize, positiveInt } from '../options.js';
 import { duration } from '../progress.js';
@@ -13,6 +13,7 @@ interface PredictOptions {
   engines: string;
   batch: number;
   validate?: boolean;
+  speedCheck?: boolean;
   top: number;
   out: string;
   json?: boolean;
@@ -26,6 +27,7 @@ export function registerPredictCommand(program: Command): void {
     .option('--engines <list>', 'engines, each calibrated on this machine', (v: string) => v, 'ort,torch')
     .option('--batch <n>', 'batch size', batchSize, 1)
     .option('--validate', 'measure the held-out networks with the bench protocol and print how close the predictions were')
+    .option('--speed-check', 'first time a few stored probe networks again and scale the predictions by how much faster or slower this machine runs than at calibration (--validate always does)')
     .option('--top <n>', 'kernels shown per engine in the breakdown', positiveInt, 8)
     .option('--out <dir>', 'calibration store folder', CALIBRATION_DIR)
     .option('--json', 'machine-readable output')
@@ -39,21 +41,26 @@ async function predictCommand(specs: string[], o: PredictOptions): Promise<void>
   const store = await openCalibrationStore(resolve(o.out));
   try {
     const fingerprint = currentEnvironment().fingerprint;
-    const loaded = await loadModels(store.calibration(), engines, fingerprint);
+    let loaded = await loadModels(store.calibration(), engines, fingerprint);
+    if (o.validate || o.speedCheck) {
+      loaded = await checkSpeeds(store.calibration(), loaded, fingerprint);
+      for (const l of loaded) process.stderr.write(`${describeSpeedCheck(l.speed!)}\n`);
+    }
+    const speedChecks = loaded.flatMap((l) => (l.speed ? [l.speed] : []));
     const predictions = specs.map((s) => predictSpec(s, loaded, o.batch));
     if (o.validate) {
       const progress = (t: { model: string; engine: string; status: string; summary?: { medianMs: number } }, done: number, total: number) => {
         if (!o.json) process.stderr.write(`[${done}/${total}] ${t.model} ${t.engine}: ${t.summary ? `${t.summary.medianMs.toFixed(3)} ms` : t.status}\n`);
       };
       const v = await validate(loaded, store.calibration(), fingerprint, { batch: o.batch, onTrial: progress });
-      if (o.json) printJson({ predictions: predictions.map(jsonOf), validation: v });
+      if (o.json) printJson({ speedChecks, predictions: predictions.map(jsonOf), validation: v });
       else {
         for (const p of predictions) printPrediction(p, o.top);
         printValidation(v);
       }
       return;
     }
-    if (o.json) printJson({ fingerprint, predictions: predictions.map(jsonOf) });
+    if (o.json) printJson({ fingerprint, speedChecks, predictions: predictions.map(jsonOf) });
     else for (const p of predictions) printPrediction(p, o.top);
   } finally {
     store.close();
@@ -66,7 +73,8 @@ function jsonOf(p: ModelPrediction) {
 
 function printPrediction(p: ModelPrediction, top: number): void {
   const first = p.predictions[0]!;
-  console.log(`${p.model} at batch ${p.batch}: ${formatCount(first.macs)} MACs, ${formatCount(first.params)} params (predicted from this machine's calibration, not measured)`);
+  const scaled = p.predictions.some((x) => x.speedScale !== 1) ? ', scaled by the speed check' : '';
+  console.log(`${p.model} at batch ${p.batch}: ${formatCount(first.macs)} MACs, ${formatCount(first.params)} params (predicted from this machine's calibration${scaled}, not measured)`);
   const table = makeTable(['engine', 'predicted ms', 'kernels', 'speed-up'], ['left', 'right', 'right', 'left']);
   for (const x of p.predictions) {
     const s = p.speedups.filter((su) => su.engine === x.engine).map((su) => `${su.ratio.toFixed(2)}× over ${su.over}`);
