@@ -98,6 +98,16 @@ describe('results store', () => {
     assert.deepEqual(reader.getRowObjectsJS(), [{ n: 3, b: 7 }]);
   });
 
+  it("reads a device's unreported memory back as unknown, not as 0 GiB", async () => {
+    const store = await ResultStore.open(join(dir, 'm', 'results.duckdb'));
+    await store.recordDevice({ fingerprint: 'tab-1', cpuModel: 'browser', logicalCores: 8, memoryGiB: null, os: 'Android', runtime: 'Chrome 131', device: '{}' });
+    await store.recordEnvironment({ fingerprint: 'machine-m', cpuModel: 'Test CPU', isa: [], logicalCores: 2, memoryGiB: 24, os: 'linux', nodeVersion: 'v20' });
+    const byPrint = new Map((await store.environments()).map((e) => [e.fingerprint, e.memoryGiB]));
+    assert.equal(byPrint.get('tab-1'), null);
+    assert.equal(byPrint.get('machine-m'), 24);
+    store.close();
+  });
+
   it('keeps the machine\'s measured peaks with its environment', async () => {
     const store = await ResultStore.open(join(dir, 'p', 'results.duckdb'));
     const env = { fingerprint: 'machine-p', cpuModel: 'Test CPU', isa: [], logicalCores: 2, memoryGiB: 24, os: 'linux', nodeVersion: 'v20' };

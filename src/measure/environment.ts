@@ -9,8 +9,11 @@ export interface Environment {
   cpuModel: string;
   isa: string[];
   logicalCores: number;
-  /** Rounded to whole GiB so that the kernel's reserved memory does not change the fingerprint. */
-  memoryGiB: number;
+  /**
+   * Rounded to whole GiB so that the kernel's reserved memory does not change the fingerprint;
+   * null where a device does not say (a browser without navigator.deviceMemory).
+   */
+  memoryGiB: number | null;
   os: string;
   nodeVersion: string;
   /** What else identifies a device that is not this CLI's machine (a browser's user agent and adapter), JSON; absent for the CLI's own. */

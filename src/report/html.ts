@@ -157,7 +157,7 @@ ${tableToHtml(lifecycleTable(data.rows))}`;
 function environmentSection(env: Environment | undefined): string {
   if (!env) return '';
   return `<h2>Machine</h2>
-<p>${escapeHtml(env.cpuModel)}, ${env.logicalCores} logical cores, ${env.memoryGiB} GiB; ISA: ${escapeHtml(env.isa.join(', ') || 'unknown')}; ${escapeHtml(env.os)}; Node ${escapeHtml(env.nodeVersion)}.</p>`;
+<p>${escapeHtml(env.cpuModel)}, ${env.logicalCores} logical cores, ${env.memoryGiB === null ? 'memory not reported' : `${env.memoryGiB} GiB`}; ISA: ${escapeHtml(env.isa.join(', ') || 'unknown')}; ${escapeHtml(env.os)}; Node ${escapeHtml(env.nodeVersion)}.</p>`;
 }
 
 function machinesSection(m: NonNullable<PageInput['machines']>): string {

@@ -72,7 +72,7 @@ function machineLabels(fingerprints: string[], environments: Environment[]): Map
     fingerprints.map((fp) => {
       const e = environments.find((x) => x.fingerprint === fp);
       if (!e) return [fp, `machine ${fp.slice(0, 8)}`];
-      const memory = Number.isFinite(e.memoryGiB) && e.memoryGiB > 0 ? ` · ${e.memoryGiB} GiB` : '';
+      const memory = e.memoryGiB !== null && e.memoryGiB > 0 ? ` · ${e.memoryGiB} GiB` : '';
       const fleetClass = classOf(e.device);
       return [fp, `${fleetClass ? `class ${fleetClass} · ` : ''}${e.cpuModel} · ${e.logicalCores} cores${memory}`];
     }),

@@ -237,7 +237,7 @@ export class ResultStore {
       cpuModel: String(r['cpu_model']),
       isa: String(r['isa']).split(' ').filter(Boolean),
       logicalCores: Number(r['logical_cores']),
-      memoryGiB: Number(r['memory_gib']),
+      memoryGiB: r['memory_gib'] === null || r['memory_gib'] === undefined ? null : Number(r['memory_gib']),
       os: String(r['os']),
       nodeVersion: String(r['node_version']),
       ...(r['device'] === null || r['device'] === undefined ? {} : { device: String(r['device']) }),

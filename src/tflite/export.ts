@@ -69,7 +69,7 @@ class Exporter implements ExportContext {
 
   constructor(
     readonly graph: Graph,
-    private readonly batch: number,
+    batch: number,
     description: string,
   ) {
     this.types = inferShapes(graph, leadingDimBindings(graph, batch));
