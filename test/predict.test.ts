@@ -159,7 +159,12 @@ describe('sampling', () => {
 
   it('samples pattern networks on the grid whole, in one fixed order, each buildable and under the MAC limit', () => {
     const nets = networkProbes();
-    assert.deepEqual(nets.map(probeKey), networkProbes().map(probeKey));
+    // The order is a function of a fixed seed, the same in every process (a resumed calibration
+    // picks up where the last one stopped).
+    assert.deepEqual(
+      nets.slice(0, 6).map((p) => `${p.network!.pattern}/w${p.network!.width}/r${p.network!.resolution}`),
+      ['standard/w16/r224', 'factorized/w56/r112', 'bottleneck/w192/r224', 'depthwise-separable/w36/r112', 'depthwise-bottleneck/w20/r112', 'grouped/w32/r224'],
+    );
     assert.equal(new Set(nets.map(probeKey)).size, nets.length);
     assert.ok(nets.length >= 80, `${nets.length} networks`);
     for (const p of nets) {

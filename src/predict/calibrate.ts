@@ -9,7 +9,7 @@
  */
 import { analyzeGraph } from '../analysis/index.js';
 import { availabilityOf, type EngineChoice } from '../engines/index.js';
-import { topologicalOrder, type Graph } from '../ir/index.js';
+import { producers, topologicalOrder, type Graph } from '../ir/index.js';
 import { INPUT_SEED, median, type Environment, type TimingBudget } from '../measure/index.js';
 import { runProfileWorker } from '../measure/profile.js';
 import { withPreparedModel } from '../measure/prepared.js';
@@ -18,10 +18,6 @@ import { classErrors, fitEngineModel, modelRows, probeSamples } from './fit.js';
 import { kernelClassOf, kernelShape, layerCosts, signatureOf, type KernelClass } from './kernels.js';
 import { networkLatencyMs, predictKernelMs, type EngineLatencyModel, type KernelSample } from './model.js';
 import { buildProbe, networkProbes, probeKey, PROBE_MAX_MACS, PROBE_MIN_MACS, sampleProbe, seededRandom, type Probe, type ProbeFocus } from './probes.js';
-
-/** The pattern-network probes, built once (their MAC filter builds every network). */
-let networkProbeList: Probe[] | undefined;
-const NETWORK_PROBES = (): Probe[] => (networkProbeList ??= networkProbes());
 
 /** A probe's unprofiled timing sets the total its profile's kernels share (attributed below): short, but the protocol's. */
 export const PROBE_BUDGET: TimingBudget = { targetCiRelative: 0.03, timedBudgetMs: 400, warmupBudgetMs: 250, minRuns: 5, maxRuns: 400 };
@@ -152,7 +148,7 @@ export function nextProbe(stored: readonly StoredProbe[], keys: ReadonlySet<stri
     if (!keys.has(probeKey(p))) return p;
   }
   // Then every other probe is the next pattern network not yet stored, until all are.
-  const networks = NETWORK_PROBES();
+  const networks = networkProbes();
   const pending = networks.filter((p) => !keys.has(probeKey(p)));
   const chains = stored.filter((p) => !(p.probe as Probe).network).length;
   if (pending.length > 0 && networks.length - pending.length < chains - INITIAL_PROBES + 1) return pending[0]!;
@@ -257,6 +253,7 @@ export function attributed<T extends { ms: number }>(layers: readonly T[], unpro
 export function kernelSamples(graph: Graph, batch: number, layers: readonly { kind: string; op?: string; nodes: string[]; ms: number }[]): { kernels: KernelSample[]; layoutMs: number } {
   const cost = analyzeGraph(graph, { batch });
   const costs = layerCosts(cost);
+  const producedBy = producers(graph);
   const order = topologicalOrder(graph);
   const position = new Map(order.map((n, i) => [n.name, i]));
   const byName = new Map(order.map((n) => [n.name, n]));
@@ -272,7 +269,7 @@ export function kernelSamples(graph: Graph, batch: number, layers: readonly { ki
       else pendingMs += l.ms;
       continue;
     }
-    kernels.push({ kernelClass: kernelClassOf(nodes[0]!, graph), signature: signatureOf(nodes), shape: kernelShape(graph, cost, nodes, costs), ms: l.ms + pendingMs });
+    kernels.push({ kernelClass: kernelClassOf(nodes[0]!, graph), signature: signatureOf(nodes), shape: kernelShape(graph, cost, nodes, costs, producedBy), ms: l.ms + pendingMs });
     pendingMs = 0;
   }
   const last = kernels[kernels.length - 1];

@@ -7,7 +7,7 @@
  * along each single-consumer chain.
  */
 import type { LayerCost, ModelCost } from '../analysis/index.js';
-import { consumers, getInt, getInts, topologicalOrder, type Graph, type Node } from '../ir/index.js';
+import { consumers, getInt, getInts, producers, topologicalOrder, type Graph, type Node } from '../ir/index.js';
 
 /** The kernel families a model is fitted for apart: their time scales differently with their shape. */
 export const KERNEL_CLASSES = ['conv', 'conv1x1', 'dwconv', 'gconv', 'gemm', 'maxpool', 'avgpool', 'gap', 'batchnorm', 'activation', 'binary', 'reshape', 'data'] as const;
@@ -115,7 +115,13 @@ export function signatureOf(nodes: readonly Node[]): string {
 }
 
 /** The shape of the kernel made of `nodes` (main first), from the graph's static cost at its batch. */
-export function kernelShape(graph: Graph, cost: ModelCost, nodes: readonly Node[], costs: ReadonlyMap<string, LayerCost> = layerCosts(cost)): KernelShape {
+export function kernelShape(
+  graph: Graph,
+  cost: ModelCost,
+  nodes: readonly Node[],
+  costs: ReadonlyMap<string, LayerCost> = layerCosts(cost),
+  producedBy: ReadonlyMap<string, Node> = producers(graph),
+): KernelShape {
   const main = nodes[0]!;
   const mainCost = costs.get(main.name);
   const out = mainCost?.outputShape ?? [];
@@ -148,13 +154,12 @@ export function kernelShape(graph: Graph, cost: ModelCost, nodes: readonly Node[
     fusedAdd: nodes.slice(1).some((n) => n.op === 'Add') ? 1 : 0,
     fusedActivation: nodes.slice(1).some((n) => ACTIVATIONS.has(n.op)) ? 1 : 0,
     channelsAligned: channelsIn % 16 === 0 && channelsOut % 16 === 0 ? 1 : 0,
-    afterGrouped: fromGroupedConv(graph, main) ? 1 : 0,
+    afterGrouped: fromGroupedConv(producedBy, main) ? 1 : 0,
   };
 }
 
-function fromGroupedConv(graph: Graph, node: Node): boolean {
-  const input = node.inputs[0];
-  const producer = input ? graph.nodes.find((n) => n.outputs.includes(input)) : undefined;
+function fromGroupedConv(producedBy: ReadonlyMap<string, Node>, node: Node): boolean {
+  const producer = node.inputs[0] ? producedBy.get(node.inputs[0]) : undefined;
   return producer?.op === 'Conv' && getInt(producer.attrs, 'group', 1) > 1;
 }
 
@@ -171,6 +176,7 @@ export function decompose(graph: Graph, cost: ModelCost, rules: FusionRules): Ke
   const users = consumers(graph);
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const costs = layerCosts(cost);
+  const producedBy = producers(graph);
   const taken = new Set<Node>();
   const kernels: Kernel[] = [];
   for (const node of topologicalOrder(graph)) {
@@ -192,7 +198,7 @@ export function decompose(graph: Graph, cost: ModelCost, rules: FusionRules): Ke
     }
     const nodes = chain.slice(0, length);
     for (const n of nodes) taken.add(n);
-    kernels.push({ name: node.name, kernelClass: kernelClassOf(node, graph), signature: signatureOf(nodes), nodes: nodes.map((n) => n.name), shape: kernelShape(graph, cost, nodes, costs) });
+    kernels.push({ name: node.name, kernelClass: kernelClassOf(node, graph), signature: signatureOf(nodes), nodes: nodes.map((n) => n.name), shape: kernelShape(graph, cost, nodes, costs, producedBy) });
   }
   return kernels;
 }

@@ -107,9 +107,16 @@ export const NETWORK_PROBE_MAX_MACS = 1.6e9;
  * (each pattern's networks shuffled with a seed, the patterns taken in turn), so that a
  * calibration cut short has sampled every pattern thinly rather than a few densely. Widths a
  * pattern does not build (grouped: multiples of its group width) and networks over the MAC limit
- * are left out.
+ * are left out. Built once per process (the MAC filter builds every network); callers get the
+ * same read-only list.
  */
-export function networkProbes(): Probe[] {
+export function networkProbes(): readonly Probe[] {
+  return (networkProbeList ??= listNetworkProbes());
+}
+
+let networkProbeList: readonly Probe[] | undefined;
+
+function listNetworkProbes(): Probe[] {
   const rng = seededRandom(7);
   const perPattern = PATTERNS.map((pattern) => {
     const probes: { p: Probe; r: number }[] = [];
