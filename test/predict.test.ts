@@ -11,8 +11,8 @@ import { analyzeGraph } from '../src/analysis/index.js';
 import { ranks } from '../src/measure/stats.js';
 import { accuracyOf, decompose, loadEngineModel, modelRows, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
 import { attributed, INITIAL_PROBES, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
-import { currentClassOf } from '../src/predict/kernels.js';
-import { fitNetworkModel, NO_CORRECTION, neighbourPool, neighbourShift } from '../src/predict/model.js';
+import { currentClassOf, markRepeats } from '../src/predict/kernels.js';
+import { featureVector, fitNetworkModel, NO_CORRECTION, neighbourPool, neighbourPosition, neighboursOf, neighbourShift, paddingUnitOf } from '../src/predict/model.js';
 import { buildProbe, NETWORK_PROBE_MAX_MACS, NETWORK_PROBE_WIDTHS, networkProbes, probeKey, sampleProbe, type Probe } from '../src/predict/probes.js';
 import { evaluate, fitRidge } from '../src/predict/regression.js';
 import { describeSpeedCheck, speedCheckProbes } from '../src/predict/speed-check.js';
@@ -163,7 +163,7 @@ describe('sampling', () => {
     // picks up where the last one stopped).
     assert.deepEqual(
       nets.slice(0, 6).map((p) => `${p.network!.pattern}/w${p.network!.width}/r${p.network!.resolution}`),
-      ['standard/w16/r224', 'factorized/w56/r112', 'bottleneck/w192/r224', 'depthwise-separable/w36/r112', 'depthwise-bottleneck/w20/r112', 'grouped/w32/r224'],
+      ['standard/w16/r224', 'factorized/w64/r112', 'bottleneck/w256/r112', 'depthwise-separable/w56/r224', 'depthwise-bottleneck/w20/r224', 'grouped/w64/r112'],
     );
     assert.equal(new Set(nets.map(probeKey)).size, nets.length);
     assert.ok(nets.length >= 80, `${nets.length} networks`);
@@ -211,11 +211,41 @@ describe('kernel classes', () => {
     assert.equal(bn('block1.bn2'), 1);
   });
 
-  it("averages a kernel's own signature's neighbours where it has k of them, else its class's", () => {
-    const n = (signature: string) => ({ x: [0], signature, residual: 0, probe: 0 });
-    const correction = { k: 2, byClass: new Map([['conv' as const, [n('Conv'), n('Conv+Relu'), n('Conv+Relu')]]]), bySignature: new Map([['Conv', [n('Conv')]], ['Conv+Relu', [n('Conv+Relu'), n('Conv+Relu')]]]) };
+  it('flags a kernel that repeats one run before it in the network, of the same signature and shape', () => {
+    const graph = buildProbe({ network: { pattern: 'standard', depth: 3, width: 16, resolution: 32 }, channels: 3, spatial: 32, batch: 1, units: [], classes: 1000, purpose: 'test' });
+    const kernels = decompose(graph, analyzeGraph(graph, { batch: 1 }), new Map());
+    const repeated = (name: string) => kernels.find((k) => k.name === name)!.shape.repeated;
+    assert.deepEqual(['stem.conv1', 'block1.conv1', 'block2.conv1', 'block3.conv1'].map(repeated), [0, 0, 1, 1]);
+    // Marking again gives the same flags (a stored sample's flag does not make it differ from its twin).
+    assert.deepEqual(markRepeats(kernels).map((k) => k.shape.repeated), kernels.map((k) => k.shape.repeated));
+  });
+
+  it('pads channels to the vector width of the CPU for the padded features and the neighbours', () => {
+    assert.equal(paddingUnitOf(['FMA', 'AVX2', 'AVX-512F']), 16);
+    assert.equal(paddingUnitOf(['FMA', 'AVX2']), 8);
+    assert.equal(paddingUnitOf([]), 4);
+    const shape = { batch: 1, macs: 40 * 40 * 9 * 3136, bytes: 1, outputElements: 40 * 3136, channelsIn: 40, channelsOut: 40, spatialOut: 3136, kernelArea: 9, stride: 1, groups: 1, fusedAdd: 0, fusedActivation: 1, channelsAligned: 0, afterGrouped: 0 };
+    const [padded16, padded8] = featureVector(['paddedMacs16', 'paddedMacs8'], shape);
+    assert.ok(Math.abs(padded16! - Math.log(48 * 48 * 9 * 3136)) < 1e-9);
+    assert.ok(Math.abs(padded8! - Math.log(shape.macs)) < 1e-9);
+    // 40 channels sit where 48 do with 16-float vectors, not with 8.
+    assert.deepEqual(neighbourPosition(shape, 16).slice(0, 2), neighbourPosition({ ...shape, channelsIn: 48, channelsOut: 48 }, 16).slice(0, 2));
+    assert.notDeepEqual(neighbourPosition(shape, 8).slice(0, 2), neighbourPosition({ ...shape, channelsIn: 48, channelsOut: 48 }, 8).slice(0, 2));
+  });
+
+  it("averages a kernel's own signature's neighbours where it has k of them, else its class's; a signature's pool holds one class", () => {
+    const model = (names: string[]) => ({ featureNames: names, intercept: 0, coefficients: names.map(() => 0), means: names.map(() => 0), scales: names.map(() => 1) });
+    const models = new Map([
+      ['conv' as const, model(['macs', 'kernelArea'])],
+      ['conv1x1' as const, model(['macs'])],
+    ]);
+    const shape = { batch: 1, macs: 1e6, bytes: 1e4, outputElements: 1e3, channelsIn: 8, channelsOut: 8, spatialOut: 64, kernelArea: 9, stride: 1, groups: 1, fusedAdd: 0, fusedActivation: 1, channelsAligned: 1, afterGrouped: 0 };
+    const sample = (kernelClass: 'conv' | 'conv1x1', signature: string, probe: number) => ({ kernelClass, signature, shape, ms: 1, probe });
+    const correction = neighboursOf(models, [sample('conv', 'Conv', 0), sample('conv', 'Conv+Relu', 1), sample('conv', 'Conv+Relu', 2), sample('conv1x1', 'Conv+Relu', 3), sample('conv1x1', 'Conv+Relu', 4)], 2);
     assert.equal(neighbourPool(correction, 'conv', 'Conv+Relu')!.length, 2);
     assert.equal(neighbourPool(correction, 'conv', 'Conv')!.length, 3);
+    // A conv1x1's residuals are from its class model, a conv's from theirs: never in one pool.
+    assert.deepEqual(neighbourPool(correction, 'conv1x1', 'Conv+Relu')!.map((n) => n.probe), [3, 4]);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { UserError } from '../errors.js';
 import type { StoredFusionRule, StoredLatencyModel, StoredProbe } from '../store/index.js';
-import { currentClassOf, type KernelClass } from './kernels.js';
+import { currentClassOf, markRepeats, type KernelClass } from './kernels.js';
 import {
   featureVector,
   fitKernelModels,
@@ -17,7 +17,8 @@ import {
   NO_CORRECTION,
   predictKernelMs,
   shiftOfNearest,
-  standardised,
+  neighbourPosition,
+  signatureKey,
   type EngineLatencyModel,
   type KernelCorrection,
   type KernelSample,
@@ -27,6 +28,7 @@ import {
 import { evaluate } from './regression.js';
 import type { LinearModel } from './regression.js';
 import { medianOf } from './accuracy.js';
+import type { Probe } from './probes.js';
 
 export function probeSamples(probes: readonly StoredProbe[]): KernelSample[] {
   return probes.filter((p) => p.status === 'ok').flatMap(kernelsOf);
@@ -34,7 +36,7 @@ export function probeSamples(probes: readonly StoredProbe[]): KernelSample[] {
 
 /** A stored probe's timed kernel samples, each in its current class (kernels.ts: currentClassOf). */
 function kernelsOf(p: StoredProbe): KernelSample[] {
-  return (p.kernels as KernelSample[]).filter((k) => k.ms > 0).map((k) => ({ ...k, kernelClass: currentClassOf(k.kernelClass, k.signature) }));
+  return markRepeats((p.kernels as KernelSample[]).map((k) => ({ ...k, kernelClass: currentClassOf(k.kernelClass, k.signature) }))).filter((k) => k.ms > 0);
 }
 
 /** The probes a model is fitted on: measured, with an unprofiled median. */
@@ -46,6 +48,9 @@ function usable(probes: readonly StoredProbe[]): StoredProbe[] {
 function taggedSamples(ok: readonly StoredProbe[]): (KernelSample & { probe: number })[] {
   return ok.flatMap((p, probe) => kernelsOf(p).map((k) => ({ ...k, probe })));
 }
+
+/** Pattern-network probes needed before they alone choose the model (fitEngineModel). */
+const MIN_NETWORK_PROBES = 10;
 
 /** Neighbour counts tried for the local correction (0: the class models alone). */
 export const NEIGHBOUR_CANDIDATES = [0, 4, 8, 12, 20] as const;
@@ -79,8 +84,8 @@ export function fitEngineModel(
       const m = kernels.get(x.kernelClass) ?? kernels.get('fallback');
       const features = m ? featureVector(m.featureNames, x.shape) : [];
       const lnMs = m ? evaluate(m, features) : Number.NEGATIVE_INFINITY;
-      const own = kernels.get(x.kernelClass) && m ? standardised(m, features) : undefined;
-      const ofSignature = all.bySignature.get(x.signature) ?? [];
+      const own = kernels.get(x.kernelClass) && m ? neighbourPosition(x.shape, all.paddingUnit) : undefined;
+      const ofSignature = all.bySignature.get(signatureKey(x.kernelClass, x.signature)) ?? [];
       return {
         lnMs,
         signatureSamples: ofSignature.length,
@@ -89,6 +94,10 @@ export function fitEngineModel(
       };
     }),
   );
+  // The error that chooses is the pattern networks' where there are enough of them: networks are
+  // what predictions are for, and a kernel in a chain of units does not run as one in a network.
+  const isNetwork = ok.map((p) => Boolean((p.probe as Probe).network));
+  const judged = isNetwork.filter(Boolean).length >= MIN_NETWORK_PROBES ? isNetwork : ok.map(() => true);
   let best: { correction: KernelCorrection; network: NetworkModel; error: number } | undefined;
   for (const k of candidates) {
     // As neighbourPool chooses: the signature's samples where it has k of them.
@@ -98,9 +107,12 @@ export function fitEngineModel(
       kernels: probeKernels[i]!.length,
       measuredMs: p.unprofiledMedianMs!,
     }));
-    const network = fitNetworkModel(rows);
-    const error = rows.length ? medianOf(rows.map((r) => Math.abs(networkLatencyMs(network, r.kernelSumMs, r.kernels) / r.measuredMs - 1))) : 0;
-    if (!best || error < best.error) best = { correction: { ...all, k }, network, error };
+    const judgedRows = rows.filter((_, i) => judged[i]);
+    // The network model from every probe, or from the judged ones alone: whichever errs less on them.
+    for (const network of [fitNetworkModel(rows), fitNetworkModel(judgedRows)]) {
+      const error = judgedRows.length ? medianOf(judgedRows.map((r) => Math.abs(networkLatencyMs(network, r.kernelSumMs, r.kernels) / r.measuredMs - 1))) : 0;
+      if (!best || error < best.error) best = { correction: { ...all, k }, network, error };
+    }
   }
   return { fingerprint, engine, engineVersion, fusion, kernels, correction: best!.correction, network: best!.network, probes: ok.length, fittedAt };
 }

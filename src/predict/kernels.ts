@@ -44,6 +44,26 @@ export interface KernelShape {
    * 0.36 ms after a 1×1 convolution and 0.95 ms after a depthwise one.
    */
   afterGrouped: number;
+  /**
+   * A kernel of the same signature and shape ran earlier in the network (1) or not (0): set by
+   * markRepeats from the order kernels run in, so samples stored without it have it too. Measured
+   * on torch (oneDNN), the first of thirteen identical 3×3 convolutions of 64 channels at 56 × 56
+   * took 1.53 ms and the others 0.89–0.98 ms; in a grouped network 0.97 ms, then 0.28–0.32 ms.
+   * ORT showed no such step (0.37–0.39 ms for each of thirteen at 40 channels).
+   */
+  repeated?: number;
+}
+
+/** Sets each kernel's `repeated` flag from the kernels before it in `kernels` (in the order they run). */
+export function markRepeats<T extends { signature: string; shape: KernelShape }>(kernels: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return kernels.map((k) => {
+    const { repeated: _, ...shape } = k.shape;
+    const key = `${k.signature}|${JSON.stringify(shape)}`;
+    const repeated = seen.has(key) ? 1 : 0;
+    seen.add(key);
+    return { ...k, shape: { ...shape, repeated } };
+  });
 }
 
 export interface Kernel {
@@ -200,5 +220,5 @@ export function decompose(graph: Graph, cost: ModelCost, rules: FusionRules): Ke
     for (const n of nodes) taken.add(n);
     kernels.push({ name: node.name, kernelClass: kernelClassOf(node, graph), signature: signatureOf(nodes), nodes: nodes.map((n) => n.name), shape: kernelShape(graph, cost, nodes, costs, producedBy) });
   }
-  return kernels;
+  return markRepeats(kernels);
 }

@@ -7,6 +7,7 @@
  *   latency ≈ a + b · Σ kernel ms + c · kernels.
  */
 import { analyzeGraph } from '../analysis/index.js';
+import { cpuInfo } from '../engines/cpu.js';
 import type { Graph } from '../ir/index.js';
 import { decompose, type FusionRules, type Kernel, type KernelClass, type KernelShape } from './kernels.js';
 import { evaluate, fitRidge, type LinearModel } from './regression.js';
@@ -20,8 +21,8 @@ export interface NetworkModel {
 }
 
 /**
- * One timed kernel sample as a neighbour: its features standardised as its class model has
- * them, how far its ln(ms) lies from the class model (the residual), and the probe it came from.
+ * One timed kernel sample as a neighbour: where it lies (neighbourPosition), how far its ln(ms)
+ * lies from its class model (the residual), and the probe it came from.
  */
 export interface Neighbour {
   x: number[];
@@ -40,19 +41,54 @@ export interface Neighbour {
 export interface KernelCorrection {
   /** Neighbours averaged; 0 turns the correction off. */
   k: number;
+  /** The channel multiple the engine's blocked layouts pad to on this machine (neighbourPosition). */
+  paddingUnit: number;
   byClass: ReadonlyMap<KernelClass, readonly Neighbour[]>;
   /**
-   * The same samples by fusion signature: a kernel's neighbours are of its own signature where it
-   * has at least k of them (a Conv alone and a Conv+BN+ReLU of one shape are not alike).
+   * The same samples by class and fusion signature (signatureKey): a kernel's neighbours are of
+   * its own signature where it has at least k of them (a Conv alone and a Conv+BN+ReLU of one
+   * shape are not alike). Keyed by class too: one signature spans classes (a Conv+BN+ReLU is a
+   * conv, a conv1x1, a dwconv or a gconv), and their feature vectors are of different lengths.
    */
   bySignature: ReadonlyMap<string, readonly Neighbour[]>;
 }
 
-export const NO_CORRECTION: KernelCorrection = { k: 0, byClass: new Map(), bySignature: new Map() };
+export const NO_CORRECTION: KernelCorrection = { k: 0, paddingUnit: 16, byClass: new Map(), bySignature: new Map() };
+
+/**
+ * The channel multiple blocked layouts pad to on a CPU with these extensions (engines/cpu.ts):
+ * one vector of floats, 16 with AVX-512, 8 with AVX2, else 4 (SSE, NEON).
+ */
+export function paddingUnitOf(isa: readonly string[]): number {
+  return isa.includes('AVX-512F') ? 16 : isa.includes('AVX2') ? 8 : 4;
+}
+
+let machineUnit: number | undefined;
+/** paddingUnitOf this machine's CPU. */
+export function machinePaddingUnit(): number {
+  return (machineUnit ??= paddingUnitOf(cpuInfo().isa));
+}
+
+/**
+ * Where a kernel lies among its neighbours: its shape in log units as the engine's blocked layout
+ * sees it (channels padded to paddingUnit), so that a kernel of 40 channels sits on one of 48
+ * with 16-float vectors (they run the same blocks) and a factor of two in size is 0.69 away. A
+ * flag that differs counts as one.
+ */
+export function neighbourPosition(s: KernelShape, paddingUnit: number): number[] {
+  const padded = (c: number) => Math.log(Math.max(1, Math.ceil(c / paddingUnit) * paddingUnit));
+  const l = (v: number) => Math.log(Math.max(v, 1));
+  return [padded(s.channelsIn), padded(s.channelsOut), l(s.channelsIn), l(s.channelsOut), l(s.spatialOut), l(s.kernelArea), l(s.stride), l(s.batch), l(s.groups), s.fusedAdd, s.fusedActivation, s.afterGrouped ?? 0, s.repeated ?? 0];
+}
+
+/** The key of KernelCorrection.bySignature. */
+export function signatureKey(kernelClass: KernelClass, signature: string): string {
+  return `${kernelClass}|${signature}`;
+}
 
 /** The samples a kernel's correction averages over: its signature's, else its class's. */
 export function neighbourPool(correction: KernelCorrection, kernelClass: KernelClass, signature: string): readonly Neighbour[] | undefined {
-  const own = correction.bySignature.get(signature);
+  const own = correction.bySignature.get(signatureKey(kernelClass, signature));
   return own && own.length >= correction.k ? own : correction.byClass.get(kernelClass);
 }
 
@@ -94,17 +130,17 @@ const ln = (x: number) => Math.log(Math.max(x, 1));
 
 /** The features each class is fitted on; names are stored with the coefficients. */
 export const CLASS_FEATURES: Record<KernelClass | 'fallback', (keyof KernelShape | DerivedFeature)[]> = {
-  conv: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16'],
-  conv1x1: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16'],
-  dwconv: ['macs', 'macs2', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned'],
-  gconv: ['macs', 'macs2', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation', 'channelsAligned', 'outAligned16'],
+  conv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated'],
+  conv1x1: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated'],
+  dwconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'repeated'],
+  gconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation', 'channelsAligned', 'outAligned16', 'repeated'],
   gemm: ['macs', 'bytes', 'channelsIn', 'channelsOut', 'batch'],
-  maxpool: ['bytes', 'outputElements', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch'],
-  avgpool: ['bytes', 'outputElements', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch'],
+  maxpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated'],
+  avgpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated'],
   gap: ['bytes', 'outputElements', 'channelsOut', 'batch'],
-  batchnorm: ['bytes', 'outputElements', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'afterGrouped'],
-  activation: ['bytes', 'outputElements', 'channelsOut', 'spatialOut', 'batch', 'afterGrouped'],
-  binary: ['bytes', 'outputElements', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation'],
+  batchnorm: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'afterGrouped', 'repeated'],
+  activation: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'afterGrouped', 'repeated'],
+  binary: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'repeated'],
   reshape: ['bytes', 'batch'],
   data: ['bytes', 'outputElements', 'batch'],
   fallback: ['macs', 'bytes', 'outputElements', 'batch'],
@@ -112,21 +148,40 @@ export const CLASS_FEATURES: Record<KernelClass | 'fallback', (keyof KernelShape
 
 /**
  * Features computed from a shape rather than stored with it (so samples stored before them have
- * them too): ln(MACs)², and whether the input and the output channels are each a multiple of 16.
- * Alone, each steps the speed as much as both together: measured on torch (oneDNN), a stem
+ * them too): ln(MACs)², whether the input and the output channels are each a multiple of 16, and
+ * the work as the engine's blocked layouts do it, channels padded to a multiple of 8 or of 16
+ * (oneDNN's nChw16c and ORT's NCHWc pad them to the vector width: 16 floats with AVX-512, 8 with
+ * AVX2; both are offered and the fit weighs them). The flags alone cannot draw the staircase:
+ * measured on this project's VM (AVX-512), ORT's 3×3 convolution at 56 × 56 took 0.21 ms at 28
+ * and 32 channels, 0.48 and 0.43 ms at 36 and 48, 0.73 and 0.70 ms at 56 and 64 (medians of the
+ * calibration's samples), a step every 16 channels that MACs alone draw as a smooth slope.
+ * Alone, each flag steps the speed as much as both together: measured on torch (oneDNN), a stem
  * convolution 3→40 at 224 × 224 ran in 0.40 ms and 3→48 in 1.87 ms, 3→24 in 0.29 ms and 3→32 in
  * 1.26 ms, while `channelsAligned` is 0 for every stem (3 input channels).
  */
-export type DerivedFeature = 'macs2' | 'inAligned16' | 'outAligned16';
+export type DerivedFeature = 'macs2' | 'inAligned16' | 'outAligned16' | 'paddedMacs8' | 'paddedMacs16' | 'paddedElements8' | 'paddedElements16';
+
+/** How much a channel count grows when padded to a multiple of `unit`. */
+const padding = (channels: number, unit: number) => (channels > 0 ? (Math.ceil(channels / unit) * unit) / channels : 1);
+
+/** MACs with channels padded: a depthwise or grouped convolution pads its output channels only, the others both. */
+function paddedMacs(s: KernelShape, unit: number): number {
+  const grouped = s.groups > 1;
+  return s.macs * padding(s.channelsOut, unit) * (grouped ? 1 : padding(s.channelsIn, unit));
+}
 
 /** Counts and 0/1 flags enter as they are; sizes as logarithms. */
-const LINEAR = new Set(['fusedAdd', 'fusedActivation', 'channelsAligned', 'afterGrouped']);
+const LINEAR = new Set(['fusedAdd', 'fusedActivation', 'channelsAligned', 'afterGrouped', 'repeated']);
 
 export function featureVector(names: readonly string[], s: KernelShape): number[] {
   return names.map((name) => {
     if (name === 'macs2') return ln(s.macs) ** 2;
     if (name === 'inAligned16') return s.channelsIn % 16 === 0 ? 1 : 0;
     if (name === 'outAligned16') return s.channelsOut % 16 === 0 ? 1 : 0;
+    if (name === 'paddedMacs8') return ln(paddedMacs(s, 8));
+    if (name === 'paddedMacs16') return ln(paddedMacs(s, 16));
+    if (name === 'paddedElements8') return ln(s.outputElements * padding(s.channelsOut, 8));
+    if (name === 'paddedElements16') return ln(s.outputElements * padding(s.channelsOut, 16));
     // A flag a sample stored before it existed lacks reads as 0.
     const v = s[name as keyof KernelShape] ?? 0;
     return LINEAR.has(name) ? v : ln(v);
@@ -172,15 +227,11 @@ export function predictKernelMs(
   if (!m) return { ms: 0, modelClass };
   const features = featureVector(m.featureNames, shape);
   const neighbours = own && correction.k > 0 ? neighbourPool(correction, kernelClass, kernel.signature) : undefined;
-  const shift = neighbours ? neighbourShift(standardised(m, features), neighbours, correction.k, excludeProbe) : 0;
+  const shift = neighbours ? neighbourShift(neighbourPosition(shape, correction.paddingUnit), neighbours, correction.k, excludeProbe) : 0;
   return { ms: Math.exp(evaluate(m, features) + shift), modelClass };
 }
 
-export function standardised(m: LinearModel, features: readonly number[]): number[] {
-  return features.map((v, j) => (v - m.means[j]!) / m.scales[j]!);
-}
-
-/** Distance in standardised features that an exact match is treated as: no one sample takes all the weight. */
+/** Distance (neighbourPosition) that an exact match is treated as: no one sample takes all the weight. */
 const NEAR = 0.05;
 
 /** The k nearest neighbours of x (a probe's own samples left out), nearest first: distance and residual. */
@@ -217,22 +268,23 @@ export function neighbourShift(x: readonly number[], neighbours: readonly Neighb
 }
 
 /** Every sample as a neighbour of its class model (classes left to the fallback get none), by class and by signature. */
-export function neighboursOf(models: EngineLatencyModel['kernels'], samples: readonly (KernelSample & { probe: number })[], k: number): KernelCorrection {
+export function neighboursOf(models: EngineLatencyModel['kernels'], samples: readonly (KernelSample & { probe: number })[], k: number, paddingUnit = machinePaddingUnit()): KernelCorrection {
   const byClass = new Map<KernelClass, Neighbour[]>();
   const bySignature = new Map<string, Neighbour[]>();
   for (const s of samples) {
     const m = models.get(s.kernelClass);
     if (!m || !(s.ms > 0)) continue;
     const features = featureVector(m.featureNames, s.shape);
-    const n: Neighbour = { x: standardised(m, features), signature: s.signature, residual: Math.log(s.ms) - evaluate(m, features), probe: s.probe };
+    const n: Neighbour = { x: neighbourPosition(s.shape, paddingUnit), signature: s.signature, residual: Math.log(s.ms) - evaluate(m, features), probe: s.probe };
     const ofClass = byClass.get(s.kernelClass) ?? [];
-    const ofSignature = bySignature.get(s.signature) ?? [];
+    const key = signatureKey(s.kernelClass, s.signature);
+    const ofSignature = bySignature.get(key) ?? [];
     ofClass.push(n);
     ofSignature.push(n);
     byClass.set(s.kernelClass, ofClass);
-    bySignature.set(s.signature, ofSignature);
+    bySignature.set(key, ofSignature);
   }
-  return { k, byClass, bySignature };
+  return { k, paddingUnit, byClass, bySignature };
 }
 
 /** One probe network's totals: what the network model is fitted on. */

@@ -95,10 +95,17 @@ function buildUnit(b: NetBuilder, x: string, u: ProbeUnit): string {
   }
 }
 
-/** Pattern networks sampled whole: every pattern at these widths and input resolutions (bodies at 56 × 56 and 28 × 28), two blocks deep. */
+/**
+ * Pattern networks sampled whole: every pattern at these widths and input resolutions (bodies at
+ * 56 × 56 and 28 × 28), four blocks deep. Four, not two: on torch the first block of a network
+ * runs slower than the identical ones after it (profiled on this project's VM: a grouped network
+ * of width 64, thirteen blocks deep, 0.85 ms for the first block's convolution and 0.25–0.28 ms
+ * for the others; two blocks deep, 0.60 and 0.40 ms), so a probe needs blocks past the second to
+ * show what the body of a deeper network costs (kernels.ts: `repeated`).
+ */
 export const NETWORK_PROBE_WIDTHS = [16, 20, 24, 28, 32, 36, 48, 56, 64, 72, 96, 128, 192, 256] as const;
 export const NETWORK_PROBE_RESOLUTIONS = [224, 112] as const;
-export const NETWORK_PROBE_DEPTH = 2;
+export const NETWORK_PROBE_DEPTH = 4;
 /** MACs of one run at batch 1: at most this, so that a network probe profiles in a few seconds on torch. */
 export const NETWORK_PROBE_MAX_MACS = 1.6e9;
 

@@ -16,7 +16,7 @@ import { PROBE_BUDGET } from './calibrate.js';
 import { buildProbe, networkProbes, probeKey, type Probe } from './probes.js';
 
 /** Stored probes timed again: pattern networks first (in their sampling order), then chains. */
-export const SPEED_CHECK_PROBES = 6;
+export const SPEED_CHECK_PROBES = 10;
 
 /** A drift past these bounds is flagged: the calibration no longer describes the machine. */
 export const SPEED_DRIFT_WARN = { slower: 1.25, faster: 0.8 } as const;
