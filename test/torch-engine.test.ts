@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEngineChoice, type EngineSession } from '../src/engines/index.js';
-import { torchEngine } from '../src/engines/torch.js';
+import { allocatorOf, torchEngine } from '../src/engines/torch.js';
 import { attr, ConstTensor, type Graph, type Node } from '../src/ir/index.js';
 import { toOnnxBytes } from '../src/onnx/index.js';
 import { calibrateBatchNorm, seededNormal } from '../src/weights/index.js';
@@ -102,6 +102,14 @@ function oddOpsGraph(): Graph {
   };
 }
 
+describe('torch engine allocator disclosure', () => {
+  it("names glibc's malloc, its tuning and a preloaded allocator", () => {
+    assert.equal(allocatorOf({}), 'glibc malloc with its defaults');
+    assert.equal(allocatorOf({ MALLOC_TRIM_THRESHOLD_: '1', MALLOC_ARENA_MAX: '2', PATH: '/bin' }), 'glibc malloc, tuned by MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=1');
+    assert.equal(allocatorOf({ LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2' }), 'preloaded /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 with its defaults');
+  });
+});
+
 describe('torch engine', { skip }, () => {
   it('reports torch, its BLAS and oneDNN, with denormals not flushed', () => {
     assert.ok(availability.available);
@@ -110,6 +118,7 @@ describe('torch engine', { skip }, () => {
     const d = availability.details!;
     for (const key of ['BLAS_INFO', 'LAPACK_INFO', 'mkldnn', 'defaultThreads', 'blasMapped', 'python']) assert.ok(key in d, key);
     assert.equal(d['flushDenormal'], 'false');
+    assert.equal(d['allocator'], allocatorOf(process.env));
   });
 
   it('runs depthwise-bottleneck in every layout and mode with onnxruntime’s outputs', async () => {

@@ -86,6 +86,20 @@ if os.path.exists(alt):
 print(json.dumps(d))
 `;
 
+/**
+ * The memory allocator the worker runs under, as a plain user's python3 gets it: glibc's malloc
+ * unless the environment preloads another or tunes it. Disclosed because it moves torch's times
+ * more than most options: on this project's VM, depthwise-bottleneck/d13/w40 took 86.4 ms under
+ * glibc's defaults and 25.3 ms with MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 1 GB
+ * (each large activation otherwise maps fresh pages, and pays their faults, on every run).
+ */
+export function allocatorOf(env: NodeJS.ProcessEnv): string {
+  const preload = env['LD_PRELOAD'] ?? '';
+  const tuned = Object.keys(env).filter((k) => k.startsWith('MALLOC_')).sort().map((k) => `${k}=${env[k]}`);
+  const base = /jemalloc|tcmalloc|mimalloc/i.test(preload) ? `preloaded ${preload}` : 'glibc malloc';
+  return tuned.length ? `${base}, tuned by ${tuned.join(' ')}` : `${base} with its defaults`;
+}
+
 let availabilityAnswer: Promise<Availability> | undefined;
 let chosenPython: string | undefined;
 
@@ -120,6 +134,7 @@ async function findTorch(): Promise<Availability> {
       ? `OpenBLAS (${String(d['openblasConfig'] ?? mapped)})${viaAlternatives}; torch reports BLAS_INFO=${String(d['BLAS_INFO'])}`
       : `${mapped || 'none mapped'}; torch reports BLAS_INFO=${String(d['BLAS_INFO'])}`;
     details['flushDenormal'] = 'false';
+    details['allocator'] = allocatorOf(process.env);
     details['threading'] = `intra-op: torch's OpenMP pool, ${os.availableParallelism()} threads unless threads= says otherwise (OMP_NUM_THREADS, torch.set_num_threads), inter-op 1; BLAS: 1 thread inside it (OPENBLAS_NUM_THREADS=1); Debian's torch alone would use ${String(d['defaultThreads'] ?? '?')} thread(s)`;
     return { available: true, version: String(d['version']), details };
   }
