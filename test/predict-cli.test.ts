@@ -10,6 +10,7 @@ import { runCli } from './cli-helpers.js';
 import { assertOneLineUserError } from './hostile-helpers.js';
 import { testTempDir } from './temp-dir.js';
 import { ResultStore } from '../src/store/index.js';
+import { speedScaleAt } from '../src/predict/speed-check.js';
 
 const tmp = testTempDir('formbench-predict-cli-');
 
@@ -50,7 +51,8 @@ describe('formbench predict, calibrate, advise', () => {
     assert.ok(ort.latencyMs > 0);
     assert.equal(ort.kernels.filter((k) => k.signature === 'Conv+BatchNormalization+Relu').length, 4);
 
-    // The speed check times stored probes again and scales the prediction by the drift it finds.
+    // The speed check times stored probes again and scales the prediction by the drift it finds
+    // near the prediction's latency.
     const checked = await runCli(['predict', 'standard/d3/w16', '--engines', 'ort', '--speed-check', '--out', dir, '--json']);
     assert.equal(checked.code, 0, checked.stderr);
     const out = JSON.parse(checked.stdout) as { speedChecks: { engine: string; ratio: number; probes: { storedMs: number; nowMs: number }[] }[]; predictions: { predictions: { latencyMs: number; speedScale: number }[] }[] };
@@ -59,8 +61,8 @@ describe('formbench predict, calibrate, advise', () => {
     assert.ok(speed!.probes.length > 0 && speed!.probes.every((x) => x.storedMs > 0 && x.nowMs > 0));
     assert.ok(speed!.ratio > 0.2 && speed!.ratio < 5, `ratio ${speed!.ratio}`);
     const scaled = out.predictions[0]!.predictions[0]!;
-    assert.equal(scaled.speedScale, speed!.ratio);
-    assert.ok(Math.abs(scaled.latencyMs / ort.latencyMs - speed!.ratio) < 1e-9);
+    assert.equal(scaled.speedScale, speedScaleAt(speed!, ort.latencyMs));
+    assert.ok(Math.abs(scaled.latencyMs / ort.latencyMs - scaled.speedScale) < 1e-9);
     assert.match(checked.stderr, /speed check of ort: \d+ stored probe networks ran/);
 
     assertOneLineUserError(await runCli(['predict', 'standard/d3/w16', '--engines', 'ort,ort-wasm', '--out', dir]), /ort-wasm/);

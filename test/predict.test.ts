@@ -15,7 +15,7 @@ import { currentClassOf, markRepeats } from '../src/predict/kernels.js';
 import { featureVector, fitNetworkModel, NO_CORRECTION, neighbourPool, neighbourPosition, neighboursOf, neighbourShift, paddingUnitOf } from '../src/predict/model.js';
 import { buildProbe, NETWORK_PROBE_MAX_MACS, NETWORK_PROBE_WIDTHS, networkProbes, probeKey, sampleProbe, type Probe } from '../src/predict/probes.js';
 import { evaluate, fitRidge } from '../src/predict/regression.js';
-import { describeSpeedCheck, speedCheckProbes } from '../src/predict/speed-check.js';
+import { describeSpeedCheck, speedCheckProbes, speedScaleAt } from '../src/predict/speed-check.js';
 import type { StoredPredictionCheck, StoredProbe } from '../src/store/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
 
@@ -252,16 +252,26 @@ describe('kernel classes', () => {
 describe('speed check', () => {
   const row = (key: string, probe: Probe, ms: number | null): StoredProbe => ({ probeKey: key, fingerprint: 'm', engine: 'ort', engineVersion: '1', purpose: probe.purpose, probe, batch: 1, status: ms === null ? 'failed' : 'ok', reason: null, unprofiledMedianMs: ms, kernelSumMs: ms, kernelCount: 1, layoutMs: 0, kernels: [], wallMs: 0, measuredAt: '' });
 
-  it('times pattern networks again first, in their sampling order, then chains; never a failed probe', () => {
+  it('times pattern networks again spread over their stored latencies, chains where too few are stored; never a failed probe', () => {
     const nets = networkProbes();
     const chain = sampleProbe(5);
-    const stored = [row(probeKey(chain), chain, 1), row(probeKey(nets[3]!), nets[3]!, 2), row(probeKey(nets[1]!), nets[1]!, 3), row(probeKey(nets[0]!), nets[0]!, null)];
-    assert.deepEqual(speedCheckProbes(stored, 3).map((p) => p.unprofiledMedianMs), [3, 2, 1]);
+    const few = [row(probeKey(chain), chain, 1), row(probeKey(nets[3]!), nets[3]!, 3), row(probeKey(nets[1]!), nets[1]!, 2), row(probeKey(nets[0]!), nets[0]!, null)];
+    assert.deepEqual(speedCheckProbes(few, 3).map((p) => p.unprofiledMedianMs), [2, 3, 1]);
+    const many = nets.slice(0, 7).map((n, i) => row(probeKey(n), n, 7 - i));
+    assert.deepEqual(speedCheckProbes(many, 3).map((p) => p.unprofiledMedianMs), [1, 4, 7]);
+  });
+
+  it('scales a prediction by the drift of the probes nearest it in latency', () => {
+    const probes = [1, 2, 4, 8, 16].map((storedMs, i) => ({ probeKey: `p${i}`, storedMs, nowMs: storedMs * [0.9, 0.95, 1, 1.1, 1.2][i]! }));
+    assert.ok(Math.abs(speedScaleAt({ probes }, 16) - 1.1) < 1e-12);
+    assert.ok(Math.abs(speedScaleAt({ probes }, 40) - 1.1) < 1e-12);
+    assert.ok(Math.abs(speedScaleAt({ probes }, 1) - 0.95) < 1e-12);
+    assert.equal(speedScaleAt({ probes: [] }, 3), 1);
   });
 
   it('says how much slower or faster the machine runs, and warns past the drift bounds', () => {
-    const check = (ratio: number) => describeSpeedCheck({ engine: 'ort', ratio, probes: [{ probeKey: 'a', storedMs: 1, nowMs: ratio }], wallS: 3 });
-    assert.match(check(1.1), /ran 10\.0% slower than at calibration .*scaled by 1\.100$/);
+    const check = (ratio: number) => describeSpeedCheck({ engine: 'ort', ratio, probes: [{ probeKey: 'a', storedMs: 1, nowMs: ratio }, { probeKey: 'b', storedMs: 12, nowMs: 12 }], wallS: 3 });
+    assert.match(check(1.1), /ran 10\.0% slower than at calibration \(median ratio 1\.100, 1\.00–1\.10 over 1\.00 ms–12\.0 ms, 3 s\); each prediction is scaled by the median of the 3 nearest it in latency$/);
     assert.match(check(0.95), /5\.0% faster/);
     assert.match(check(1.3), /not in the state it was calibrated in/);
     assert.match(check(0.7), /not in the state it was calibrated in/);

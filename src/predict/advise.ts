@@ -7,8 +7,8 @@
  */
 import { INPUT_SEED, defaultReference, runBench, type TrialRecord } from '../measure/index.js';
 import { buildPatternNetwork, DEFAULT_KNOBS, DEFAULT_RESOLUTION, formatPatternSpec, PATTERNS, type Pattern } from '../zoo/index.js';
-import { predictGraph, type EngineLatencyModel } from './model.js';
-import type { LoadedModel } from './predict.js';
+import { predictGraph, type EngineLatencyModel, type SpeedScale } from './model.js';
+import { speedOf, type LoadedModel } from './predict.js';
 import { VALIDATE_BUDGET } from './validate.js';
 
 export const ADVISE_WIDTHS = [8, 16, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 512] as const;
@@ -65,7 +65,7 @@ function widthFits(pattern: Pattern, width: number): boolean {
   return true;
 }
 
-function candidate(model: EngineLatencyModel, pattern: Pattern, depth: number, width: number, resolution: number, batch: number, speedScale: number): Candidate {
+function candidate(model: EngineLatencyModel, pattern: Pattern, depth: number, width: number, resolution: number, batch: number, speedScale: SpeedScale): Candidate {
   const spec = specOf(pattern, depth, width, resolution);
   const p = predictGraph(model, buildPatternNetwork({ pattern, depth, width, resolution, knobs: DEFAULT_KNOBS }).graph, batch, speedScale);
   return { spec, pattern, depth, width, predictedMs: p.latencyMs, macs: p.macs, params: p.params };
@@ -75,7 +75,7 @@ function candidate(model: EngineLatencyModel, pattern: Pattern, depth: number, w
  * Per width, the deepest depth predicted within the budget (latency grows with depth: a binary
  * search); predictions times `speedScale`, the speed check's drift (speed-check.ts).
  */
-export function frontier(model: EngineLatencyModel, pattern: Pattern, budgetMs: number, batch: number, resolution: number, speedScale = 1): Candidate[] {
+export function frontier(model: EngineLatencyModel, pattern: Pattern, budgetMs: number, batch: number, resolution: number, speedScale: SpeedScale = 1): Candidate[] {
   const out: Candidate[] = [];
   for (const width of ADVISE_WIDTHS.filter((w) => widthFits(pattern, w))) {
     let best = candidate(model, pattern, 1, width, resolution, batch, speedScale);
@@ -95,7 +95,7 @@ export function frontier(model: EngineLatencyModel, pattern: Pattern, budgetMs: 
   return out;
 }
 
-export function patternAdvice(model: EngineLatencyModel, budgetMs: number, batch: number, resolution: number, speedScale = 1): PatternAdvice[] {
+export function patternAdvice(model: EngineLatencyModel, budgetMs: number, batch: number, resolution: number, speedScale: SpeedScale = 1): PatternAdvice[] {
   return PATTERNS.map((pattern) => {
     const f = frontier(model, pattern, budgetMs, batch, resolution, speedScale);
     if (f.length === 0) return { pattern };
@@ -108,11 +108,11 @@ export function patternAdvice(model: EngineLatencyModel, budgetMs: number, batch
 
 export async function advise(engine: LoadedModel, native: LoadedModel | undefined, o: { budgetMs: number; batch: number; resolution?: number; onTrial?: (t: TrialRecord, done: number, total: number) => void }): Promise<Advice> {
   const resolution = o.resolution ?? DEFAULT_RESOLUTION;
-  const scale = engine.speed?.ratio ?? 1;
+  const scale = speedOf(engine);
   const patterns = patternAdvice(engine.model, o.budgetMs, o.batch, resolution, scale);
   const best = (advice: PatternAdvice[]) => [...advice].filter((a) => a.mostCapacity).sort((a, b) => b.mostCapacity!.macs - a.mostCapacity!.macs)[0];
   const bestPattern = [{ engine: engine.choice.label, ...pick(best(patterns)) }];
-  if (native && native.choice.label !== engine.choice.label) bestPattern.push({ engine: native.choice.label, ...pick(best(patternAdvice(native.model, o.budgetMs, o.batch, resolution, native.speed?.ratio ?? 1))) });
+  if (native && native.choice.label !== engine.choice.label) bestPattern.push({ engine: native.choice.label, ...pick(best(patternAdvice(native.model, o.budgetMs, o.batch, resolution, speedOf(native)))) });
   const measured: Advice['measured'] = [];
   const confirmed = new Map<Pattern, { candidate: Candidate; measuredMs: number }>();
   let pending = patterns.flatMap((a) => (a.mostCapacity ? [a.mostCapacity] : []));

@@ -307,14 +307,19 @@ export function networkLatencyMs(n: NetworkModel, kernelSumMs: number, kernels: 
 }
 
 /** The predicted latency of a graph at a batch on the engine the model was fitted for, with its kernels. */
-export function predictGraph(model: EngineLatencyModel, graph: Graph, batch: number, speedScale = 1): Prediction {
+/** What a prediction is multiplied by: a factor, or one chosen by the unscaled latency (speed-check.ts: speedScaleAt). */
+export type SpeedScale = number | ((unscaledMs: number) => number);
+
+export function predictGraph(model: EngineLatencyModel, graph: Graph, batch: number, speed: SpeedScale = 1): Prediction {
   const cost = analyzeGraph(graph, { batch });
   const kernels = decompose(graph, cost, model.fusion).map((k): PredictedKernel => ({ ...k, ...predictKernelMs(model.kernels, k, model.correction) }));
   const kernelSumMs = kernels.reduce((a, k) => a + k.ms, 0);
+  const unscaledMs = networkLatencyMs(model.network, kernelSumMs, kernels.length);
+  const speedScale = typeof speed === 'number' ? speed : speed(unscaledMs);
   return {
     engine: model.engine,
     batch,
-    latencyMs: networkLatencyMs(model.network, kernelSumMs, kernels.length) * speedScale,
+    latencyMs: unscaledMs * speedScale,
     speedScale,
     kernelSumMs,
     kernels,

@@ -9,14 +9,20 @@ import type { Graph } from '../ir/index.js';
 import { resolveModel } from '../model/index.js';
 import type { CalibrationTables } from '../store/index.js';
 import { loadEngineModel } from './fit.js';
-import { predictGraph, type EngineLatencyModel, type Prediction } from './model.js';
-import { speedCheck, type SpeedCheck } from './speed-check.js';
+import { predictGraph, type EngineLatencyModel, type Prediction, type SpeedScale } from './model.js';
+import { speedCheck, speedScaleAt, type SpeedCheck } from './speed-check.js';
 
 export interface LoadedModel {
   choice: EngineChoice;
   model: EngineLatencyModel;
   /** The machine's drift since the calibration, where it was checked: predictions are scaled by it. */
   speed?: SpeedCheck;
+}
+
+/** How an engine's predictions are scaled: by the speed check's drift near each one's latency, or not at all without a check. */
+export function speedOf(l: LoadedModel): SpeedScale {
+  const check = l.speed;
+  return check ? (unscaledMs) => speedScaleAt(check, unscaledMs) : 1;
 }
 
 /** Runs the speed check of every loaded engine (speed-check.ts) and keeps it with its model. */
@@ -62,7 +68,7 @@ export function predictedSpeedups(loaded: readonly LoadedModel[], predictions: r
 }
 
 export function predictModelGraph(spec: string, graph: Graph, loaded: readonly LoadedModel[], batch: number): ModelPrediction {
-  const predictions = loaded.map((l) => predictGraph(l.model, graph, batch, l.speed?.ratio ?? 1));
+  const predictions = loaded.map((l) => predictGraph(l.model, graph, batch, speedOf(l)));
   return { model: spec, batch, predictions, speedups: predictedSpeedups(loaded, predictions) };
 }
 
