@@ -11,6 +11,9 @@ import { assertOneLineUserError } from './hostile-helpers.js';
 import { testTempDir } from './temp-dir.js';
 import { ResultStore } from '../src/store/index.js';
 import { speedScaleAt } from '../src/predict/speed-check.js';
+import { parseEngineChoice } from '../src/engines/index.js';
+import { currentEnvironment } from '../src/measure/index.js';
+import { loadModels, medianOf, validate, VALIDATE_ROUNDS } from '../src/predict/index.js';
 
 const tmp = testTempDir('formbench-predict-cli-');
 
@@ -66,6 +69,25 @@ describe('formbench predict, calibrate, advise', () => {
     assert.match(checked.stderr, /speed check of ort: \d+ stored probe networks ran/);
 
     assertOneLineUserError(await runCli(['predict', 'standard/d3/w16', '--engines', 'ort,ort-wasm', '--out', dir]), /ort-wasm/);
+
+    // Validation measures each network in two rounds, compares the median, and stores both rounds.
+    const store = await ResultStore.open(join(dir, 'results.duckdb'));
+    try {
+      const fingerprint = currentEnvironment().fingerprint;
+      const loaded = await loadModels(store.calibration(), [parseEngineChoice('ort')], fingerprint);
+      const v = await validate(loaded, store.calibration(), fingerprint, { batch: 1, specs: ['standard/d3/w16', 'mobilenet_v2/r96'] });
+      assert.equal(v.checks.length, 2);
+      for (const c of v.checks) {
+        assert.equal(c.measuredRoundsMs.length, VALIDATE_ROUNDS);
+        assert.equal(c.measuredMs, medianOf(c.measuredRoundsMs));
+      }
+      assert.deepEqual(v.checks.map((c) => c.heldOut).sort(), ['pattern', 'reference']);
+      assert.equal(v.engines[0]!.repeatability.networks, 2);
+      const stored = await store.calibration().checks(fingerprint);
+      assert.deepEqual(stored.map((c) => c.measuredRoundsMs.length), [VALIDATE_ROUNDS, VALIDATE_ROUNDS]);
+    } finally {
+      store.close();
+    }
 
     const again = await runCli(['calibrate', '--engines', 'ort', '--minutes', '0.03', '--out', dir, '--json']);
     assert.equal(again.code, 0, again.stderr);

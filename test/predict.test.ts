@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { isOneLineUserError } from './hostile-helpers.js';
 import { analyzeGraph } from '../src/analysis/index.js';
 import { ranks } from '../src/measure/stats.js';
-import { accuracyOf, decompose, loadEngineModel, modelRows, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
+import { accuracyOf, decompose, loadEngineModel, modelRows, repeatabilityOf, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
 import { attributed, INITIAL_PROBES, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
 import { currentClassOf, markRepeats } from '../src/predict/kernels.js';
 import { featureVector, fitNetworkModel, NO_CORRECTION, neighbourPool, neighbourPosition, neighboursOf, neighbourShift, paddingUnitOf } from '../src/predict/model.js';
@@ -64,11 +64,21 @@ describe('accuracy arithmetic', () => {
   });
 
   it('summarises stored checks per engine and held-out group', () => {
-    const checks: StoredPredictionCheck[] = ROWS.map((r, i) => ({ ...r, fingerprint: 'f', engineVersion: '1', heldOut: i < 3 ? 'pattern' : 'reference', batch: 1, speedScale: 1, checkedAt: '' }));
+    const checks: StoredPredictionCheck[] = ROWS.map((r, i) => ({ ...r, fingerprint: 'f', engineVersion: '1', heldOut: i < 3 ? 'pattern' : 'reference', batch: 1, measuredRoundsMs: [], speedScale: 1, checkedAt: '' }));
     const [ort] = summarizeChecks(checks, [{ label: 'ort', native: false }]).engines;
     assert.equal(ort!.pattern.count, 3);
     assert.equal(ort!.pattern.within5, 1);
     assert.equal(ort!.reference.within10, 1 / 2);
+    assert.equal(ort!.repeatability.networks, 0);
+  });
+
+  it('counts the held-out networks whose first round is within ±10% of the second', () => {
+    const rounds = (...measuredRoundsMs: number[]) => ({ measuredRoundsMs });
+    // 10 → 11 is 9.1% off, 10 → 9 11.1%, 10 → 10.5 4.8%; one round alone does not count.
+    const r = repeatabilityOf([rounds(10, 11), rounds(10, 9), rounds(10, 10.5), rounds(10)]);
+    assert.equal(r.networks, 3);
+    assert.equal(r.within, 2 / 3);
+    assert.ok(Number.isNaN(repeatabilityOf([rounds(3)]).within));
   });
 });
 

@@ -10,12 +10,13 @@ import { fakeStudyRows } from './fixtures/result-rows.js';
 import { testTempDir } from './temp-dir.js';
 
 /** A check whose prediction is `error` above (or below, if negative) the measured 10 ms. */
-const check = (engine: string, model: string, heldOut: string, error: number, measuredMs = 10): StoredPredictionCheck => ({ fingerprint: 'machine-a', engine, engineVersion: '1.0', model, heldOut, batch: 1, predictedMs: measuredMs * (1 + error), measuredMs, speedScale: 1, checkedAt: '2026-12-03T07:00:00.000Z' });
+const check = (engine: string, model: string, heldOut: string, error: number, measuredMs = 10, measuredRoundsMs: number[] = []): StoredPredictionCheck => ({ fingerprint: 'machine-a', engine, engineVersion: '1.0', model, heldOut, batch: 1, predictedMs: measuredMs * (1 + error), measuredMs, measuredRoundsMs, speedScale: 1, checkedAt: '2026-12-03T07:00:00.000Z' });
 
-// ort: patterns off by 3%, −8%, 12%, 20%; one reference off by 4%. torch: the same networks, 20 ms, exact.
+// ort: patterns off by 3%, −8%, 12%, 20%; one reference off by 4%; two patterns measured in two
+// rounds, 5% and 25% apart. torch: the same networks, 20 ms, exact, each measured once.
 const CHECKS: StoredPredictionCheck[] = [
-  check('ort', 'standard/d7/w80', 'pattern', 0.03, 2),
-  check('ort', 'grouped/d7/w80', 'pattern', -0.08, 4),
+  check('ort', 'standard/d7/w80', 'pattern', 0.03, 2, [2, 2.1]),
+  check('ort', 'grouped/d7/w80', 'pattern', -0.08, 4, [5, 4]),
   check('ort', 'bottleneck/d7/w80', 'pattern', 0.12, 6),
   check('ort', 'factorized/d7/w80', 'pattern', 0.2, 8),
   check('ort', 'mobilenet_v2', 'reference', 0.04, 5),
@@ -27,12 +28,13 @@ describe('latency predictions in the report', () => {
     const t = predictionAccuracyTable(CHECKS);
     assert.deepEqual(t.rows, [
       // Errors 0.03, 0.08, 0.12, 0.2: one within 5%, two within 10%, median 0.10; ranks agree (ρ = 1).
-      ['ort', 'pattern', 4, '25.0%', '50.0%', '10.0%', 1],
-      ['ort', 'reference', 1, '100.0%', '100.0%', '4.0%', null],
-      ['ort', 'all', 5, '40.0%', '60.0%', '8.0%', 1],
-      ['torch', 'pattern', 4, '100.0%', '100.0%', '0.0%', null],
-      ['torch', 'reference', 1, '100.0%', '100.0%', '0.0%', null],
-      ['torch', 'all', 5, '100.0%', '100.0%', '0.0%', null],
+      // The rounds: 2 → 2.1 within 10%, 5 → 4 not (|5/4 − 1| = 25%).
+      ['ort', 'pattern', 4, '25.0%', '50.0%', '10.0%', 1, '50.0%'],
+      ['ort', 'reference', 1, '100.0%', '100.0%', '4.0%', null, null],
+      ['ort', 'all', 5, '40.0%', '60.0%', '8.0%', 1, '50.0%'],
+      ['torch', 'pattern', 4, '100.0%', '100.0%', '0.0%', null, null],
+      ['torch', 'reference', 1, '100.0%', '100.0%', '0.0%', null, null],
+      ['torch', 'all', 5, '100.0%', '100.0%', '0.0%', null, null],
     ]);
   });
 
@@ -53,6 +55,9 @@ describe('latency predictions in the report', () => {
       assert.doesNotMatch(readFileSync(join(dir, 'report.html'), 'utf8'), /id="predictions"/);
       await store.calibration().insertChecks([...CHECKS, { ...check('ort', 'resnet18', 'reference', 0.5), fingerprint: 'another-machine' }]);
       await writeReport(store, dir);
+      // The rounds come back from the store as they went in.
+      const back = (await store.calibration().checks('machine-a')).find((c) => c.engine === 'ort' && c.model === 'grouped/d7/w80');
+      assert.deepEqual(back!.measuredRoundsMs, [5, 4]);
     } finally {
       store.close();
     }

@@ -59,6 +59,17 @@ export function speedupAgreement(native: readonly PredictionCheck[], accelerated
   return { pairs: rows.length, withinShare: rows.length ? rows.filter((r) => r.within).length / rows.length : NaN, rows };
 }
 
+/**
+ * How far the machine moves on its own: among held-out networks measured in two rounds or more,
+ * the share whose first round's median is within ±tolerance of the second's — what a perfect
+ * predictor of one round would score on the other. NaN when no network has two rounds.
+ */
+export function repeatabilityOf(rows: readonly { measuredRoundsMs: readonly number[] }[], tolerance = 0.1): { networks: number; within: number } {
+  const twice = rows.filter((r) => r.measuredRoundsMs.length >= 2);
+  const agree = twice.filter((r) => absoluteRelativeError(r.measuredRoundsMs[0]!, r.measuredRoundsMs[1]!) <= tolerance + 1e-12).length;
+  return { networks: twice.length, within: twice.length ? agree / twice.length : NaN };
+}
+
 export interface SpeedupCheck {
   model: string;
   predicted: number;

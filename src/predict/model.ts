@@ -48,7 +48,9 @@ export interface KernelCorrection {
    * The same samples by class and fusion signature (signatureKey): a kernel's neighbours are of
    * its own signature where it has at least k of them (a Conv alone and a Conv+BN+ReLU of one
    * shape are not alike). Keyed by class too: one signature spans classes (a Conv+BN+ReLU is a
-   * conv, a conv1x1, a dwconv or a gconv), and their feature vectors are of different lengths.
+   * conv, a conv1x1, a dwconv or a gconv), and each sample's residual is from its own class's
+   * model. (Keyed by signature alone, a convolution's pool once mixed them, and their feature
+   * vectors, then of different lengths, gave NaN distances that zeroed the correction.)
    */
   bySignature: ReadonlyMap<string, readonly Neighbour[]>;
 }
@@ -70,10 +72,10 @@ export function machinePaddingUnit(): number {
 }
 
 /**
- * Where a kernel lies among its neighbours: its shape in log units as the engine's blocked layout
- * sees it (channels padded to paddingUnit), so that a kernel of 40 channels sits on one of 48
- * with 16-float vectors (they run the same blocks) and a factor of two in size is 0.69 away. A
- * flag that differs counts as one.
+ * Where a kernel lies among its neighbours: its shape in log units, channels both as they are and
+ * as the engine's blocked layout pads them (to paddingUnit), so that a kernel of 40 channels lies
+ * close to one of 48 with 16-float vectors (they run the same blocks); a factor of two in a size
+ * is 0.69 away, a flag that differs 1. The same for every class, unlike the class models' features.
  */
 export function neighbourPosition(s: KernelShape, paddingUnit: number): number[] {
   const padded = (c: number) => Math.log(Math.max(1, Math.ceil(c / paddingUnit) * paddingUnit));

@@ -20,6 +20,8 @@ export const CALIBRATION_DDL = [
     held_out VARCHAR, batch INTEGER, predicted_ms DOUBLE, measured_ms DOUBLE, checked_at TIMESTAMP)`,
   // The speed check's drift a prediction was scaled by (checks stored before it: null, read as 1).
   'ALTER TABLE prediction_checks ADD COLUMN IF NOT EXISTS speed_scale DOUBLE',
+  // Each round's median of the held-out network (checks stored before rounds: null, read as none).
+  'ALTER TABLE prediction_checks ADD COLUMN IF NOT EXISTS measured_rounds_ms DOUBLE[]',
 ];
 
 /** One profiled probe network. */
@@ -76,7 +78,10 @@ export interface StoredPredictionCheck {
   batch: number;
   /** The prediction, times speedScale. */
   predictedMs: number;
+  /** The median of the rounds' medians. */
   measuredMs: number;
+  /** Each validation round's median, in the order they ran (empty for checks stored before rounds). */
+  measuredRoundsMs: number[];
   /** The speed check's drift the prediction was multiplied by (1: none). */
   speedScale: number;
   checkedAt: string;
@@ -167,8 +172,8 @@ export class CalibrationTables {
       for (const c of checks) {
         await this.db.run('DELETE FROM prediction_checks WHERE fingerprint = $1 AND engine = $2 AND model = $3 AND batch = $4', [c.fingerprint, c.engine, c.model, c.batch]);
         await this.db.run(
-          'INSERT INTO prediction_checks (fingerprint, engine, engine_version, model, held_out, batch, predicted_ms, measured_ms, checked_at, speed_scale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST($9 AS TIMESTAMP), $10)',
-          [c.fingerprint, c.engine, c.engineVersion, c.model, c.heldOut, c.batch, c.predictedMs, c.measuredMs, c.checkedAt, c.speedScale],
+          'INSERT INTO prediction_checks (fingerprint, engine, engine_version, model, held_out, batch, predicted_ms, measured_ms, checked_at, speed_scale, measured_rounds_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST($9 AS TIMESTAMP), $10, $11)',
+          [c.fingerprint, c.engine, c.engineVersion, c.model, c.heldOut, c.batch, c.predictedMs, c.measuredMs, c.checkedAt, c.speedScale, JSON.stringify(c.measuredRoundsMs)],
         );
       }
     });
@@ -185,6 +190,7 @@ export class CalibrationTables {
       batch: Number(r['batch']),
       predictedMs: Number(r['predicted_ms']),
       measuredMs: Number(r['measured_ms']),
+      measuredRoundsMs: r['measured_rounds_ms'] === null || r['measured_rounds_ms'] === undefined ? [] : list(r['measured_rounds_ms']),
       speedScale: num(r['speed_scale']) ?? 1,
       checkedAt: time(r['checked_at']),
     }));

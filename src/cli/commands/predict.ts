@@ -102,5 +102,9 @@ export function printValidation(v: Pick<Validation, 'engines' | 'speedups'> & Pa
   console.log(`Held-out validation${v.wallS !== undefined ? ` (measured with the bench protocol in ${duration(v.wallS)})` : ''}`);
   console.log(table.toString());
   for (const s of v.speedups) console.log(`Speed-up of ${s.engine} over ${s.over}: predicted within ±15% of the measured one for ${pct(s.withinShare)} of ${s.pairs} held-out pairs.`);
+  for (const e of v.engines) {
+    if (e.repeatability.networks === 0) continue;
+    console.log(`Repeatability of ${e.engine}: the first round's measurement within ±10% of the second's for ${pct(e.repeatability.within)} of ${e.repeatability.networks} held-out networks (what a perfect predictor of one round would score on the other).`);
+  }
   for (const t of v.failed ?? []) console.log(`Note: ${t.model} on ${t.engine} failed (${t.reason}); left out.`);
 }
