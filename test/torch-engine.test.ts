@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEngineChoice, type EngineSession } from '../src/engines/index.js';
-import { allocatorOf, torchEngine } from '../src/engines/torch.js';
+import { allocatorEnv, allocatorOf, torchEngine } from '../src/engines/torch.js';
 import { attr, ConstTensor, type Graph, type Node } from '../src/ir/index.js';
 import { toOnnxBytes } from '../src/onnx/index.js';
 import { calibrateBatchNorm, seededNormal } from '../src/weights/index.js';
@@ -108,6 +108,14 @@ describe('torch engine allocator disclosure', () => {
     assert.equal(allocatorOf({ MALLOC_TRIM_THRESHOLD_: '1', MALLOC_ARENA_MAX: '2', PATH: '/bin' }), 'glibc malloc, tuned by MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=1');
     assert.equal(allocatorOf({ LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2' }), 'preloaded /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 with its defaults');
   });
+
+  it('leaves the allocator alone by default and keeps large blocks with allocator=keep', () => {
+    assert.equal(parseEngineChoice('torch').options['allocator'], 'system');
+    assert.deepEqual(allocatorEnv('system'), {});
+    assert.deepEqual(allocatorEnv('keep'), { MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000' });
+    assert.equal(parseEngineChoice('torch:allocator=keep').label, 'torch:allocator=keep');
+    assert.throws(() => parseEngineChoice('torch:allocator=jemalloc'), /not one of system, keep/);
+  });
 });
 
 describe('torch engine', { skip }, () => {
@@ -138,6 +146,7 @@ describe('torch engine', { skip }, () => {
     ['mobilenet_v2/r64', { threads: '1' }],
     ['mobilenet_v2/r64', { mode: 'jit-frozen', layout: 'channels_last', threads: '1' }],
     ['inception_v3/r96', { threads: '1' }],
+    ['depthwise-bottleneck/d2/w32/r64', { threads: '1', allocator: 'keep' }],
   ] as [string, Record<string, string>][]) {
     it(`${spec} (${JSON.stringify(options)}) agrees with onnxruntime`, async () => {
       const m = await zoo(spec, 1);
