@@ -34,10 +34,20 @@ export function probeSamples(probes: readonly StoredProbe[]): KernelSample[] {
   return probes.filter((p) => p.status === 'ok').flatMap(kernelsOf);
 }
 
-/** A stored probe's timed kernel samples, each in its current class (kernels.ts: currentClassOf). */
+/**
+ * A stored probe's timed kernel samples, each in its current class (kernels.ts: currentClassOf)
+ * and with its `repeated` flag; derived once per stored probe (a calibration refits after every
+ * probe, over all of them).
+ */
 function kernelsOf(p: StoredProbe): KernelSample[] {
-  return markRepeats((p.kernels as KernelSample[]).map((k) => ({ ...k, kernelClass: currentClassOf(k.kernelClass, k.signature) }))).filter((k) => k.ms > 0);
+  let ks = derivedKernels.get(p);
+  if (!ks) {
+    ks = markRepeats((p.kernels as KernelSample[]).map((k) => ({ ...k, kernelClass: currentClassOf(k.kernelClass, k.signature) }))).filter((k) => k.ms > 0);
+    derivedKernels.set(p, ks);
+  }
+  return ks;
 }
+const derivedKernels = new WeakMap<StoredProbe, KernelSample[]>();
 
 /** The probes a model is fitted on: measured, with an unprofiled median. */
 function usable(probes: readonly StoredProbe[]): StoredProbe[] {
@@ -109,7 +119,8 @@ export function fitEngineModel(
     }));
     const judgedRows = rows.filter((_, i) => judged[i]);
     // The network model from every probe, or from the judged ones alone: whichever errs less on them.
-    for (const network of [fitNetworkModel(rows), fitNetworkModel(judgedRows)]) {
+    const bases = judgedRows.length === rows.length ? [rows] : [rows, judgedRows];
+    for (const network of bases.map(fitNetworkModel)) {
       const error = judgedRows.length ? medianOf(judgedRows.map((r) => Math.abs(networkLatencyMs(network, r.kernelSumMs, r.kernels) / r.measuredMs - 1))) : 0;
       if (!best || error < best.error) best = { correction: { ...all, k }, network, error };
     }

@@ -56,7 +56,10 @@ export async function validate(loaded: readonly LoadedModel[], tables: Calibrati
   const checkedAt = new Date().toISOString();
   // Each (network, engine)'s rounds, in the order the trials ran.
   const byPair = new Map<string, TrialRecord[]>();
-  for (const t of trials) byPair.set(`${t.model}\u0000${t.engine}`, [...(byPair.get(`${t.model}\u0000${t.engine}`) ?? []), t]);
+  for (const t of trials) {
+    const key = `${t.model}\u0000${t.engine}`;
+    byPair.set(key, [...(byPair.get(key) ?? []), t]);
+  }
   const checks: StoredPredictionCheck[] = [];
   for (const mine of byPair.values()) {
     const { model, engine } = mine[0]!;
