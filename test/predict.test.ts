@@ -9,11 +9,11 @@ import { describe, it } from 'node:test';
 import { isOneLineUserError } from './hostile-helpers.js';
 import { analyzeGraph } from '../src/analysis/index.js';
 import { ranks } from '../src/measure/stats.js';
-import { accuracyOf, decompose, loadEngineModel, modelRows, repeatabilityOf, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
+import { accuracyOf, decompose, HELD_OUT_PATTERNS, loadEngineModel, modelRows, repeatabilityOf, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
 import { attributed, INITIAL_PROBES, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
 import { currentClassOf, markRepeats } from '../src/predict/kernels.js';
 import { featureVector, fitNetworkModel, NO_CORRECTION, neighbourPool, neighbourPosition, neighboursOf, neighbourShift, paddingUnitOf } from '../src/predict/model.js';
-import { buildProbe, NETWORK_PROBE_MAX_MACS, NETWORK_PROBE_WIDTHS, networkProbes, probeKey, sampleProbe, type Probe } from '../src/predict/probes.js';
+import { buildProbe, NETWORK_PROBE_DEPTH, NETWORK_PROBE_MAX_MACS, NETWORK_PROBE_RESOLUTIONS, NETWORK_PROBE_WIDTHS, networkProbes, probeKey, sampleProbe, WIDTH_GRID, type Probe } from '../src/predict/probes.js';
 import { evaluate, fitRidge } from '../src/predict/regression.js';
 import { describeSpeedCheck, speedCheckProbes, speedScaleAt } from '../src/predict/speed-check.js';
 import type { StoredPredictionCheck, StoredProbe } from '../src/store/index.js';
@@ -173,7 +173,7 @@ describe('sampling', () => {
     // picks up where the last one stopped).
     assert.deepEqual(
       nets.slice(0, 6).map((p) => `${p.network!.pattern}/w${p.network!.width}/r${p.network!.resolution}`),
-      ['standard/w16/r224', 'factorized/w64/r112', 'bottleneck/w256/r112', 'depthwise-separable/w56/r224', 'depthwise-bottleneck/w20/r224', 'grouped/w64/r112'],
+      ['standard/w16/r224', 'factorized/w48/r224', 'bottleneck/w64/r112', 'depthwise-separable/w20/r112', 'depthwise-bottleneck/w32/r112', 'grouped/w48/r224'],
     );
     assert.equal(new Set(nets.map(probeKey)).size, nets.length);
     assert.ok(nets.length >= 80, `${nets.length} networks`);
@@ -187,6 +187,20 @@ describe('sampling', () => {
     }
     // The patterns take turns: a calibration cut short has sampled each of them.
     assert.equal(new Set(nets.slice(0, 6).map((p) => p.network!.pattern)).size, 6);
+  });
+
+  it('holds out networks whose depth, width and resolution no probe was sampled at', () => {
+    const sampled = new Set(networkProbes().map((p) => `${p.network!.pattern}/d${p.network!.depth}/w${p.network!.width}`));
+    for (const spec of HELD_OUT_PATTERNS) {
+      const [, pattern, depth, width, resolution] = spec.match(/^([a-z-]+)\/d(\d+)\/w(\d+)(?:\/r(\d+))?$/)!;
+      assert.ok(!sampled.has(`${pattern}/d${depth}/w${width}`), spec);
+      assert.ok(!(WIDTH_GRID as readonly number[]).includes(Number(width)), `${spec}: width ${width} is on the chains' grid`);
+      assert.ok(!(NETWORK_PROBE_WIDTHS as readonly number[]).includes(Number(width)), `${spec}: width ${width} is on the networks' grid`);
+      assert.notEqual(Number(depth), NETWORK_PROBE_DEPTH);
+      if (resolution) assert.ok(!(NETWORK_PROBE_RESOLUTIONS as readonly number[]).includes(Number(resolution)), spec);
+      // Each one builds (grouped widths are multiples of the group width).
+      buildZooModel(spec);
+    }
   });
 
   it('interleaves the pattern networks with chains after the space-filling probes', () => {
@@ -228,6 +242,9 @@ describe('kernel classes', () => {
     assert.deepEqual(['stem.conv1', 'block1.conv1', 'block2.conv1', 'block3.conv1'].map(repeated), [0, 0, 1, 1]);
     // Marking again gives the same flags (a stored sample's flag does not make it differ from its twin).
     assert.deepEqual(markRepeats(kernels).map((k) => k.shape.repeated), kernels.map((k) => k.shape.repeated));
+    // Only the kernel that runs first reads the network's input.
+    assert.deepEqual(kernels.map((k) => k.shape.first), kernels.map((_, i) => (i === 0 ? 1 : 0)));
+    assert.deepEqual(markRepeats(kernels.slice(1)).map((k) => k.shape.first), kernels.slice(1).map((_, i) => (i === 0 ? 1 : 0)));
   });
 
   it('pads channels to the vector width of the CPU for the padded features and the neighbours', () => {
@@ -241,6 +258,12 @@ describe('kernel classes', () => {
     // 40 channels sit where 48 do with 16-float vectors, not with 8.
     assert.deepEqual(neighbourPosition(shape, 16).slice(0, 2), neighbourPosition({ ...shape, channelsIn: 48, channelsOut: 48 }, 16).slice(0, 2));
     assert.notDeepEqual(neighbourPosition(shape, 8).slice(0, 2), neighbourPosition({ ...shape, channelsIn: 48, channelsOut: 48 }, 8).slice(0, 2));
+    // But a kernel whose channels are a multiple of the unit lies a whole step from one padded to
+    // the same blocks: 72 and 80 channels pad alike and did not run alike (ORT max-pool, 3×3 conv).
+    const distance = (a: number[], b: number[]) => Math.hypot(...a.map((x, i) => x - b[i]!));
+    const at = (c: number) => neighbourPosition({ ...shape, channelsIn: c, channelsOut: c }, 16);
+    assert.ok(distance(at(72), at(80)) > 1);
+    assert.ok(distance(at(64), at(80)) < distance(at(72), at(80)));
   });
 
   it("averages a kernel's own signature's neighbours where it has k of them, else its class's; a signature's pool holds one class", () => {

@@ -52,17 +52,25 @@ export interface KernelShape {
    * ORT showed no such step (0.37–0.39 ms for each of thirteen at 40 channels).
    */
   repeated?: number;
+  /**
+   * The kernel runs first, on the network's input (1), or not (0): set by markRepeats from the
+   * order kernels run in. Its input arrives in plain NCHW from outside, and the engine's layout
+   * conversion of it is charged to it (calibrate.ts: kernelSamples). Measured on ORT (AVX-512), a
+   * 3 × 3 max-pool of 72 channels at 112 × 112 took 0.19–0.94 ms as a probe's first unit and
+   * 0.19–0.22 ms after a stem convolution; of 64 channels 0.12–0.18 ms and 0.05–0.09 ms.
+   */
+  first?: number;
 }
 
-/** Sets each kernel's `repeated` flag from the kernels before it in `kernels` (in the order they run). */
+/** Sets each kernel's `repeated` and `first` flags from the kernels before it in `kernels` (in the order they run). */
 export function markRepeats<T extends { signature: string; shape: KernelShape }>(kernels: readonly T[]): T[] {
   const seen = new Set<string>();
-  return kernels.map((k) => {
-    const { repeated: _, ...shape } = k.shape;
+  return kernels.map((k, i) => {
+    const { repeated: _, first: __, ...shape } = k.shape;
     const key = `${k.signature}|${JSON.stringify(shape)}`;
     const repeated = seen.has(key) ? 1 : 0;
     seen.add(key);
-    return { ...k, shape: { ...shape, repeated } };
+    return { ...k, shape: { ...shape, repeated, first: i === 0 ? 1 : 0 } };
   });
 }
 

@@ -80,7 +80,8 @@ export function machinePaddingUnit(): number {
 export function neighbourPosition(s: KernelShape, paddingUnit: number): number[] {
   const padded = (c: number) => Math.log(Math.max(1, Math.ceil(c / paddingUnit) * paddingUnit));
   const l = (v: number) => Math.log(Math.max(v, 1));
-  return [padded(s.channelsIn), padded(s.channelsOut), l(s.channelsIn), l(s.channelsOut), l(s.spatialOut), l(s.kernelArea), l(s.stride), l(s.batch), l(s.groups), s.fusedAdd, s.fusedActivation, s.afterGrouped ?? 0, s.repeated ?? 0];
+  const aligned = (c: number) => (c % paddingUnit === 0 ? 1 : 0);
+  return [padded(s.channelsIn), padded(s.channelsOut), l(s.channelsIn), l(s.channelsOut), aligned(s.channelsIn), aligned(s.channelsOut), l(s.spatialOut), l(s.kernelArea), l(s.stride), l(s.batch), l(s.groups), s.fusedAdd, s.fusedActivation, s.afterGrouped ?? 0, s.repeated ?? 0, s.first ?? 0];
 }
 
 /** The key of KernelCorrection.bySignature. */
@@ -132,17 +133,17 @@ const ln = (x: number) => Math.log(Math.max(x, 1));
 
 /** The features each class is fitted on; names are stored with the coefficients. */
 export const CLASS_FEATURES: Record<KernelClass | 'fallback', (keyof KernelShape | DerivedFeature)[]> = {
-  conv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated'],
-  conv1x1: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated'],
-  dwconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'repeated'],
-  gconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation', 'channelsAligned', 'outAligned16', 'repeated'],
+  conv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated', 'first'],
+  conv1x1: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated', 'first'],
+  dwconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'repeated', 'first'],
+  gconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation', 'channelsAligned', 'outAligned16', 'repeated', 'first'],
   gemm: ['macs', 'bytes', 'channelsIn', 'channelsOut', 'batch'],
-  maxpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated'],
-  avgpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated'],
+  maxpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated', 'first'],
+  avgpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated', 'first'],
   gap: ['bytes', 'outputElements', 'channelsOut', 'batch'],
-  batchnorm: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'afterGrouped', 'repeated'],
-  activation: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'afterGrouped', 'repeated'],
-  binary: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'repeated'],
+  batchnorm: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'afterGrouped', 'repeated', 'first'],
+  activation: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'afterGrouped', 'repeated', 'first'],
+  binary: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'repeated', 'first'],
   reshape: ['bytes', 'batch'],
   data: ['bytes', 'outputElements', 'batch'],
   fallback: ['macs', 'bytes', 'outputElements', 'batch'],
@@ -173,7 +174,7 @@ function paddedMacs(s: KernelShape, unit: number): number {
 }
 
 /** Counts and 0/1 flags enter as they are; sizes as logarithms. */
-const LINEAR = new Set(['fusedAdd', 'fusedActivation', 'channelsAligned', 'afterGrouped', 'repeated']);
+const LINEAR = new Set(['fusedAdd', 'fusedActivation', 'channelsAligned', 'afterGrouped', 'repeated', 'first']);
 
 export function featureVector(names: readonly string[], s: KernelShape): number[] {
   return names.map((name) => {

@@ -14,8 +14,11 @@ import { PATTERNS } from '../zoo/index.js';
 import { accuracyOf, medianOf, repeatabilityOf, speedupAgreement, type Accuracy, type PredictionCheck, type SpeedupCheck } from './accuracy.js';
 import { predictSpec, type LoadedModel } from './predict.js';
 
-/** Off the sampling grid (probes.ts): widths 40, 80, 112, 160; depths 5, 7, 13; resolution 160 (body at 40 × 40). */
-export const HELD_OUT_PATTERNS: string[] = PATTERNS.flatMap((p) => [`${p}/d7/w80`, p === 'grouped' ? `${p}/d13/w160` : `${p}/d13/w40`, `${p}/d5/w112/r160`]);
+/**
+ * Off the sampling grid (probes.ts): widths 40, 88, 120 (grouped, whose widths are multiples of 16:
+ * 144, 176); depths 5, 7, 13; resolution 160 (body at 40 × 40).
+ */
+export const HELD_OUT_PATTERNS: string[] = PATTERNS.flatMap((p) => (p === 'grouped' ? [`${p}/d7/w176`, `${p}/d13/w144`, `${p}/d5/w144/r160`] : [`${p}/d7/w88`, `${p}/d13/w40`, `${p}/d5/w120/r160`]));
 /** Affordable reference networks (0.3 and 1.8 GMACs at 224), at two resolutions. */
 export const HELD_OUT_REFERENCES = ['mobilenet_v2', 'resnet18', 'mobilenet_v2/r160', 'resnet18/r160'];
 
