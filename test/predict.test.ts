@@ -11,7 +11,7 @@ import { analyzeGraph } from '../src/analysis/index.js';
 import { ranks } from '../src/measure/stats.js';
 import { accuracyOf, decompose, HELD_OUT_PATTERNS, loadEngineModel, modelRows, repeatabilityOf, spearman, speedupAgreement, summarizeChecks, type EngineLatencyModel } from '../src/predict/index.js';
 import { attributed, INITIAL_PROBES, kernelSamples, nextProbe } from '../src/predict/calibrate.js';
-import { currentClassOf, markRepeats } from '../src/predict/kernels.js';
+import { currentClassOf, markRunContext } from '../src/predict/kernels.js';
 import { featureVector, fitNetworkModel, NO_CORRECTION, neighbourPool, neighbourPosition, neighboursOf, neighbourShift, paddingUnitOf } from '../src/predict/model.js';
 import { buildProbe, NETWORK_PROBE_DEPTH, NETWORK_PROBE_MAX_MACS, NETWORK_PROBE_RESOLUTIONS, NETWORK_PROBE_WIDTHS, networkProbes, probeKey, sampleProbe, WIDTH_GRID, type Probe } from '../src/predict/probes.js';
 import { evaluate, fitRidge } from '../src/predict/regression.js';
@@ -235,16 +235,22 @@ describe('kernel classes', () => {
     assert.equal(bn('block1.bn2'), 1);
   });
 
-  it('flags a kernel that repeats one run before it in the network, of the same signature and shape', () => {
+  it('marks where a kernel runs in its network: a repeat of one before it, first on the input, its output against the largest', () => {
     const graph = buildProbe({ network: { pattern: 'standard', depth: 3, width: 16, resolution: 32 }, channels: 3, spatial: 32, batch: 1, units: [], classes: 1000, purpose: 'test' });
     const kernels = decompose(graph, analyzeGraph(graph, { batch: 1 }), new Map());
     const repeated = (name: string) => kernels.find((k) => k.name === name)!.shape.repeated;
     assert.deepEqual(['stem.conv1', 'block1.conv1', 'block2.conv1', 'block3.conv1'].map(repeated), [0, 0, 1, 1]);
     // Marking again gives the same flags (a stored sample's flag does not make it differ from its twin).
-    assert.deepEqual(markRepeats(kernels).map((k) => k.shape.repeated), kernels.map((k) => k.shape.repeated));
+    assert.deepEqual(markRunContext(kernels).map((k) => k.shape.repeated), kernels.map((k) => k.shape.repeated));
     // Only the kernel that runs first reads the network's input.
     assert.deepEqual(kernels.map((k) => k.shape.first), kernels.map((_, i) => (i === 0 ? 1 : 0)));
-    assert.deepEqual(markRepeats(kernels.slice(1)).map((k) => k.shape.first), kernels.slice(1).map((_, i) => (i === 0 ? 1 : 0)));
+    assert.deepEqual(markRunContext(kernels.slice(1)).map((k) => k.shape.first), kernels.slice(1).map((_, i) => (i === 0 ? 1 : 0)));
+    // Each output's size against the network's largest: the stem's (16 × 16 × 16 before the
+    // max-pool) is the largest, the blocks' (16 × 8 × 8) a quarter of it.
+    const size = (name: string) => kernels.find((k) => k.name === name)!.shape.sizeInNetwork!;
+    assert.equal(size('stem.conv1'), 0);
+    assert.ok(Math.abs(size('block1.conv1') - Math.log(1 / 4)) < 1e-12);
+    assert.ok(kernels.every((k) => k.shape.sizeInNetwork! <= 0));
   });
 
   it('pads channels to the vector width of the CPU for the padded features and the neighbours', () => {

@@ -6,7 +6,7 @@
  */
 import { UserError } from '../errors.js';
 import type { StoredFusionRule, StoredLatencyModel, StoredProbe } from '../store/index.js';
-import { currentClassOf, markRepeats, type KernelClass } from './kernels.js';
+import { currentClassOf, markRunContext, type KernelClass } from './kernels.js';
 import {
   featureVector,
   fitKernelModels,
@@ -42,7 +42,7 @@ export function probeSamples(probes: readonly StoredProbe[]): KernelSample[] {
 function kernelsOf(p: StoredProbe): KernelSample[] {
   let ks = derivedKernels.get(p);
   if (!ks) {
-    ks = markRepeats((p.kernels as KernelSample[]).map((k) => ({ ...k, kernelClass: currentClassOf(k.kernelClass, k.signature) }))).filter((k) => k.ms > 0);
+    ks = markRunContext((p.kernels as KernelSample[]).map((k) => ({ ...k, kernelClass: currentClassOf(k.kernelClass, k.signature) }))).filter((k) => k.ms > 0);
     derivedKernels.set(p, ks);
   }
   return ks;

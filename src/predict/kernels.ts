@@ -46,31 +46,48 @@ export interface KernelShape {
   afterGrouped: number;
   /**
    * A kernel of the same signature and shape ran earlier in the network (1) or not (0): set by
-   * markRepeats from the order kernels run in, so samples stored without it have it too. Measured
+   * markRunContext from the order kernels run in, so samples stored without it have it too. Measured
    * on torch (oneDNN), the first of thirteen identical 3×3 convolutions of 64 channels at 56 × 56
    * took 1.53 ms and the others 0.89–0.98 ms; in a grouped network 0.97 ms, then 0.28–0.32 ms.
    * ORT showed no such step (0.37–0.39 ms for each of thirteen at 40 channels).
    */
   repeated?: number;
   /**
-   * The kernel runs first, on the network's input (1), or not (0): set by markRepeats from the
+   * The kernel runs first, on the network's input (1), or not (0): set by markRunContext from the
    * order kernels run in. Its input arrives in plain NCHW from outside, and the engine's layout
-   * conversion of it is charged to it (calibrate.ts: kernelSamples). Measured on ORT (AVX-512), a
-   * 3 × 3 max-pool of 72 channels at 112 × 112 took 0.19–0.94 ms as a probe's first unit and
-   * 0.19–0.22 ms after a stem convolution; of 64 channels 0.12–0.18 ms and 0.05–0.09 ms.
+   * conversion of it is charged to it (calibrate.ts: kernelSamples). Measured on ORT (AVX-512):
+   * over the 24 max-pool shapes one calibration sampled both ways, one run first took a median
+   * 2.47 times (0.85–4.50) as long as the same shape later in a probe; 128 channels at 56 × 56,
+   * 0.42 ms first and 0.16 ms later.
    */
   first?: number;
+  /**
+   * ln(its output elements ÷ the largest output of any kernel in the network), ≤ 0: set by
+   * markRunContext. Where a tensor lies among the network's sizes decides, with glibc's default
+   * malloc, whether writing it pays fresh pages on every run (engines/torch.ts: allocator).
+   * Measured on torch: a depthwise 3 × 3 convolution of 144 channels at 56 × 56 took 0.86–0.91 ms
+   * in depthwise-bottleneck probe networks, whose largest tensor it writes, and one of 128
+   * channels 0.21–0.23 ms in depthwise-separable ones, where it writes a quarter of the largest;
+   * depthwise-bottleneck/d4/w24's depthwise convolutions took 0.82–1.16 ms, and 0.28–0.36 ms with
+   * `allocator=keep`.
+   */
+  sizeInNetwork?: number;
 }
 
-/** Sets each kernel's `repeated` and `first` flags from the kernels before it in `kernels` (in the order they run). */
-export function markRepeats<T extends { signature: string; shape: KernelShape }>(kernels: readonly T[]): T[] {
+/**
+ * Sets each kernel's `repeated`, `first` and `sizeInNetwork` from the kernels around it in
+ * `kernels` (the network's, in the order they run), so that samples stored before a flag existed
+ * have it too.
+ */
+export function markRunContext<T extends { signature: string; shape: KernelShape }>(kernels: readonly T[]): T[] {
   const seen = new Set<string>();
+  const largest = Math.max(1, ...kernels.map((k) => k.shape.outputElements));
   return kernels.map((k, i) => {
-    const { repeated: _, first: __, ...shape } = k.shape;
+    const { repeated: _, first: __, sizeInNetwork: ___, ...shape } = k.shape;
     const key = `${k.signature}|${JSON.stringify(shape)}`;
     const repeated = seen.has(key) ? 1 : 0;
     seen.add(key);
-    return { ...k, shape: { ...shape, repeated, first: i === 0 ? 1 : 0 } };
+    return { ...k, shape: { ...shape, repeated, first: i === 0 ? 1 : 0, sizeInNetwork: Math.log(Math.max(1, shape.outputElements) / largest) } };
   });
 }
 
@@ -228,5 +245,5 @@ export function decompose(graph: Graph, cost: ModelCost, rules: FusionRules): Ke
     for (const n of nodes) taken.add(n);
     kernels.push({ name: node.name, kernelClass: kernelClassOf(node, graph), signature: signatureOf(nodes), nodes: nodes.map((n) => n.name), shape: kernelShape(graph, cost, nodes, costs, producedBy) });
   }
-  return markRepeats(kernels);
+  return markRunContext(kernels);
 }

@@ -75,13 +75,16 @@ export function machinePaddingUnit(): number {
  * Where a kernel lies among its neighbours: its shape in log units, channels both as they are and
  * as the engine's blocked layout pads them (to paddingUnit), so that a kernel of 40 channels lies
  * close to one of 48 with 16-float vectors (they run the same blocks); a factor of two in a size
- * is 0.69 away, a flag that differs 1. The same for every class, unlike the class models' features.
+ * is 0.69 away, a flag that differs 1. Among the flags, whether channels in and out each fill the
+ * blocks: padded alike is not run alike where an engine keeps the blocked layout for aligned
+ * tensors only (ORT's max-pool of 72 channels at 56 × 56 took 0.21–0.27 ms in pattern networks, of
+ * 80 channels a median 0.10 ms). The same for every class, unlike the class models' features.
  */
 export function neighbourPosition(s: KernelShape, paddingUnit: number): number[] {
   const padded = (c: number) => Math.log(Math.max(1, Math.ceil(c / paddingUnit) * paddingUnit));
   const l = (v: number) => Math.log(Math.max(v, 1));
   const aligned = (c: number) => (c % paddingUnit === 0 ? 1 : 0);
-  return [padded(s.channelsIn), padded(s.channelsOut), l(s.channelsIn), l(s.channelsOut), aligned(s.channelsIn), aligned(s.channelsOut), l(s.spatialOut), l(s.kernelArea), l(s.stride), l(s.batch), l(s.groups), s.fusedAdd, s.fusedActivation, s.afterGrouped ?? 0, s.repeated ?? 0, s.first ?? 0];
+  return [padded(s.channelsIn), padded(s.channelsOut), l(s.channelsIn), l(s.channelsOut), aligned(s.channelsIn), aligned(s.channelsOut), l(s.spatialOut), l(s.kernelArea), l(s.stride), l(s.batch), l(s.groups), s.fusedAdd, s.fusedActivation, s.afterGrouped ?? 0, s.repeated ?? 0, s.first ?? 0, s.sizeInNetwork ?? 0];
 }
 
 /** The key of KernelCorrection.bySignature. */
@@ -133,17 +136,17 @@ const ln = (x: number) => Math.log(Math.max(x, 1));
 
 /** The features each class is fitted on; names are stored with the coefficients. */
 export const CLASS_FEATURES: Record<KernelClass | 'fallback', (keyof KernelShape | DerivedFeature)[]> = {
-  conv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated', 'first'],
-  conv1x1: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated', 'first'],
-  dwconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'repeated', 'first'],
-  gconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation', 'channelsAligned', 'outAligned16', 'repeated', 'first'],
+  conv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated', 'first', 'sizeInNetwork'],
+  conv1x1: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'inAligned16', 'outAligned16', 'repeated', 'first', 'sizeInNetwork'],
+  dwconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'fusedAdd', 'fusedActivation', 'channelsAligned', 'repeated', 'first', 'sizeInNetwork'],
+  gconv: ['macs', 'macs2', 'paddedMacs8', 'paddedMacs16', 'bytes', 'channelsIn', 'channelsOut', 'spatialOut', 'kernelArea', 'groups', 'stride', 'batch', 'fusedActivation', 'channelsAligned', 'outAligned16', 'repeated', 'first', 'sizeInNetwork'],
   gemm: ['macs', 'bytes', 'channelsIn', 'channelsOut', 'batch'],
-  maxpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated', 'first'],
-  avgpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated', 'first'],
+  maxpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated', 'first', 'sizeInNetwork'],
+  avgpool: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'kernelArea', 'stride', 'batch', 'repeated', 'first', 'sizeInNetwork'],
   gap: ['bytes', 'outputElements', 'channelsOut', 'batch'],
-  batchnorm: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'afterGrouped', 'repeated', 'first'],
-  activation: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'afterGrouped', 'repeated', 'first'],
-  binary: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'repeated', 'first'],
+  batchnorm: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'afterGrouped', 'repeated', 'first', 'sizeInNetwork'],
+  activation: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'afterGrouped', 'repeated', 'first', 'sizeInNetwork'],
+  binary: ['bytes', 'outputElements', 'paddedElements8', 'paddedElements16', 'channelsOut', 'spatialOut', 'batch', 'fusedActivation', 'repeated', 'first', 'sizeInNetwork'],
   reshape: ['bytes', 'batch'],
   data: ['bytes', 'outputElements', 'batch'],
   fallback: ['macs', 'bytes', 'outputElements', 'batch'],
@@ -174,7 +177,7 @@ function paddedMacs(s: KernelShape, unit: number): number {
 }
 
 /** Counts and 0/1 flags enter as they are; sizes as logarithms. */
-const LINEAR = new Set(['fusedAdd', 'fusedActivation', 'channelsAligned', 'afterGrouped', 'repeated', 'first']);
+const LINEAR = new Set(['fusedAdd', 'fusedActivation', 'channelsAligned', 'afterGrouped', 'repeated', 'first', 'sizeInNetwork']);
 
 export function featureVector(names: readonly string[], s: KernelShape): number[] {
   return names.map((name) => {

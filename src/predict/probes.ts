@@ -19,10 +19,10 @@ import type { KernelClass, KernelShape } from './kernels.js';
  * step at that alignment: ort's NCHWc blocks channels by 16 on AVX-512 and converts layouts around
  * what does not fit, and torch's oneDNN ran a stem convolution 3→40 in 0.40 ms and 3→48 in 1.87 ms.
  * Between 64 and 192 it is as dense as the speeds are uneven: ORT's 3×3 convolution at 56 × 56 ran
- * at 183 GMAC/s with 64 channels, 125 with 72, 139 with 80 and 173 with 96 (this project's VM),
- * which no smooth law through 72 and 96 draws; with 80, 112 and 160 added as depth-4 network
- * probes to a calibration that lacked them, ort's predictions of the then held-out networks at
- * those widths within ±10% of their measurement went from 10 to 14 of 18.
+ * at 180 GMAC/s with 64 channels, 118 with 72, 148 with 80, 170 with 96 and 183 with 112 (this
+ * project's VM), which no smooth law through 72 and 96 draws; with 80, 112 and 160 added as
+ * depth-4 network probes to a calibration that lacked them, ort's predictions of the then
+ * held-out networks at those widths within ±10% of their measurement went from 10 to 14 of 18.
  */
 export const WIDTH_GRID = [8, 16, 20, 24, 28, 32, 36, 48, 56, 64, 72, 80, 96, 112, 128, 160, 192, 256, 384] as const;
 export const SPATIAL_GRID = [7, 14, 28, 56, 112] as const;
