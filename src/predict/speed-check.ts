@@ -2,9 +2,9 @@
  * The speed check: a machine runs the same network at different speeds an hour apart (a shared
  * host, its neighbours, frequency scaling; measured on this project's VM: ort's resnet18 at 12.80
  * ms and 45 minutes later at 14.67 ms, nothing else running). A calibration
- * keeps the speed of the hour it was made in. Before predictions are compared with measurements,
- * a few stored probe networks are timed again with the calibration's own protocol, and now ÷
- * then is how much faster or slower the machine runs at present. The drift is not the same for
+ * keeps the speed of the hour it was made in. With --speed-check (predict, validate, advise; off
+ * by default, cli/commands/predict.ts says why), a few stored probe networks are timed again with
+ * the calibration's own protocol, and now ÷ then is how much faster or slower the machine runs. The drift is not the same for
  * every size: in two validations ten minutes apart ort's held-out networks (1.2–16 ms) ran a
  * median 8% slower while ten small probe networks (0.1–1.8 ms) ran 1% faster. So the probes timed
  * again are spread over the stored probe networks' latencies, and a prediction is multiplied by
