@@ -108,6 +108,26 @@ describe('regression', () => {
     const n = fitNetworkModel(rows);
     assert.ok(Math.abs(n.interceptMs - 0.05) < 1e-5 && Math.abs(n.kernelSumScale - 0.9) < 1e-5 && Math.abs(n.perKernelMs - 0.002) < 1e-5, JSON.stringify(n));
   });
+
+  it('the network model is one scale of the kernel sum with few probes, or where the full law would not grow with it', () => {
+    // Three rows fit a + b·Σ + c·n exactly, with a negative b; one scale is what they support.
+    const few = [
+      { kernelSumMs: 1, kernels: 10, measuredMs: 2 },
+      { kernelSumMs: 2, kernels: 12, measuredMs: 1.5 },
+      { kernelSumMs: 4, kernels: 8, measuredMs: 6 },
+    ];
+    const n = fitNetworkModel(few);
+    assert.equal(n.interceptMs, 0);
+    assert.equal(n.perKernelMs, 0);
+    // The scale of least relative error: Σ(s/m) ÷ Σ(s/m)².
+    const q = few.map((r) => r.kernelSumMs / r.measuredMs);
+    assert.ok(Math.abs(n.kernelSumScale - q.reduce((a, x) => a + x, 0) / q.reduce((a, x) => a + x * x, 0)) < 1e-12);
+    // Enough rows, but latency falling as the kernels' time grows: the scale again.
+    const falling = Array.from({ length: 12 }, (_, i) => ({ kernelSumMs: 1 + i, kernels: 5 + (i % 3), measuredMs: 20 - i }));
+    const f = fitNetworkModel(falling);
+    assert.ok(f.kernelSumScale > 0 && f.interceptMs === 0 && f.perKernelMs === 0, JSON.stringify(f));
+    assert.deepEqual(fitNetworkModel([]), { interceptMs: 0, kernelSumScale: 1, perKernelMs: 0 });
+  });
 });
 
 describe('kernel decomposition', () => {
@@ -265,7 +285,7 @@ describe('kernel classes', () => {
     assert.deepEqual(neighbourPosition(shape, 16).slice(0, 2), neighbourPosition({ ...shape, channelsIn: 48, channelsOut: 48 }, 16).slice(0, 2));
     assert.notDeepEqual(neighbourPosition(shape, 8).slice(0, 2), neighbourPosition({ ...shape, channelsIn: 48, channelsOut: 48 }, 8).slice(0, 2));
     // But a kernel whose channels are a multiple of the unit lies a whole step from one padded to
-    // the same blocks: 72 and 80 channels pad alike and did not run alike (ORT max-pool, 3×3 conv).
+    // the same blocks: 72 and 80 channels pad alike and did not run alike (ORT's max-pool).
     const distance = (a: number[], b: number[]) => Math.hypot(...a.map((x, i) => x - b[i]!));
     const at = (c: number) => neighbourPosition({ ...shape, channelsIn: c, channelsOut: c }, 16);
     assert.ok(distance(at(72), at(80)) > 1);

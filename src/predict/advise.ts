@@ -136,8 +136,9 @@ export async function advise(engine: LoadedModel, native: LoadedModel | undefine
       if (met !== false || round === ADVISE_ROUNDS) continue;
       // The model was off by predicted ÷ measured here: ask it for what fits the budget scaled so,
       // at the same width where one fits (a miss says most about networks like the one measured:
-      // on this project's VM a depthwise-separable network at d40/w64 ran 6.7% over its prediction,
-      // and the largest fit elsewhere on the frontier, d1/w384, 12.4% over), else the most MACs.
+      // on this project's VM a depthwise-separable network at d40/w64 was predicted 6.7% under its
+      // measurement, and the largest fit elsewhere on the frontier, d1/w384, 12.4% under), else
+      // the most MACs.
       const scaled = (o.budgetMs * c.predictedMs) / ms!;
       const fits = [...frontier(engine.model, c.pattern, scaled, o.batch, resolution, scale)].filter((x) => !tried.has(x.spec) && x.macs < c.macs);
       const smaller = fits.find((x) => x.width === c.width) ?? fits.sort((a, b) => b.macs - a.macs)[0];

@@ -300,12 +300,30 @@ export interface NetworkSample {
   measuredMs: number;
 }
 
-/** Weighted least squares of measured ms on (Σ kernel ms, kernel count), weights 1/measured²: relative error. */
+/**
+ * Rows the three-parameter network model needs; with fewer it is one scale of the kernel sum.
+ * Fitted on this project's VM to the first 3–6 probes of a seconds-long ort calibration, the
+ * three-parameter law came out as wild as 38.95 ms − 65.5 × Σ kernel ms − 112 µs × kernels.
+ */
+export const NETWORK_MODEL_MIN_ROWS = 10;
+
+/**
+ * Weighted least squares of measured ms on (Σ kernel ms, kernel count), weights 1/measured²:
+ * relative error. With fewer than NETWORK_MODEL_MIN_ROWS rows, or where that law would not grow
+ * with the kernels' time or would predict a fitted row at ≤ 0 ms, the latency is one scale of the
+ * kernel sum (the same weights, through the origin): never a negative or zero prediction.
+ */
 export function fitNetworkModel(rows: readonly NetworkSample[]): NetworkModel {
-  if (rows.length < 3) return { interceptMs: 0, kernelSumScale: 1, perKernelMs: 0 };
-  const m = fitRidge(['kernelSumMs', 'kernels'], rows.map((r) => [r.kernelSumMs, r.kernels]), rows.map((r) => r.measuredMs), rows.map((r) => 1 / r.measuredMs ** 2), 1e-6);
+  const usable = rows.filter((r) => r.kernelSumMs > 0 && r.measuredMs > 0);
+  if (usable.length === 0) return { interceptMs: 0, kernelSumScale: 1, perKernelMs: 0 };
+  // Σ w·m·s / Σ w·s² with w = 1/m²: the scale of least relative error.
+  const proportional = (): NetworkModel => ({ interceptMs: 0, kernelSumScale: usable.reduce((a, r) => a + r.kernelSumMs / r.measuredMs, 0) / usable.reduce((a, r) => a + (r.kernelSumMs / r.measuredMs) ** 2, 0), perKernelMs: 0 });
+  if (usable.length < NETWORK_MODEL_MIN_ROWS) return proportional();
+  const m = fitRidge(['kernelSumMs', 'kernels'], usable.map((r) => [r.kernelSumMs, r.kernels]), usable.map((r) => r.measuredMs), usable.map((r) => 1 / r.measuredMs ** 2), 1e-6);
   const [b, c] = [m.coefficients[0]! / m.scales[0]!, m.coefficients[1]! / m.scales[1]!];
-  return { interceptMs: m.intercept - b * m.means[0]! - c * m.means[1]!, kernelSumScale: b, perKernelMs: c };
+  const affine: NetworkModel = { interceptMs: m.intercept - b * m.means[0]! - c * m.means[1]!, kernelSumScale: b, perKernelMs: c };
+  const sane = b > 0 && usable.every((r) => networkLatencyMs(affine, r.kernelSumMs, r.kernels) > 0);
+  return sane ? affine : proportional();
 }
 
 export function networkLatencyMs(n: NetworkModel, kernelSumMs: number, kernels: number): number {
@@ -320,7 +338,11 @@ export function predictGraph(model: EngineLatencyModel, graph: Graph, batch: num
   const cost = analyzeGraph(graph, { batch });
   const kernels = decompose(graph, cost, model.fusion).map((k): PredictedKernel => ({ ...k, ...predictKernelMs(model.kernels, k, model.correction) }));
   const kernelSumMs = kernels.reduce((a, k) => a + k.ms, 0);
-  const unscaledMs = networkLatencyMs(model.network, kernelSumMs, kernels.length);
+  // The network model maps the kernel sum into the range it was fitted on; far outside it (a
+  // network much smaller than every probe) its intercept could take the latency to ≤ 0 ms, and
+  // the kernels' own sum is the estimate left.
+  const mapped = networkLatencyMs(model.network, kernelSumMs, kernels.length);
+  const unscaledMs = mapped > 0 ? mapped : kernelSumMs;
   const speedScale = typeof speed === 'number' ? speed : speed(unscaledMs);
   return {
     engine: model.engine,

@@ -4,12 +4,12 @@
  * ms and 45 minutes later at 14.67 ms, nothing else running). A calibration
  * keeps the speed of the hour it was made in. With --speed-check (predict, validate, advise; off
  * by default, cli/commands/predict.ts says why), a few stored probe networks are timed again with
- * the calibration's own protocol, and now ÷ then is how much faster or slower the machine runs. The drift is not the same for
- * every size: in two validations ten minutes apart ort's held-out networks (1.2–16 ms) ran a
- * median 8% slower while ten small probe networks (0.1–1.8 ms) ran 1% faster. So the probes timed
- * again are spread over the stored probe networks' latencies, and a prediction is multiplied by
- * the median drift of the SCALE_NEIGHBOURS probes nearest to it in (unscaled) latency. Nothing
- * held out is measured to get it.
+ * the calibration's own protocol, and now ÷ then is how much faster or slower the machine runs.
+ * The drift is not the same for every size: in two validations ten minutes apart ort's held-out
+ * networks (1.2–16 ms) ran a median 8% slower while ten small probe networks (0.1–1.8 ms) ran 1%
+ * faster. So the probes timed again are spread over the stored probe networks' latencies, and a
+ * prediction is multiplied by the median drift of the SCALE_NEIGHBOURS probes nearest to it in
+ * (unscaled) latency. Nothing held out is measured to get it.
  */
 import { runTrial } from '../measure/trial.js';
 import { INPUT_SEED, median } from '../measure/index.js';
