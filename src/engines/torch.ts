@@ -89,8 +89,8 @@ print(json.dumps(d))
 /**
  * The memory allocator the worker runs under, as a plain user's python3 gets it: glibc's malloc
  * unless the environment preloads another or tunes it. Disclosed because it moves torch's times
- * more than most options: on this project's VM, depthwise-bottleneck/d13/w40 took 86.4 ms under
- * glibc's defaults and 25.3 ms with MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 1 GB
+ * more than most options: on this project's VM, depthwise-bottleneck/d13/w40 took 89.3 ms under
+ * glibc's defaults and 25.1 ms with MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 1 GB
  * (each large activation otherwise maps fresh pages, and pays their faults, on every run).
  */
 export function allocatorOf(env: NodeJS.ProcessEnv): string {
@@ -105,9 +105,8 @@ export function allocatorOf(env: NodeJS.ProcessEnv): string {
  * as PyTorch's users run it, the default); `keep` sets glibc's own tunables so that freed large
  * blocks stay in the heap for the next run instead of being unmapped and mapped afresh (the
  * tuning PyTorch's CPU performance guides make with jemalloc or tcmalloc, without a preload).
- * Measured on this project's VM, a torch calibration and validation under `keep`: 83.3% of the
- * held-out pattern networks predicted within ±10% (under the defaults, 38.9–61.1%), and every
- * network's two validation rounds within ±10% of each other.
+ * Measured on this project's VM, plain PyTorch moves the same way: the idiomatic nn.Sequential
+ * depthwise-bottleneck/d10/w64 ran in 100.3 ms under the defaults and 32.6 ms under `keep`.
  */
 export const ALLOCATORS = ['system', 'keep'] as const;
 export function allocatorEnv(allocator: string): Record<string, string> {

@@ -36,7 +36,7 @@ export function probeSamples(probes: readonly StoredProbe[]): KernelSample[] {
 
 /**
  * A stored probe's timed kernel samples, each in its current class (kernels.ts: currentClassOf)
- * and with its `repeated` flag; derived once per stored probe (a calibration refits after every
+ * and with where it ran in its network (markRunContext); derived once per stored probe (a calibration refits after every
  * probe, over all of them).
  */
 function kernelsOf(p: StoredProbe): KernelSample[] {

@@ -158,9 +158,9 @@ export const CLASS_FEATURES: Record<KernelClass | 'fallback', (keyof KernelShape
  * the work as the engine's blocked layouts do it, channels padded to a multiple of 8 or of 16
  * (oneDNN's nChw16c and ORT's NCHWc pad them to the vector width: 16 floats with AVX-512, 8 with
  * AVX2; both are offered and the fit weighs them). The flags alone cannot draw the staircase:
- * measured on this project's VM (AVX-512), ORT's 3×3 convolution at 56 × 56 took 0.21 ms at 28
- * and 32 channels, 0.48 and 0.43 ms at 36 and 48, 0.73 and 0.70 ms at 56 and 64 (medians of the
- * calibration's samples), a step every 16 channels that MACs alone draw as a smooth slope.
+ * measured on this project's VM (AVX-512), ORT's 3×3 convolution at 56 × 56 took 0.18 and
+ * 0.19 ms at 28 and 32 channels, 0.41 and 0.38 ms at 36 and 48, 0.70 and 0.64 ms at 56 and 64
+ * (medians of a calibration's pattern-network samples), a step every 16 channels that MACs alone draw as a smooth slope.
  * Alone, each flag steps the speed as much as both together: measured on torch (oneDNN), a stem
  * convolution 3→40 at 224 × 224 ran in 0.40 ms and 3→48 in 1.87 ms, 3→24 in 0.29 ms and 3→32 in
  * 1.26 ms, while `channelsAligned` is 0 for every stem (3 input channels).
@@ -302,8 +302,9 @@ export interface NetworkSample {
 
 /**
  * Rows the three-parameter network model needs; with fewer it is one scale of the kernel sum.
- * Fitted on this project's VM to the first 3–6 probes of a seconds-long ort calibration, the
- * three-parameter law came out as wild as 38.95 ms − 65.5 × Σ kernel ms − 112 µs × kernels.
+ * Fitted on this project's VM to the first 3 probes of a seconds-long ort calibration, the
+ * three-parameter law came out as 38.95 ms − 65.5 × Σ kernel ms − 112 µs × kernels; to the
+ * first 4–6, with kernel-sum scales from −2.6 to 4.6.
  */
 export const NETWORK_MODEL_MIN_ROWS = 10;
 
@@ -330,10 +331,10 @@ export function networkLatencyMs(n: NetworkModel, kernelSumMs: number, kernels: 
   return n.interceptMs + n.kernelSumScale * kernelSumMs + n.perKernelMs * kernels;
 }
 
-/** The predicted latency of a graph at a batch on the engine the model was fitted for, with its kernels. */
 /** What a prediction is multiplied by: a factor, or one chosen by the unscaled latency (speed-check.ts: speedScaleAt). */
 export type SpeedScale = number | ((unscaledMs: number) => number);
 
+/** The predicted latency of a graph at a batch on the engine the model was fitted for, with its kernels. */
 export function predictGraph(model: EngineLatencyModel, graph: Graph, batch: number, speed: SpeedScale = 1): Prediction {
   const cost = analyzeGraph(graph, { batch });
   const kernels = decompose(graph, cost, model.fusion).map((k): PredictedKernel => ({ ...k, ...predictKernelMs(model.kernels, k, model.correction) }));
